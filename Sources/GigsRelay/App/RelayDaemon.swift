@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds the HTTP application: the webhook endpoint and `GET /healthz`.
+///
+/// - Parameter onServerRunning: called with the bound address (`HOST:PORT` or `unix:PATH`) once listening.
+public func buildApplication(
+    configuration: RelayConfiguration,
+    verifier: SignatureVerifier,
+    store: EventStore,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    router.get("/healthz") { _, _ in
+        JSONResponse.make(status: .ok, body: ["status": "ok"])
+    }
+    WebhookController(
+        verifier: verifier,
+        store: store,
+        maxBodyBytes: configuration.server.maxBodyBytes,
+        authenticationWarnings: LogThrottle()
+    )
+    .addRoutes(to: router, path: configuration.webhook.path)
+
+    let address: BindAddress =
+        switch configuration.server.listen {
+        case .tcp(let host, let port): .hostname(host, port: port)
+        case .unix(let path): .unixDomainSocket(path: path)
+        }
+    return Application(
+        router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionCloseHandler()],
+                idleTimeout: .seconds(Int64(configuration.server.idleTimeoutSeconds))
+            )
+        ),
+        configuration: ApplicationConfiguration(address: address),
+        onServerRunning: { channel in
+            await onServerRunning(describe(channel.localAddress))
+        },
+        logger: logger
+    )
+}
+
+/// Wires the whole daemon: resolves secrets, opens and migrates the store, builds the HTTP
+/// application, and returns the group that runs them until SIGTERM or SIGINT.
+///
+/// Shutdown runs in reverse order: systemd hears `STOPPING=1`, the server stops accepting and finishes
+/// in-flight requests, then the store commits what is queued and closes.
+///
+/// - Parameter environment: the process environment, for `env:` and `credential:` secret references.
+public func buildDaemon(
+    configuration: RelayConfiguration,
+    environment: [String: String],
+    logger: Logger
+) throws -> ServiceGroup {
+    let secrets = try configuration.resolveWebhookSecrets(environment: environment)
+    if case .unix(let path) = configuration.server.listen {
+        try removeStaleSocket(at: path)
+    }
+    let store = try EventStore(path: configuration.store.path, logger: logger)
+    logger.info(
+        "Event store open",
+        metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(secrets.count)"]
+    )
+    let notifier = SystemdNotifier()
+    let application = buildApplication(
+        configuration: configuration,
+        verifier: SignatureVerifier(secrets: secrets, toleranceSeconds: configuration.webhook.toleranceSeconds),
+        store: store,
+        logger: logger,
+        onServerRunning: { address in
+            logger.notice("Listening", metadata: [LogKey.listenAddress: "\(address)"])
+            notifier.notify("READY=1", "STATUS=Listening on \(address)")
+        }
+    )
+    return ServiceGroup(
+        configuration: .init(
+            services: [
+                EventStoreService(store: store),
+                application,
+                ShutdownNotifierService(notifier: notifier),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+    )
+}
+
+/// `HOST:PORT` or `unix:PATH` of a bound socket.
+private func describe(_ address: SocketAddress?) -> String {
+    guard let address else { return "unknown" }
+    switch address {
+    case .unixDomainSocket: return "unix:\(address.pathname ?? "")"
+    case .v6: return "[\(address.ipAddress ?? "")]:\(address.port ?? 0)"
+    case .v4: return "\(address.ipAddress ?? ""):\(address.port ?? 0)"
+    }
+}
+
+/// Removes a Unix socket left by an earlier run; refuses to remove anything that is not a socket.
+private func removeStaleSocket(at path: String) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+        throw ConfigurationError(key: "server.listen", "\(path) exists and is not a socket")
+    }
+    unlink(path)
+}
+
+/// Keeps the event store open while the daemon runs and closes it last, after the server has drained.
+struct EventStoreService: Service {
+    let store: EventStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.close()
+    }
+}
+
+/// Sends `STOPPING=1` to systemd as soon as shutdown begins.
+struct ShutdownNotifierService: Service {
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.notify("STOPPING=1", "STATUS=Shutting down")
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import TOMLKit
+
+/// The daemon's settings, parsed and validated from a TOML file.
+///
+/// Every key, its default and its meaning is documented in `config/gigs-relay.example.toml`. Unknown
+/// sections and keys are refused, so a typo fails at start-up instead of being silently ignored.
+public struct RelayConfiguration: Sendable {
+    /// `[server]`: the HTTP listener.
+    public struct Server: Sendable {
+        /// `server.listen`: `HOST:PORT` or `unix:/path.sock`.
+        public var listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8080)
+        /// `server.max_body_bytes`: larger bodies are answered 413 without being read.
+        public var maxBodyBytes: Int = 1_048_576
+        /// `server.idle_timeout_seconds`: an idle or stalled connection is closed after this long.
+        public var idleTimeoutSeconds: Int = 30
+    }
+
+    /// `[store]`: the SQLite event log.
+    public struct Store: Sendable {
+        /// `store.path`: the SQLite file; relative paths start at the working directory.
+        public var path: String = "var/gigs-relay.sqlite3"
+    }
+
+    /// `[webhook]`: what a genuine Gigs delivery looks like.
+    public struct Webhook: Sendable {
+        /// `webhook.path`: the URL path Gigs posts to.
+        public var path: String = "/webhooks/gigs"
+        /// `webhook.tolerance_seconds`: accepted distance of `webhook-timestamp` from now, both ways.
+        public var toleranceSeconds: Int = 300
+        /// `webhook.secrets`: one or more signing secrets (several while rotating).
+        public var secrets: [SecretReference] = []
+    }
+
+    /// `[log]`: logging.
+    public struct Log: Sendable {
+        /// `log.level`: trace, debug, info, notice, warning, error or critical.
+        public var level: Logger.Level = .info
+    }
+
+    public var server = Server()
+    public var store = Store()
+    public var webhook = Webhook()
+    public var log = Log()
+
+    /// A configuration with every default and the given secrets (for tests and embedding).
+    public init(secrets: [SecretReference]) {
+        self.webhook.secrets = secrets
+    }
+
+    /// Reads and validates a TOML configuration file.
+    public static func load(path: String) throws(ConfigurationError) -> RelayConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(key: "", "cannot read configuration file \(path)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(key: "", "configuration file \(path) is not UTF-8 text")
+        }
+        return try RelayConfiguration(toml: text)
+    }
+
+    /// Parses and validates TOML text; the error names the first key at fault.
+    public init(toml text: String) throws(ConfigurationError) {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(key: "", "invalid TOML: \(error.description) (\(error.source.debugDescription))")
+        } catch {
+            throw ConfigurationError(key: "", "invalid TOML")
+        }
+        let file = try TOMLSectionReader(root: root)
+
+        let server = try file.section("server")
+        if let listen = try server.string("listen") {
+            self.server.listen = try ListenAddress(parsing: listen, key: server.key("listen"))
+        }
+        if let bytes = try server.integer("max_body_bytes", in: 1024...(256 * 1_048_576)) {
+            self.server.maxBodyBytes = bytes
+        }
+        if let seconds = try server.integer("idle_timeout_seconds", in: 1...3600) {
+            self.server.idleTimeoutSeconds = seconds
+        }
+        try server.refuseUnknownKeys()
+
+        let store = try file.section("store")
+        if let path = try store.string("path") {
+            guard !path.isEmpty else { throw ConfigurationError(key: store.key("path"), "must not be empty") }
+            self.store.path = path
+        }
+        try store.refuseUnknownKeys()
+
+        let webhook = try file.section("webhook")
+        if let path = try webhook.string("path") {
+            guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#") else {
+                throw ConfigurationError(
+                    key: webhook.key("path"), "must be a URL path starting with /, got \"\(path)\"")
+            }
+            self.webhook.path = path
+        }
+        if let seconds = try webhook.integer("tolerance_seconds", in: 1...86_400) {
+            self.webhook.toleranceSeconds = seconds
+        }
+        let secrets = try webhook.strings("secrets") ?? []
+        guard !secrets.isEmpty else {
+            throw ConfigurationError(
+                key: webhook.key("secrets"),
+                "at least one signing secret reference is required, e.g. [\"env:GIGS_WEBHOOK_SECRET\"]"
+            )
+        }
+        self.webhook.secrets = try secrets.enumerated().map { (index, text) throws(ConfigurationError) in
+            try SecretReference(parsing: text, key: webhook.key("secrets[\(index)]"))
+        }
+        try webhook.refuseUnknownKeys()
+
+        let log = try file.section("log")
+        if let level = try log.string("level") {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError(key: log.key("level"), "must be one of \(levels), got \"\(level)\"")
+            }
+            self.log.level = parsed
+        }
+        try log.refuseUnknownKeys()
+
+        try file.refuseUnknownSections(known: ["server", "store", "webhook", "log"])
+    }
+
+    /// Reads every configured webhook secret.
+    ///
+    /// - Parameter environment: the process environment, used for `env:` and `credential:` references.
+    public func resolveWebhookSecrets(environment: [String: String]) throws(ConfigurationError) -> [WebhookSecret] {
+        try webhook.secrets.enumerated().map { (index, reference) throws(ConfigurationError) in
+            let key = "webhook.secrets[\(index)]"
+            let value = try reference.resolve(key: key, environment: environment)
+            do {
+                return try WebhookSecret(encoded: value)
+            } catch {
+                throw ConfigurationError(
+                    key: key,
+                    "\(reference) is not a signing secret: expected \"whsec_\" followed by base64"
+                )
+            }
+        }
+    }
+}

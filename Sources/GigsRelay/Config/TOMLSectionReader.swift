@@ -1,0 +1,82 @@
+import TOMLKit
+
+/// Reads the file's top-level tables, refusing unknown section names.
+struct TOMLSectionReader {
+    private let root: TOMLTable
+
+    init(root: TOMLTable) throws(ConfigurationError) {
+        self.root = root
+    }
+
+    /// The table `[name]`, or an empty one when the file leaves it out.
+    func section(_ name: String) throws(ConfigurationError) -> TOMLSection {
+        guard let value = root[name] else { return TOMLSection(name: name, table: TOMLTable()) }
+        guard let table = value.table else {
+            throw ConfigurationError(key: name, "must be a table ([\(name)])")
+        }
+        return TOMLSection(name: name, table: table)
+    }
+
+    func refuseUnknownSections(known: Set<String>) throws(ConfigurationError) {
+        for key in root.keys.sorted() where !known.contains(key) {
+            throw ConfigurationError(
+                key: key, "unknown section; known sections are \(known.sorted().joined(separator: ", "))")
+        }
+    }
+}
+
+/// Typed access to one TOML table that remembers which keys were read, so leftovers can be refused.
+final class TOMLSection {
+    let name: String
+    private let table: TOMLTable
+    private var readKeys: Set<String> = []
+
+    init(name: String, table: TOMLTable) {
+        self.name = name
+        self.table = table
+    }
+
+    /// The dotted name of `key` in this section, for error messages.
+    func key(_ key: String) -> String { "\(name).\(key)" }
+
+    func string(_ key: String) throws(ConfigurationError) -> String? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let string = value.string else { throw ConfigurationError(key: self.key(key), "must be a string") }
+        return string
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let integer = value.int, range.contains(integer) else {
+            throw ConfigurationError(
+                key: self.key(key),
+                "must be an integer from \(range.lowerBound) to \(range.upperBound), got \(value.debugDescription)"
+            )
+        }
+        return integer
+    }
+
+    func strings(_ key: String) throws(ConfigurationError) -> [String]? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else {
+            throw ConfigurationError(key: self.key(key), "must be an array of strings")
+        }
+        var strings: [String] = []
+        for element in array {
+            guard let string = element.string else {
+                throw ConfigurationError(key: self.key(key), "must be an array of strings")
+            }
+            strings.append(string)
+        }
+        return strings
+    }
+
+    func refuseUnknownKeys() throws(ConfigurationError) {
+        for key in table.keys.sorted() where !readKeys.contains(key) {
+            throw ConfigurationError(key: self.key(key), "unknown key")
+        }
+    }
+}

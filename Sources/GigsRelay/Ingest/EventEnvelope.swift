@@ -1,0 +1,43 @@
+import Foundation
+
+/// The few envelope fields gigs-relay reads from a Gigs event; every other field is kept only in the raw body.
+struct EventEnvelope: Decodable {
+    /// Longest id or type accepted, in UTF-8 bytes (Gigs ids are at most 64 characters).
+    static let maxFieldBytes = 255
+
+    let id: String
+    let type: String
+    let project: String?
+    let time: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case id, type, project, time
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decode(String.self, forKey: .id)
+        self.type = try container.decode(String.self, forKey: .type)
+        // Unknown or oddly typed optional fields are tolerated: Gigs adds fields without a new version.
+        self.project = try? container.decodeIfPresent(String.self, forKey: .project)
+        self.time = try? container.decodeIfPresent(String.self, forKey: .time)
+    }
+
+    /// Decodes the envelope, telling malformed JSON from JSON that is not an event.
+    static func decode(_ body: [UInt8]) throws(IngestError) -> EventEnvelope {
+        let envelope: EventEnvelope
+        do {
+            envelope = try JSONDecoder().decode(EventEnvelope.self, from: Data(body))
+        } catch DecodingError.dataCorrupted {
+            throw .malformedJSON
+        } catch {
+            throw .notAGigsEvent
+        }
+        guard Self.isAcceptable(envelope.id), Self.isAcceptable(envelope.type) else { throw .notAGigsEvent }
+        return envelope
+    }
+
+    private static func isAcceptable(_ field: String) -> Bool {
+        !field.isEmpty && field.utf8.count <= maxFieldBytes && !field.unicodeScalars.contains { $0.value < 0x20 }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Verifies Standard Webhooks v1 signatures (the scheme Gigs sends through Svix) and turns a genuine
+/// delivery into a ``VerifiedEvent``.
+///
+/// The signed bytes are `<id>.<timestamp>.<raw body>`; the MAC is HMAC-SHA256 under any configured
+/// secret, base64 encoded, in one of the space-separated `v1,` entries. The timestamp must lie within
+/// the tolerance of the clock in both directions. The body is parsed only after the signature holds.
+public struct SignatureVerifier: Sendable {
+    /// Entries looked at in one signature header; more are ignored so a flood cannot cost CPU.
+    static let maxSignatureEntries = 16
+
+    private let secrets: [WebhookSecret]
+    private let toleranceSeconds: Int64
+    private let now: @Sendable () -> Date
+
+    /// - Parameters:
+    ///   - secrets: the signing secrets, in configuration order; at least one.
+    ///   - toleranceSeconds: how far the timestamp may be from `now()`, either way.
+    ///   - now: the clock, injected for tests.
+    public init(secrets: [WebhookSecret], toleranceSeconds: Int, now: @escaping @Sendable () -> Date = Date.init) {
+        precondition(!secrets.isEmpty, "a verifier needs at least one secret")
+        self.secrets = secrets
+        self.toleranceSeconds = Int64(toleranceSeconds)
+        self.now = now
+    }
+
+    /// Checks the timestamp and signature, then decodes the event envelope.
+    public func verify(headers: WebhookHeaders, body: [UInt8]) throws(IngestError) -> VerifiedEvent {
+        let receivedAt = now()
+        let timestamp = try checkTimestamp(headers.timestamp, now: receivedAt)
+        let secretIndex = try matchingSecretIndex(headers: headers, body: body)
+        let envelope = try EventEnvelope.decode(body)
+        return VerifiedEvent(
+            envelope: envelope,
+            headers: headers,
+            timestamp: timestamp,
+            body: body,
+            receivedAt: Int64((receivedAt.timeIntervalSince1970 * 1000).rounded(.down)),
+            secretIndex: secretIndex
+        )
+    }
+
+    private func checkTimestamp(_ text: String, now: Date) throws(IngestError) -> Int64 {
+        guard text.utf8.count <= 18, !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let timestamp = Int64(text)
+        else {
+            throw .invalidSignatureHeaders
+        }
+        let current = Int64(now.timeIntervalSince1970.rounded(.down))
+        guard abs(current - timestamp) <= toleranceSeconds else { throw .timestampOutOfRange }
+        return timestamp
+    }
+
+    /// The index of the first secret whose MAC matches one of the header's `v1` entries.
+    private func matchingSecretIndex(headers: WebhookHeaders, body: [UInt8]) throws(IngestError) -> Int {
+        let candidates = headers.signature.split(separator: " ", omittingEmptySubsequences: true)
+            .prefix(Self.maxSignatureEntries)
+            .compactMap(Self.decodeV1)
+        guard !candidates.isEmpty else { throw .invalidSignature }
+
+        var signed: [UInt8] = []
+        signed.reserveCapacity(headers.id.utf8.count + headers.timestamp.utf8.count + body.count + 2)
+        signed.append(contentsOf: headers.id.utf8)
+        signed.append(UInt8(ascii: "."))
+        signed.append(contentsOf: headers.timestamp.utf8)
+        signed.append(UInt8(ascii: "."))
+        signed.append(contentsOf: body)
+
+        let matchedIndex: Int? = signed.withUnsafeBytes { message in
+            secrets.indices.first { index in
+                let expected = HMACSHA256.authenticationCode(key: secrets[index].key, message: message)
+                // Compare with every candidate so the time taken does not reveal which one matched.
+                return candidates.reduce(false) { matched, candidate in
+                    HMACSHA256.constantTimeEquals(expected, candidate) || matched
+                }
+            }
+        }
+        guard let matchedIndex else { throw .invalidSignature }
+        return matchedIndex
+    }
+
+    /// The MAC bytes of a `v1,<base64>` entry; nil for other versions and undecodable entries.
+    private static func decodeV1(_ entry: Substring) -> [UInt8]? {
+        guard entry.hasPrefix("v1,") else { return nil }
+        guard let data = Data(base64Encoded: String(entry.dropFirst(3))), data.count == HMACSHA256.byteCount else {
+            return nil
+        }
+        return Array(data)
+    }
+}

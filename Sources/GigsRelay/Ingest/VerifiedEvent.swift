@@ -1,0 +1,43 @@
+/// A Gigs event whose signature was verified: the only thing the event store accepts.
+///
+/// Its initialiser is internal and called only by ``SignatureVerifier``, so code outside this module
+/// cannot append an unverified event.
+public struct VerifiedEvent: Sendable {
+    /// The event's `id`, its idempotency key.
+    public let id: EventID
+    /// The event's `type`, such as `com.gigs.subscription.activated`.
+    public let type: String
+    /// The event's `project`, when present.
+    public let project: String?
+    /// The event's `time` as sent (RFC 3339), when present.
+    public let time: String?
+    /// The delivery headers, kept so the stored event can be verified again later.
+    public let headers: WebhookHeaders
+    /// `webhook-timestamp` as a number.
+    public let timestamp: Int64
+    /// The raw body exactly as received.
+    public let body: [UInt8]
+    /// When the receiver accepted it, in Unix milliseconds.
+    public let receivedAt: Int64
+    /// Index in `webhook.secrets` of the secret that verified it.
+    public let secretIndex: Int
+
+    init(
+        envelope: EventEnvelope,
+        headers: WebhookHeaders,
+        timestamp: Int64,
+        body: [UInt8],
+        receivedAt: Int64,
+        secretIndex: Int
+    ) {
+        self.id = EventID(envelope.id)
+        self.type = envelope.type
+        self.project = envelope.project
+        self.time = envelope.time
+        self.headers = headers
+        self.timestamp = timestamp
+        self.body = body
+        self.receivedAt = receivedAt
+        self.secretIndex = secretIndex
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The webhook endpoint: checks the request's shape, verifies the signature, stores the event and
+/// answers only once it is durable.
+///
+/// Order of checks: method (405), content type (415), declared length (413, before any body byte is
+/// read), signature headers (401), body up to the limit (413), timestamp and signature (401), envelope
+/// (400), store (202 accepted, 200 duplicate, 503 when it cannot write).
+struct WebhookController<Context: RequestContext>: Sendable {
+    let verifier: SignatureVerifier
+    let store: EventStore
+    let maxBodyBytes: Int
+    let authenticationWarnings: LogThrottle
+
+    /// Registers POST on `path`, and 405 for the other common methods there.
+    func addRoutes(to router: Router<Context>, path: String) {
+        let routerPath = RouterPath(path)
+        router.post(routerPath) { request, context in
+            await self.receive(request, context: context)
+        }
+        let otherMethods: [HTTPRequest.Method] = [.get, .head, .put, .patch, .delete, .options]
+        for method in otherMethods {
+            router.on(routerPath, method: method) { _, _ in
+                JSONResponse.error(.methodNotAllowed)
+            }
+        }
+    }
+
+    /// Handles one delivery; every failure becomes its JSON error answer.
+    func receive(_ request: Request, context: Context) async -> Response {
+        do {
+            let (event, result) = try await ingest(request)
+            context.logger.debug(
+                result == .accepted ? "Event stored" : "Duplicate event acknowledged",
+                metadata: [LogKey.eventID: "\(event.id)", LogKey.eventType: "\(event.type)"]
+            )
+            let status = result == .accepted ? "accepted" : "duplicate"
+            return JSONResponse.make(
+                status: result == .accepted ? .accepted : .ok,
+                body: ["status": status, "id": event.id.rawValue]
+            )
+        } catch {
+            log(error, logger: context.logger)
+            return JSONResponse.error(error)
+        }
+    }
+
+    private func ingest(_ request: Request) async throws(IngestError) -> (VerifiedEvent, AppendResult) {
+        guard Self.isJSON(request.headers[.contentType]) else { throw .unsupportedMediaType }
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+            throw .payloadTooLarge(limit: maxBodyBytes)
+        }
+        let headers = try WebhookHeaders(fields: request.headers)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw .payloadTooLarge(limit: maxBodyBytes)
+        } catch {
+            throw .incompleteBody
+        }
+        let event = try verifier.verify(headers: headers, body: Array(body.readableBytesView))
+        do {
+            return (event, try await store.append(event))
+        } catch {
+            throw .storeUnavailable
+        }
+    }
+
+    /// Whether a Content-Type names JSON (`application/json` or `application/*+json`, any parameters).
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType =
+            contentType.split(separator: ";", maxSplits: 1).first?
+            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+
+    private func log(_ error: IngestError, logger: Logger) {
+        let metadata: Logger.Metadata = [LogKey.errorCode: "\(error.label)"]
+        if error.isAuthenticationFailure {
+            authenticationWarnings.log(logger: logger, "Rejected webhook delivery", metadata: metadata)
+        } else if error == .storeUnavailable {
+            logger.error("Answered 503: the event store cannot write", metadata: metadata)
+        } else {
+            logger.info("Rejected webhook delivery", metadata: metadata)
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// Metadata keys of gigs-relay's log records, kept in one place so every component spells them alike.
+///
+/// Messages are constant phrases; the data of a record lives under these keys.
+public enum LogKey {
+    public static let configPath = "relay.config.path"
+    public static let error = "relay.error"
+    public static let errorCode = "relay.error.code"
+    public static let eventID = "relay.event.id"
+    public static let eventType = "relay.event.type"
+    public static let listenAddress = "relay.listen.address"
+    public static let messageID = "relay.message.id"
+    public static let migration = "relay.store.migration"
+    public static let secretCount = "relay.webhook.secrets"
+    public static let secretIndex = "relay.webhook.secret_index"
+    public static let storeBatch = "relay.store.batch"
+    public static let storePath = "relay.store.path"
+    public static let suppressed = "relay.log.suppressed"
+}

@@ -1,0 +1,45 @@
+import Logging
+import Synchronization
+
+/// Lets at most `limit` log records through per interval and counts the rest, so an attacker sending
+/// bad signatures cannot flood the journal.
+final class LogThrottle: Sendable {
+    private struct Window {
+        var start: ContinuousClock.Instant
+        var logged = 0
+        var suppressed = 0
+    }
+
+    private let limit: Int
+    private let interval: Duration
+    private let window: Mutex<Window>
+
+    init(limit: Int = 10, interval: Duration = .seconds(10)) {
+        self.limit = limit
+        self.interval = interval
+        self.window = Mutex(Window(start: .now))
+    }
+
+    /// Logs a warning unless this window's quota is used; the first record of a new window reports how
+    /// many were suppressed before it.
+    func log(logger: Logger, _ message: Logger.Message, metadata: Logger.Metadata) {
+        let now = ContinuousClock.now
+        let decision: (log: Bool, suppressed: Int) = window.withLock { window in
+            var suppressedBefore = 0
+            if now - window.start >= interval {
+                suppressedBefore = window.suppressed
+                window = Window(start: now)
+            }
+            guard window.logged < limit else {
+                window.suppressed += 1
+                return (false, 0)
+            }
+            window.logged += 1
+            return (true, suppressedBefore)
+        }
+        guard decision.log else { return }
+        var metadata = metadata
+        if decision.suppressed > 0 { metadata[LogKey.suppressed] = "\(decision.suppressed)" }
+        logger.warning(message, metadata: metadata)
+    }
+}

@@ -1,0 +1,15 @@
+import CRelaySystemd
+import Foundation
+
+/// Tells systemd about the daemon's state through `sd_notify` (a no-op when not run by systemd).
+public struct SystemdNotifier: Sendable {
+    public init() {}
+
+    /// Whether `NOTIFY_SOCKET` is set, i.e. a service manager listens.
+    public var isEnabled: Bool { ProcessInfo.processInfo.environment["NOTIFY_SOCKET"] != nil }
+
+    /// Sends newline-separated assignments such as `READY=1` and `STATUS=…`.
+    public func notify(_ assignments: String...) {
+        _ = relay_sd_notify(assignments.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,101 @@
+import CRelaySQLite
+import Foundation
+
+/// A thin owner of one `sqlite3` connection.
+///
+/// Not thread-safe by itself: each connection is used by one thread at a time (the store's writer
+/// thread, or one CLI command).
+final class SQLiteConnection {
+    /// How a connection opens its file.
+    enum Mode {
+        /// Read and write, creating the file (mode 0600) and its folder when missing.
+        case create
+        /// Read only through `PRAGMA query_only`; the file must exist.
+        case readOnly
+    }
+
+    private let handle: OpaquePointer
+    /// The file path, for messages.
+    let path: String
+
+    init(path: String, mode: Mode, busyTimeoutMilliseconds: Int32 = 5000) throws(SQLiteError) {
+        self.path = path
+        let flags: Int32
+        switch mode {
+        case .create:
+            try Self.createPrivately(path: path)
+            flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        case .readOnly:
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SQLiteError(code: SQLITE_CANTOPEN, message: "no event store at \(path)")
+            }
+            flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        }
+        var handle: OpaquePointer?
+        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        guard result == SQLITE_OK, let handle else {
+            let error = SQLiteError(code: result, connection: handle)
+            sqlite3_close_v2(handle)
+            throw error
+        }
+        self.handle = handle
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        if mode == .readOnly {
+            try execute("PRAGMA query_only = ON")
+        }
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Creates the folder (0700) and an empty file (0600) so the database never exists with wider permissions.
+    private static func createPrivately(path: String) throws(SQLiteError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory,
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
+            } catch {
+                throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create folder \(directory)")
+            }
+        }
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw SQLiteError(
+                code: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+    }
+
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String) throws(SQLiteError) {
+        let result = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard result == SQLITE_OK else { throw SQLiteError(code: result, connection: handle) }
+    }
+
+    /// Compiles one statement.
+    func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard result == SQLITE_OK, let statement else { throw SQLiteError(code: result, connection: handle) }
+        return SQLiteStatement(statement: statement, connection: handle)
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Whether no transaction is open.
+    var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
+
+    /// The first column of the first row of `sql` as text (for PRAGMA answers).
+    func scalarText(_ sql: String) throws(SQLiteError) -> String? {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return nil }
+        return statement.text(at: 0)
+    }
+}

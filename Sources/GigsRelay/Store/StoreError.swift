@@ -1,0 +1,37 @@
+/// The event store could not do what was asked.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    private enum Code: String, Sendable {
+        case unavailable = "store_unavailable"
+        case closed = "store_closed"
+        case openFailed = "store_open_failed"
+        case readFailed = "store_read_failed"
+    }
+
+    private let code: Code
+    /// What failed, with SQLite's reason; never bound values.
+    public let detail: String
+
+    private init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// A bounded label for logs and metrics.
+    public var label: String { code.rawValue }
+
+    public var description: String { "\(code.rawValue): \(detail)" }
+
+    /// A write failed (disk full, lock held, I/O error); nothing of the batch was stored.
+    static func unavailable(_ error: SQLiteError) -> StoreError { StoreError(.unavailable, error.description) }
+
+    /// The store is shutting down or shut down.
+    static let closed = StoreError(.closed, "the event store is closed")
+
+    /// The database could not be opened or migrated.
+    static func openFailed(path: String, _ error: SQLiteError) -> StoreError {
+        StoreError(.openFailed, "cannot open event store \(path): \(error.message)")
+    }
+
+    /// A query failed.
+    static func readFailed(_ error: SQLiteError) -> StoreError { StoreError(.readFailed, error.description) }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The hand-off between request tasks and the store's writer thread.
+///
+/// Requests enqueue and suspend; the writer thread blocks until work arrives, takes everything queued
+/// (up to a batch limit) and answers each request after the batch's commit returns.
+final class WriteQueue: @unchecked Sendable {
+    // Safe because every mutable property below is read and written only while `condition` is locked.
+
+    /// One suspended `append`.
+    struct Pending {
+        let event: VerifiedEvent
+        let continuation: CheckedContinuation<Result<AppendResult, StoreError>, Never>
+    }
+
+    private let condition = NSCondition()
+    private var pending: [Pending] = []
+    private var isClosing = false
+    private var isFinished = false
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// Queues an append; false when the store is closing (the caller answers it as closed).
+    func enqueue(_ item: Pending) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !isClosing else { return false }
+        pending.append(item)
+        condition.signal()
+        return true
+    }
+
+    /// Blocks the writer thread until work is queued; nil once the store is closing and drained.
+    func nextBatch(limit: Int) -> [Pending]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty && !isClosing {
+            condition.wait()
+        }
+        guard !pending.isEmpty else { return nil }
+        let count = min(limit, pending.count)
+        let batch = Array(pending.prefix(count))
+        pending.removeFirst(count)
+        return batch
+    }
+
+    /// Refuses further appends; the writer drains what is queued and stops.
+    func requestClose() {
+        condition.lock()
+        isClosing = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Suspends until the writer thread has stopped and closed the database.
+    func waitUntilFinished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if isFinished {
+                condition.unlock()
+                continuation.resume()
+            } else {
+                closeWaiters.append(continuation)
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Called by the writer thread as its last act.
+    func markFinished() {
+        condition.lock()
+        isFinished = true
+        let waiters = closeWaiters
+        closeWaiters = []
+        condition.unlock()
+        for waiter in waiters { waiter.resume() }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import GigsRelay
+
+/// Renders stored events for people (tables, text) and for scripts (JSON).
+enum EventFormatter {
+    private static func timestamp(_ date: Date) -> String {
+        date.formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    /// The fields of a listing row.
+    static func summary(_ event: StoredEvent) -> [String: Any] {
+        var object: [String: Any] = [
+            "sequence": event.sequence,
+            "id": event.id.rawValue,
+            "type": event.type,
+            "receivedAt": timestamp(event.receivedAt),
+            "messageId": event.messageID,
+        ]
+        if let project = event.project { object["project"] = project }
+        if let time = event.time { object["time"] = time }
+        return object
+    }
+
+    /// A listing row plus the delivery timestamp and the event itself.
+    static func detail(_ event: StoredEvent) -> [String: Any] {
+        var object = summary(event)
+        object["webhookTimestamp"] = event.webhookTimestamp
+        object["event"] =
+            (try? JSONSerialization.jsonObject(with: Data(event.body), options: [.fragmentsAllowed]))
+            ?? String(decoding: event.body, as: UTF8.self)
+        return object
+    }
+
+    static func json(_ value: Any) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A fixed-width table, newest first.
+    static func table(_ events: [StoredEvent]) -> String {
+        guard !events.isEmpty else { return "No events stored." }
+        let rows =
+            [["RECEIVED", "ID", "TYPE", "PROJECT"]]
+            + events.map { [timestamp($0.receivedAt), $0.id.rawValue, $0.type, $0.project ?? "-"] }
+        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// Labelled fields, then the body pretty-printed.
+    static func text(_ event: StoredEvent) -> String {
+        var lines = [
+            "id:                \(event.id)",
+            "type:              \(event.type)",
+            "project:           \(event.project ?? "-")",
+            "time:              \(event.time ?? "-")",
+            "received at:       \(timestamp(event.receivedAt))",
+            "message id:        \(event.messageID)",
+            "webhook timestamp: \(event.webhookTimestamp)",
+            "sequence:          \(event.sequence)",
+            "",
+        ]
+        if let object = try? JSONSerialization.jsonObject(with: Data(event.body)),
+            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        {
+            lines.append(String(decoding: pretty, as: UTF8.self))
+        } else {
+            lines.append(String(decoding: event.body, as: UTF8.self))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import GigsRelay
+
+/// `gigs-relay events`: read the stored event log, also while the daemon runs.
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "List and inspect stored events (works while the daemon runs).",
+        subcommands: [ListEvents.self, ShowEvent.self]
+    )
+}
+
+extension EventsCommand {
+    /// `gigs-relay events list`.
+    struct ListEvents: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List stored events, newest first."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Option(help: "Only events of this exact type, e.g. com.gigs.subscription.activated.")
+        var type: String?
+
+        @Option(help: "Show at most this many events (1–100000).")
+        var limit: Int = 50
+
+        @Flag(help: "Print a JSON array for scripts instead of a table.")
+        var json = false
+
+        func validate() throws {
+            guard (1...100_000).contains(limit) else {
+                throw ValidationError("--limit must be from 1 to 100000, got \(limit)")
+            }
+        }
+
+        func run() throws {
+            let configuration = try options.load()
+            let events = try openLog(configuration).list(type: type, limit: limit)
+            if json {
+                Terminal.line(try EventFormatter.json(events.map(EventFormatter.summary)))
+            } else {
+                Terminal.line(EventFormatter.table(events))
+            }
+        }
+    }
+
+    /// `gigs-relay events show ID`.
+    struct ShowEvent: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Show one stored event with its body. Exits 1 when no event has that id."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Argument(help: "The event id (evt_…).")
+        var id: String
+
+        @Flag(help: "Print a JSON object for scripts instead of text.")
+        var json = false
+
+        func run() throws {
+            let configuration = try options.load()
+            guard let event = try openLog(configuration).event(id: EventID(id)) else {
+                Terminal.error("no stored event has id \(id)")
+                throw ExitCode.failure
+            }
+            Terminal.line(json ? try EventFormatter.json(EventFormatter.detail(event)) : EventFormatter.text(event))
+        }
+    }
+}
+
+/// Opens the configured store read-only, or exits 1 saying why.
+private func openLog(_ configuration: RelayConfiguration) throws -> EventLogReader {
+    do {
+        return try EventLogReader(path: configuration.store.path)
+    } catch {
+        Terminal.error("\(error)")
+        throw ExitCode.failure
+    }
+}

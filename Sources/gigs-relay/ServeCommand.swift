@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import GigsRelay
+import Logging
+import ServiceLifecycle
+
+/// `gigs-relay serve`: runs the daemon until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the webhook receiver until SIGTERM or SIGINT.",
+        discussion: "Logs go to standard error. Under systemd (Type=notify) it reports READY=1 once listening."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        let level = configuration.log.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "gigs-relay")
+        logger.info("Configuration loaded", metadata: [LogKey.configPath: "\(options.path)"])
+
+        let daemon: ServiceGroup
+        do {
+            daemon = try buildDaemon(
+                configuration: configuration,
+                environment: ProcessInfo.processInfo.environment,
+                logger: logger
+            )
+        } catch let error as ConfigurationError {
+            logger.critical("Configuration error", metadata: [LogKey.error: "\(error)"])
+            throw ExitCode(ConfigOptions.configurationErrorExitCode)
+        } catch {
+            logger.critical("Cannot start", metadata: [LogKey.error: "\(error)"])
+            throw ExitCode.failure
+        }
+        try await daemon.run()
+        logger.info("Stopped")
+    }
+}
