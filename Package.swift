@@ -72,9 +72,7 @@ let package = Package(
             name: "GigsRelayTesting",
             dependencies: [
                 "GigsRelay",
-                "CRelayOpenSSL",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

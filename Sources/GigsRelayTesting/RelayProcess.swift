@@ -1,0 +1,125 @@
+import Foundation
+import Synchronization
+
+/// The real `gigs-relay` binary run as a child process, with its standard error captured.
+public final class RelayProcess: Sendable {
+    /// Thrown when the process does not get where a test waits for it to be.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// What the child wrote, shared with the reader thread.
+    private final class Output: Sendable {
+        let text = Mutex("")
+        let isComplete = Mutex(false)
+    }
+
+    private let process: Process
+    private let output = Output()
+
+    /// The built `gigs-relay` next to the test bundle, or `$GIGS_RELAY_BINARY`.
+    public static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["GIGS_RELAY_BINARY"] { return path }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        // The test binary sits inside `gigs-relayPackageTests.xctest/…` on some platforms.
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("gigs-relay").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return ".build/debug/gigs-relay"
+    }
+
+    /// Starts `gigs-relay ARGUMENTS…` in `directory` with `environment` added to this process's.
+    public init(arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var merged = ProcessInfo.processInfo.environment
+        merged.removeValue(forKey: "NOTIFY_SOCKET")
+        merged.removeValue(forKey: "GIGS_WEBHOOK_SECRET")
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        self.process = process
+        try process.run()
+
+        let reader = pipe.fileHandleForReading
+        let output = self.output
+        let thread = Thread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+            output.isComplete.withLock { $0 = true }
+        }
+        thread.start()
+    }
+
+    /// Everything the process wrote so far (standard error and standard output).
+    public var log: String { output.text.withLock { $0 } }
+
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// Waits until the daemon logs its listening address and returns it (`HOST:PORT`).
+    public func listenAddress(timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let address = Self.firstMatch(in: log) { return address }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Failure(description: "gigs-relay did not report a listening address; its log:\n\(log)")
+    }
+
+    private static func firstMatch(in log: String) -> String? {
+        guard let range = log.range(of: "relay.listen.address=") else { return nil }
+        let rest = log[range.upperBound...]
+        let address = rest.prefix { !$0.isWhitespace }
+        return address.isEmpty ? nil : String(address)
+    }
+
+    /// Sends a signal (SIGTERM, SIGKILL, …).
+    public func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit and returns its exit status (or the signal number).
+    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                throw Failure(description: "gigs-relay did not exit in time; its log:\n\(log)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the reader collect the last output.
+        while !output.isComplete.withLock({ $0 }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+
+    /// Runs `gigs-relay ARGUMENTS…` to completion and returns its exit status and output.
+    public static func run(
+        _ arguments: [String],
+        directory: String,
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
+        let process = try RelayProcess(arguments: arguments, directory: directory, environment: environment)
+        let status = try await process.waitForExit()
+        return (status, process.log)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Realistic Gigs event bodies for tests and benchmarks.
+public enum SampleEvents {
+    /// A `com.gigs.subscription.activated` event for an eSIM subscription, as raw JSON bytes.
+    public static func subscriptionActivated(
+        id: String = "evt_\(UUID().uuidString.replacingOccurrences(of: "-", with: ""))",
+        project: String = "dev-project"
+    ) -> [UInt8] {
+        body(id: id, type: "com.gigs.subscription.activated", project: project)
+    }
+
+    /// A Gigs envelope of any type around a small subscription object.
+    public static func body(id: String, type: String, project: String = "dev-project") -> [UInt8] {
+        let json = """
+            {"object":"event","id":"\(id)","type":"\(type)","project":"\(project)",\
+            "source":"https://api.gigs.com","specversion":"1.0","time":"2026-11-23T10:00:00Z",\
+            "datacontenttype":"application/json","version":"2025-05-22",\
+            "data":{"object":"subscription","id":"sub_0SNlurA049MEWV2gSfSxi00xlPIi","status":"active",\
+            "sim":{"object":"sim","id":"sim_0SNlurA049MEWV4OpCwsNyC9Kn2d","type":"eSIM"},\
+            "user":{"object":"user","id":"usr_0SNlurA049MEWV3Kp0mA8Hhs1Ud8","email":"jane@example.com",\
+            "fullName":"Jane Doe","preferredLocale":"en-US"}}}
+            """
+        return Array(json.utf8)
+    }
+}

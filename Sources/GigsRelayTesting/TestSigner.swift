@@ -1,0 +1,62 @@
+import Foundation
+import GigsRelay
+import HTTPTypes
+
+/// Signs test deliveries the way Gigs (through Svix) does: Standard Webhooks v1 over `id.timestamp.body`.
+public struct TestSigner: Sendable {
+    /// The GIGS.md / Svix test-vector secret, used as the default test secret.
+    public static let vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    /// The `whsec_…` secret this signer uses.
+    public let encodedSecret: String
+    private let key: [UInt8]
+
+    public init(secret: String = TestSigner.vectorSecret) {
+        self.encodedSecret = secret
+        let base64 = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        self.key = Array(Data(base64Encoded: base64) ?? Data())
+    }
+
+    /// A fresh random `whsec_…` secret.
+    public static func randomSecret() -> String {
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        return "whsec_" + Data(bytes).base64EncodedString()
+    }
+
+    /// The `v1,<base64>` signature entry.
+    public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
+        let message = Array("\(id).\(timestamp).".utf8) + body
+        let mac = message.withUnsafeBytes { HMACSHA256.authenticationCode(key: key, message: $0) }
+        return "v1," + Data(mac).base64EncodedString()
+    }
+
+    /// Complete request headers for a signed JSON delivery.
+    public func headers(
+        id: String = "msg_\(UUID().uuidString)",
+        timestamp: Int64 = Int64(Date().timeIntervalSince1970),
+        body: [UInt8],
+        spelling: String = "webhook"
+    ) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[HTTPField.Name("\(spelling)-id")!] = id
+        fields[HTTPField.Name("\(spelling)-timestamp")!] = "\(timestamp)"
+        fields[HTTPField.Name("\(spelling)-signature")!] = signature(id: id, timestamp: timestamp, body: body)
+        return fields
+    }
+}
+
+extension TestSigner {
+    /// A ``VerifiedEvent`` made the only way there is: by signing a body and verifying it.
+    public func verifiedEvent(id: String, type: String = "com.gigs.subscription.activated") throws -> VerifiedEvent {
+        let body = SampleEvents.body(id: id, type: type)
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        let headers = WebhookHeaders(
+            id: "msg_\(id)",
+            timestamp: "\(timestamp)",
+            signature: signature(id: "msg_\(id)", timestamp: timestamp, body: body)
+        )
+        let verifier = SignatureVerifier(secrets: [try WebhookSecret(encoded: encodedSecret)], toleranceSeconds: 300)
+        return try verifier.verify(headers: headers, body: body)
+    }
+}
