@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Unix datagram socket standing in for systemd's `NOTIFY_SOCKET`: it records every `sd_notify` message.

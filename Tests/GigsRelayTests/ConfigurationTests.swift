@@ -65,16 +65,18 @@ struct ConfigurationTests {
         #expect(!failure.description.contains("MfKQ9r8"))
     }
 
-    @Test("Bad values fail naming the key", arguments: [
-        ("[webhook]\nsecrets = []", "webhook.secrets"),
-        ("[server]\nlisten = \"nowhere\"\n[webhook]\nsecrets = [\"env:A\"]", "server.listen"),
-        ("[server]\nmax_body_bytes = 0\n[webhook]\nsecrets = [\"env:A\"]", "server.max_body_bytes"),
-        ("[server]\nlistn = \"x\"\n[webhook]\nsecrets = [\"env:A\"]", "server.listn"),
-        ("[webhook]\npath = \"hooks\"\nsecrets = [\"env:A\"]", "webhook.path"),
-        ("[webhook]\ntolerance_seconds = \"5\"\nsecrets = [\"env:A\"]", "webhook.tolerance_seconds"),
-        ("[webhook]\nsecrets = [\"env:A\"]\n[dispatcher]\nworkers = 1", "dispatcher"),
-        ("[log]\nlevel = \"loud\"\n[webhook]\nsecrets = [\"env:A\"]", "log.level"),
-    ])
+    @Test(
+        "Bad values fail naming the key",
+        arguments: [
+            ("[webhook]\nsecrets = []", "webhook.secrets"),
+            ("[server]\nlisten = \"nowhere\"\n[webhook]\nsecrets = [\"env:A\"]", "server.listen"),
+            ("[server]\nmax_body_bytes = 0\n[webhook]\nsecrets = [\"env:A\"]", "server.max_body_bytes"),
+            ("[server]\nlistn = \"x\"\n[webhook]\nsecrets = [\"env:A\"]", "server.listn"),
+            ("[webhook]\npath = \"hooks\"\nsecrets = [\"env:A\"]", "webhook.path"),
+            ("[webhook]\ntolerance_seconds = \"5\"\nsecrets = [\"env:A\"]", "webhook.tolerance_seconds"),
+            ("[webhook]\nsecrets = [\"env:A\"]\n[dispatcher]\nworkers = 1", "dispatcher"),
+            ("[log]\nlevel = \"loud\"\n[webhook]\nsecrets = [\"env:A\"]", "log.level"),
+        ])
     func badValues(toml: String, key: String) throws {
         let failure = try #require(error(toml))
         #expect(failure.key == key)

@@ -23,17 +23,20 @@ struct SignatureVerifierTests {
     }
 
     func headers(_ signer: TestSigner, id: String = "msg_1", timestamp: Int64, body: [UInt8]) -> WebhookHeaders {
-        WebhookHeaders(id: id, timestamp: "\(timestamp)", signature: signer.signature(id: id, timestamp: timestamp, body: body))
+        WebhookHeaders(
+            id: id, timestamp: "\(timestamp)", signature: signer.signature(id: id, timestamp: timestamp, body: body))
     }
 
     @Test("OpenSSL HMAC reproduces the Gigs/Svix test vector")
     func testVector() throws {
-        let signature = TestSigner().signature(id: Self.vectorID, timestamp: Self.vectorTimestamp, body: Self.vectorBody)
+        let signature = TestSigner().signature(
+            id: Self.vectorID, timestamp: Self.vectorTimestamp, body: Self.vectorBody)
         #expect(signature == Self.vectorSignature)
 
         // The vector's body is not an event, so a correct signature gets past verification to the envelope check.
         let verifier = try verifier(at: Date(timeIntervalSince1970: Double(Self.vectorTimestamp)))
-        let headers = WebhookHeaders(id: Self.vectorID, timestamp: "\(Self.vectorTimestamp)", signature: Self.vectorSignature)
+        let headers = WebhookHeaders(
+            id: Self.vectorID, timestamp: "\(Self.vectorTimestamp)", signature: Self.vectorSignature)
         #expect(throws: IngestError.notAGigsEvent) { try verifier.verify(headers: headers, body: Self.vectorBody) }
 
         let tampered = WebhookHeaders(
@@ -66,9 +69,11 @@ struct SignatureVerifierTests {
         let body = SampleEvents.subscriptionActivated()
         let timestamp = Int64(now.timeIntervalSince1970)
 
-        let withOld = try verifier.verify(headers: headers(TestSigner(secret: old), timestamp: timestamp, body: body), body: body)
+        let withOld = try verifier.verify(
+            headers: headers(TestSigner(secret: old), timestamp: timestamp, body: body), body: body)
         #expect(withOld.secretIndex == 0)
-        let withNew = try verifier.verify(headers: headers(TestSigner(secret: new), timestamp: timestamp, body: body), body: body)
+        let withNew = try verifier.verify(
+            headers: headers(TestSigner(secret: new), timestamp: timestamp, body: body), body: body)
         #expect(withNew.secretIndex == 1)
 
         let stranger = TestSigner(secret: TestSigner.randomSecret())
@@ -82,12 +87,14 @@ struct SignatureVerifierTests {
         let body = SampleEvents.subscriptionActivated()
         let timestamp = Int64(now.timeIntervalSince1970)
         let valid = TestSigner().signature(id: "msg_1", timestamp: timestamp, body: body)
-        let other = TestSigner(secret: TestSigner.randomSecret()).signature(id: "msg_1", timestamp: timestamp, body: body)
+        let other = TestSigner(secret: TestSigner.randomSecret()).signature(
+            id: "msg_1", timestamp: timestamp, body: body)
         let signature = "v1,!!notbase64!! v2,\(valid.dropFirst(3)) \(other) v1,AAAA  \(valid)"
         let headers = WebhookHeaders(id: "msg_1", timestamp: "\(timestamp)", signature: signature)
         #expect(try verifier().verify(headers: headers, body: body).id.rawValue.hasPrefix("evt_"))
 
-        let onlyOtherVersions = WebhookHeaders(id: "msg_1", timestamp: "\(timestamp)", signature: "v2,\(valid.dropFirst(3))")
+        let onlyOtherVersions = WebhookHeaders(
+            id: "msg_1", timestamp: "\(timestamp)", signature: "v2,\(valid.dropFirst(3))")
         #expect(throws: IngestError.invalidSignature) { try verifier().verify(headers: onlyOtherVersions, body: body) }
     }
 
@@ -107,7 +114,8 @@ struct SignatureVerifierTests {
             )
         }
         #expect(throws: IngestError.invalidSignature) {
-            try verifier.verify(headers: WebhookHeaders(id: "msg_2", timestamp: "\(timestamp)", signature: signature), body: body)
+            try verifier.verify(
+                headers: WebhookHeaders(id: "msg_2", timestamp: "\(timestamp)", signature: signature), body: body)
         }
         #expect(throws: IngestError.invalidSignature) {
             try verifier.verify(
@@ -117,9 +125,11 @@ struct SignatureVerifierTests {
         }
     }
 
-    @Test("Timestamps exactly at the tolerance pass; one second beyond fails, in both directions", arguments: [
-        (-300, true), (300, true), (-301, false), (301, false), (0, true),
-    ])
+    @Test(
+        "Timestamps exactly at the tolerance pass; one second beyond fails, in both directions",
+        arguments: [
+            (-300, true), (300, true), (-301, false), (301, false), (0, true),
+        ])
     func toleranceEdges(offset: Int64, accepted: Bool) throws {
         let body = SampleEvents.subscriptionActivated()
         let timestamp = Int64(now.timeIntervalSince1970) + offset
@@ -131,7 +141,9 @@ struct SignatureVerifierTests {
         }
     }
 
-    @Test("Non-numeric timestamps are refused", arguments: ["", "abc", "1.5", "-5", "+1800000000", "99999999999999999999"])
+    @Test(
+        "Non-numeric timestamps are refused",
+        arguments: ["", "abc", "1.5", "-5", "+1800000000", "99999999999999999999"])
     func badTimestamps(text: String) throws {
         let body = SampleEvents.subscriptionActivated()
         let headers = WebhookHeaders(id: "msg_1", timestamp: text, signature: "v1,AAAA")
@@ -150,7 +162,8 @@ struct SignatureVerifierTests {
         both[HTTPField.Name("Webhook-Id")!] = "msg_standard"
         both[HTTPField.Name("webhook-timestamp")!] = "2"
         both[HTTPField.Name("WEBHOOK-SIGNATURE")!] = "v1,y"
-        #expect(try WebhookHeaders(fields: both) == WebhookHeaders(id: "msg_standard", timestamp: "2", signature: "v1,y"))
+        #expect(
+            try WebhookHeaders(fields: both) == WebhookHeaders(id: "msg_standard", timestamp: "2", signature: "v1,y"))
     }
 
     @Test("Missing or repeated signature headers are refused")
@@ -184,7 +197,8 @@ struct SignatureVerifierTests {
         }
         let invalidUTF8: [UInt8] = [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]
         #expect(throws: IngestError.malformedJSON) {
-            try verifier().verify(headers: headers(TestSigner(), timestamp: timestamp, body: invalidUTF8), body: invalidUTF8)
+            try verifier().verify(
+                headers: headers(TestSigner(), timestamp: timestamp, body: invalidUTF8), body: invalidUTF8)
         }
     }
 

@@ -61,7 +61,9 @@ struct WebhookEndpointTests {
         let body = SampleEvents.subscriptionActivated(id: "evt_http")
         let headers = signer.headers(body: body)
         try await withApplication { client, _ in
-            try await client.execute(uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)) {
+            try await client.execute(
+                uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)
+            ) {
                 #expect($0.status == .accepted)
                 #expect($0.headers[.contentType] == "application/json")
                 let json = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: String]
@@ -69,7 +71,9 @@ struct WebhookEndpointTests {
             }
             // Gigs retries with a new attempt timestamp and signature: still the same event.
             let retry = signer.headers(id: "msg_retry", body: body, spelling: "svix")
-            try await client.execute(uri: "/webhooks/gigs", method: .post, headers: retry, body: ByteBuffer(bytes: body)) {
+            try await client.execute(
+                uri: "/webhooks/gigs", method: .post, headers: retry, body: ByteBuffer(bytes: body)
+            ) {
                 #expect($0.status == .ok)
                 let json = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: String]
                 #expect(json == ["status": "duplicate", "id": "evt_http"])
@@ -164,7 +168,9 @@ struct WebhookEndpointTests {
         fields[.contentType] = contentType
         let headers = fields
         try await withApplication { client, _ in
-            try await client.execute(uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)) {
+            try await client.execute(
+                uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)
+            ) {
                 #expect($0.status == .unsupportedMediaType)
                 #expect(Self.errorCode($0) == "unsupported_media_type")
             }
@@ -176,13 +182,16 @@ struct WebhookEndpointTests {
     func jsonContentTypes() async throws {
         defer { directory.remove() }
         try await withApplication { client, _ in
-            for (index, contentType) in ["application/json; charset=utf-8", "Application/JSON", "application/cloudevents+json"]
-                .enumerated()
-            {
+            for (index, contentType) in [
+                "application/json; charset=utf-8", "Application/JSON", "application/cloudevents+json",
+            ]
+            .enumerated() {
                 let body = SampleEvents.subscriptionActivated(id: "evt_ct\(index)")
                 var headers = signer.headers(body: body)
                 headers[.contentType] = contentType
-                try await client.execute(uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)) {
+                try await client.execute(
+                    uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)
+                ) {
                     #expect($0.status == .accepted)
                 }
             }

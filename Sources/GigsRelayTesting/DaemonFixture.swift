@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// A folder with a configuration for the real binary, and helpers to run it and post signed events to it.
+///
+/// The daemon listens on 127.0.0.1 port 0 and stores its SQLite file under `var/` of the folder.
+public struct DaemonFixture: Sendable {
+    public let directory = TemporaryDirectory()
+    public let signer = TestSigner(secret: TestSigner.randomSecret())
+    public let configPath: String
+
+    /// The store's path.
+    public var storePath: String { directory.file("var/events.sqlite3") }
+
+    /// Environment giving the daemon its secret the way operators do: a variable named by the config.
+    public var environment: [String: String] { ["GIGS_WEBHOOK_SECRET": signer.encodedSecret] }
+
+    /// - Parameter extraTOML: more configuration, appended to the minimal file.
+    public init(logLevel: String = "info", extraTOML: String = "") throws {
+        configPath = try directory.write(
+            "gigs-relay.toml",
+            """
+            [server]
+            listen = "127.0.0.1:0"
+            [store]
+            path = "var/events.sqlite3"
+            [webhook]
+            secrets = ["env:GIGS_WEBHOOK_SECRET"]
+            [log]
+            level = "\(logLevel)"
+            \(extraTOML)
+            """
+        )
+    }
+
+    /// Starts `gigs-relay serve` and waits until it listens.
+    public func start(environment extra: [String: String] = [:]) async throws -> (RelayProcess, String) {
+        let process = try RelayProcess(
+            arguments: ["serve", "--config", configPath],
+            directory: directory.path,
+            environment: environment.merging(extra) { _, new in new }
+        )
+        return (process, try await process.listenAddress())
+    }
+
+    /// Runs a CLI command against this fixture's configuration.
+    public func cli(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await RelayProcess.run(arguments + ["--config", configPath], directory: directory.path)
+    }
+
+    /// Posts a signed event; returns the status code.
+    public func post(
+        _ body: [UInt8],
+        to address: String,
+        messageID: String = "msg_\(UUID().uuidString)",
+        signer: TestSigner? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Int {
+        var request = HTTPClientRequest(url: "http://\(address)/webhooks/gigs")
+        request.method = .POST
+        for field in (signer ?? self.signer).headers(id: messageID, body: body) {
+            request.headers.add(name: field.name.rawName, value: field.value)
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return Int(response.status.code)
+    }
+
+    /// GET a path; returns the status code.
+    public func get(_ path: String, from address: String) async throws -> Int {
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "http://\(address)\(path)"),
+            timeout: .seconds(10)
+        )
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return Int(response.status.code)
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import HTTPTypes
+import Testing
+
+/// The real binary, started on port 0 and spoken to over real sockets.
+@Suite("Daemon process", .serialized)
+struct DaemonProcessTests {
+    @Test("Every acknowledged event survives SIGKILL under load, stored exactly once")
+    func killNineUnderLoad() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+
+        let acknowledged = Locked<[String]>([])
+        let attempted = Locked(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    for sequence in 0..<100_000 {
+                        let id = "evt_w\(worker)_\(sequence)"
+                        attempted.withLock { $0 += 1 }
+                        // A short timeout: once the daemon is gone, the client would retry connecting until it passes.
+                        let body = SampleEvents.subscriptionActivated(id: id)
+                        guard let status = try? await fixture.post(body, to: address, timeout: .seconds(3))
+                        else { return }
+                        #expect(status == 202)
+                        if (200..<300).contains(status) { acknowledged.withLock { $0.append(id) } }
+                    }
+                }
+            }
+            // Kill while requests are in flight, once a good number were acknowledged.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while acknowledged.value.count < 400 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            daemon.signal(SIGKILL)
+            try await group.waitForAll()
+        }
+        #expect(try await daemon.waitForExit() == SIGKILL)
+        let acked = acknowledged.value
+        #expect(acked.count >= 400)
+        #expect(attempted.value > acked.count)  // some requests were cut off mid-flight
+
+        let (restarted, newAddress) = try await fixture.start()
+        let reader = try EventLogReader(path: fixture.storePath)
+        for id in acked {
+            #expect(try reader.rowCount(id: EventID(id)) == 1, "acknowledged \(id) is not stored exactly once")
+        }
+        // Gigs retrying an acknowledged event after the crash gets a duplicate, not a second copy.
+        for id in acked.prefix(20) {
+            #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: id), to: newAddress) == 200)
+        }
+        restarted.signal(SIGTERM)
+        #expect(try await restarted.waitForExit() == 0)
+        #expect(try reader.count() >= acked.count)
+    }
+
+    @Test("Concurrent deliveries of one event over sockets: one 202, the rest 200")
+    func concurrentDuplicates() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let body = SampleEvents.subscriptionActivated(id: "evt_same")
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for attempt in 0..<32 {
+                group.addTask { try await fixture.post(body, to: address, messageID: "msg_\(attempt)") }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 202 }.count == 1)
+        #expect(statuses.filter { $0 == 200 }.count == 31)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(try EventLogReader(path: fixture.storePath).count() == 1)
+    }
+
+    @Test("A declared oversized body is answered 413 without being read, and the daemon serves on")
+    func oversizedBodyIsNotRead() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+
+        let connection = try RawHTTPConnection(address: address)
+        let headers = fixture.signer.headers(body: [])
+        var request = "POST /webhooks/gigs HTTP/1.1\r\nHost: test\r\nContent-Length: 100000000\r\n"
+        for field in headers { request += "\(field.name.rawName): \(field.value)\r\n" }
+        request += "\r\n"
+        #expect(connection.send(request))
+        #expect(connection.send(Array(repeating: UInt8(ascii: "a"), count: 4096)))
+        let started = ContinuousClock.now
+        let (response, closed) = connection.readUntilClosed()
+        #expect(response.hasPrefix("HTTP/1.1 413"))
+        #expect(response.contains("payload_too_large"))
+        #expect(closed)
+        #expect(ContinuousClock.now - started < .seconds(5))
+
+        #expect(try await fixture.get("/healthz", from: address) == 200)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test("systemd hears READY=1 once listening and STOPPING=1 on SIGTERM; the exit is clean")
+    func systemdNotifications() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let (daemon, address) = try await fixture.start(environment: ["NOTIFY_SOCKET": socket.path])
+        try await socket.waitFor("READY=1")
+        #expect(socket.messages.contains { $0.contains("STATUS=Listening on \(address)") })
+        #expect(!socket.messages.contains { $0.contains("STOPPING=1") })
+
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_before_stop"), to: address) == 202)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        try await socket.waitFor("STOPPING=1")
+        #expect(try EventLogReader(path: fixture.storePath).count() == 1)
+    }
+
+    @Test("The CLI lists and shows events while the daemon runs")
+    func cliWhileRunning() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        for id in ["evt_cli1", "evt_cli2"] {
+            #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: id), to: address) == 202)
+        }
+        let sim = SampleEvents.body(id: "evt_cli3", type: "com.gigs.sim.created")
+        #expect(try await fixture.post(sim, to: address) == 202)
+
+        let list = try await fixture.cli(["events", "list", "--json"])
+        #expect(list.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.output.utf8)) as? [[String: Any]])
+        #expect(array.compactMap { $0["id"] as? String } == ["evt_cli3", "evt_cli2", "evt_cli1"])
+        #expect(array.allSatisfy { $0["type"] is String && $0["receivedAt"] is String })
+
+        let filtered = try await fixture.cli(["events", "list", "--type", "com.gigs.sim.created", "--limit", "5"])
+        #expect(filtered.status == 0)
+        #expect(filtered.output.contains("evt_cli3") && !filtered.output.contains("evt_cli1"))
+
+        let show = try await fixture.cli(["events", "show", "evt_cli2", "--json"])
+        #expect(show.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.output.utf8)) as? [String: Any])
+        #expect(object["id"] as? String == "evt_cli2")
+        #expect((object["event"] as? [String: Any])?["type"] as? String == "com.gigs.subscription.activated")
+
+        let missing = try await fixture.cli(["events", "show", "evt_nope"])
+        #expect(missing.status == 1)
+        #expect(missing.output.contains("no stored event has id evt_nope"))
+
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test("A bad configuration exits 78 naming the key, without echoing secrets")
+    func badConfiguration() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let literal = TestSigner.randomSecret()
+        let config = try directory.write("bad.toml", "[webhook]\nsecrets = [\"\(literal)\"]\n")
+        let result = try await RelayProcess.run(["serve", "--config", config], directory: directory.path)
+        #expect(result.status == 78)
+        #expect(result.output.contains("webhook.secrets[0]"))
+        #expect(!result.output.contains(String(literal.dropFirst(6))))
+
+        let unset = try directory.write("unset.toml", "[webhook]\nsecrets = [\"env:GIGS_RELAY_TEST_UNSET\"]\n")
+        let missing = try await RelayProcess.run(["serve", "--config", unset], directory: directory.path)
+        #expect(missing.status == 78)
+        #expect(missing.output.contains("GIGS_RELAY_TEST_UNSET is not set"))
+    }
+
+    @Test("Logs at trace level never hold the secret, a signature, or any body content")
+    func logsStayClean() async throws {
+        let fixture = try DaemonFixture(logLevel: "trace")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let body = SampleEvents.subscriptionActivated(id: "evt_private")
+        let messageID = "msg_private"
+        #expect(try await fixture.post(body, to: address, messageID: messageID) == 202)
+        #expect(try await fixture.post(body, to: address, messageID: messageID) == 200)
+        let stranger = TestSigner(secret: TestSigner.randomSecret())
+        #expect(try await fixture.post(body, to: address, signer: stranger) == 401)
+        let malformed = Array(#"{"id":"evt_x","type":"com.gigs.x","data":{"email":"secret.person@example.com""#.utf8)
+        #expect(try await fixture.post(malformed, to: address) == 400)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+
+        let log = daemon.log
+        #expect(log.contains("Rejected webhook delivery"))  // the log did capture the failures
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        let forbidden = [
+            fixture.signer.encodedSecret, String(fixture.signer.encodedSecret.dropFirst(6)),
+            String(fixture.signer.signature(id: messageID, timestamp: timestamp, body: body).dropFirst(3)),
+            "jane@example.com", "Jane Doe", "secret.person@example.com", "sub_0SNlurA049MEWV2gSfSxi00xlPIi",
+        ]
+        for text in forbidden {
+            #expect(!log.contains(text), "the log holds something it must not")
+        }
+    }
+}
