@@ -153,6 +153,30 @@ struct DaemonProcessTests {
         #expect(try await daemon.waitForExit() == 0)
     }
 
+    @Test("An event signed by an independent signer (the openssl CLI in deploy/send-test-event.sh) is accepted")
+    func independentSigner() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/send-test-event.sh").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script, "http://\(address)/webhooks/gigs", "evt_openssl"]
+        process.environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(output.hasPrefix("HTTP/1.1 202"))
+        #expect(output.contains(#"{"id":"evt_openssl","status":"accepted"}"#))
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(try EventLogReader(path: fixture.storePath).event(id: EventID("evt_openssl")) != nil)
+    }
+
     @Test("A bad configuration exits 78 naming the key, without echoing secrets")
     func badConfiguration() async throws {
         let directory = TemporaryDirectory()

@@ -16,11 +16,13 @@ enum JSONResponse {
         let error: Detail
     }
 
-    /// A JSON response with `body` encoded.
+    /// A JSON response with `body` encoded (keys sorted, so answers are byte-for-byte stable).
     static func make(status: HTTPResponse.Status, body: some Encodable, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        let data = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 

@@ -1,0 +1,63 @@
+-- wrk script: every request is a distinct Gigs event, signed (Standard Webhooks v1) in wrk itself
+-- through LuaJIT's FFI calling the system libcrypto, so the server verifies real signatures.
+-- Environment: BENCH_KEY_HEX (the HMAC key as hex), BENCH_PATH (default /webhooks/gigs).
+local ffi = require("ffi")
+ffi.cdef [[
+const void *EVP_sha256(void);
+unsigned char *HMAC(const void *evp_md, const void *key, int key_len, const unsigned char *d, size_t n,
+                    unsigned char *md, unsigned int *md_len);
+int EVP_EncodeBlock(unsigned char *t, const unsigned char *f, int n);
+]]
+local crypto = ffi.load("crypto")
+
+local key_hex = os.getenv("BENCH_KEY_HEX")
+local key = key_hex:gsub("..", function(byte) return string.char(tonumber(byte, 16)) end)
+local path = os.getenv("BENCH_PATH") or "/webhooks/gigs"
+local mac = ffi.new("unsigned char[32]")
+local mac_len = ffi.new("unsigned int[1]")
+local encoded = ffi.new("unsigned char[64]")
+
+local thread_counter = 0
+function setup(thread)
+    thread_counter = thread_counter + 1
+    thread:set("thread_id", thread_counter)
+end
+
+local sequence = 0
+local run = tostring(os.time()) .. tostring(math.random(100000, 999999))
+
+local function sign(message)
+    crypto.HMAC(crypto.EVP_sha256(), key, #key, message, #message, mac, mac_len)
+    local length = crypto.EVP_EncodeBlock(encoded, mac, 32)
+    return "v1," .. ffi.string(encoded, length)
+end
+
+function request()
+    sequence = sequence + 1
+    local id = string.format("evt_bench_%s_%d_%d", run, thread_id, sequence)
+    local body = string.format(
+        '{"object":"event","id":"%s","type":"com.gigs.subscription.activated","project":"bench",'
+        .. '"source":"https://api.gigs.com","specversion":"1.0","time":"2026-11-23T10:00:00Z",'
+        .. '"datacontenttype":"application/json","version":"2025-05-22","data":{"object":"subscription",'
+        .. '"id":"sub_0SNlurA049MEWV2gSfSxi00xlPIi","status":"active","sim":{"object":"sim",'
+        .. '"id":"sim_0SNlurA049MEWV4OpCwsNyC9Kn2d","type":"eSIM"},"user":{"object":"user",'
+        .. '"id":"usr_0SNlurA049MEWV3Kp0mA8Hhs1Ud8","email":"jane@example.com","fullName":"Jane Doe",'
+        .. '"preferredLocale":"en-US"}}}', id)
+    local message_id = "msg_" .. id
+    local timestamp = tostring(os.time())
+    local headers = {
+        ["Content-Type"] = "application/json",
+        ["webhook-id"] = message_id,
+        ["webhook-timestamp"] = timestamp,
+        ["webhook-signature"] = sign(message_id .. "." .. timestamp .. "." .. body),
+    }
+    return wrk.format("POST", path, headers, body)
+end
+
+function done(summary, latency, requests)
+    io.write(string.format(
+        "RESULT requests=%d duration_us=%d non2xx=%d socket_errors=%d p50_us=%d p99_us=%d p999_us=%d\n",
+        summary.requests, summary.duration, summary.errors.status,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+end
