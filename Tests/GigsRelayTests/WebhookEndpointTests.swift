@@ -160,7 +160,12 @@ struct WebhookEndpointTests {
         #expect(try storedCount() == 0)
     }
 
-    @Test("A content type other than JSON is 415", arguments: ["text/plain", "application/x-www-form-urlencoded", nil])
+    @Test(
+        "A content type other than JSON is 415",
+        arguments: [
+            "text/plain", "application/x-www-form-urlencoded", "application/jsonp", "text/json", "application/", nil,
+        ]
+    )
     func unsupportedMediaType(contentType: String?) async throws {
         defer { directory.remove() }
         let body = SampleEvents.subscriptionActivated()
@@ -197,6 +202,26 @@ struct WebhookEndpointTests {
             }
         }
         #expect(try storedCount() == 3)
+    }
+
+    @Test("Ids needing JSON escapes come back intact in the answer")
+    func escapedIDs() async throws {
+        defer { directory.remove() }
+        let id = #"evt_"quoted"\back\slash/é"#
+        let text = #"{"id":"evt_\"quoted\"\\back\\slash/é","type":"com.gigs.sim.created"}"#
+        let body = Array(text.utf8)
+        try await withApplication { client, _ in
+            try await client.execute(
+                uri: "/webhooks/gigs",
+                method: .post,
+                headers: signer.headers(body: body),
+                body: ByteBuffer(bytes: body)
+            ) {
+                #expect($0.status == .accepted)
+                let json = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: String]
+                #expect(json == ["status": "accepted", "id": id])
+            }
+        }
     }
 
     @Test("Other methods on the webhook path are 405 with Allow: POST")

@@ -23,11 +23,14 @@ struct EventEnvelope: Decodable {
         self.time = try? container.decodeIfPresent(String.self, forKey: .time)
     }
 
+    /// One decoder for every request: it is configuration-free and thread-safe.
+    private static let decoder = JSONDecoder()
+
     /// Decodes the envelope, telling malformed JSON from JSON that is not an event.
     static func decode(_ body: [UInt8]) throws(IngestError) -> EventEnvelope {
         let envelope: EventEnvelope
         do {
-            envelope = try JSONDecoder().decode(EventEnvelope.self, from: Data(body))
+            envelope = try decoder.decode(EventEnvelope.self, from: Data(body))
         } catch DecodingError.dataCorrupted {
             throw .malformedJSON
         } catch {

@@ -38,11 +38,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
                 result == .accepted ? "Event stored" : "Duplicate event acknowledged",
                 metadata: [LogKey.eventID: "\(event.id)", LogKey.eventType: "\(event.type)"]
             )
-            let status = result == .accepted ? "accepted" : "duplicate"
-            return JSONResponse.make(
-                status: result == .accepted ? .accepted : .ok,
-                body: ["status": status, "id": event.id.rawValue]
-            )
+            return JSONResponse.stored(event.id, result: result)
         } catch {
             log(error, logger: context.logger)
             return JSONResponse.error(error)
@@ -71,13 +67,31 @@ struct WebhookController<Context: RequestContext>: Sendable {
         }
     }
 
-    /// Whether a Content-Type names JSON (`application/json` or `application/*+json`, any parameters).
+    /// Whether a Content-Type names JSON (`application/json` or `application/*+json`, any case, any parameters).
+    ///
+    /// Compares bytes without allocating: it runs on every request.
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        let mediaType =
-            contentType.split(separator: ";", maxSplits: 1).first?
-            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        var mediaType = contentType.utf8[...]
+        if let semicolon = mediaType.firstIndex(of: UInt8(ascii: ";")) {
+            mediaType = mediaType[..<semicolon]
+        }
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while let last = mediaType.last, isSpace(last) { mediaType = mediaType.dropLast() }
+        while let first = mediaType.first, isSpace(first) { mediaType = mediaType.dropFirst() }
+        let application = "application/".utf8
+        guard mediaType.count > application.count,
+            zip(mediaType, application).allSatisfy({ lowercased($0) == $1 })
+        else { return false }
+        let json = "json".utf8
+        let subtype = mediaType.dropFirst(application.count)
+        guard subtype.count >= json.count, zip(subtype.suffix(json.count), json).allSatisfy({ lowercased($0) == $1 })
+        else { return false }
+        return subtype.count == json.count || subtype.dropLast(json.count).last == UInt8(ascii: "+")
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 
     private func log(_ error: IngestError, logger: Logger) {
