@@ -4,6 +4,7 @@ import GigsRelayTesting
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import InMemoryLogging
 import Logging
 import Testing
 
@@ -12,6 +13,8 @@ import Testing
 struct WebhookEndpointTests {
     let directory = TemporaryDirectory()
     let signer = TestSigner()
+    let logs = InMemoryLogHandler()
+    var logger: Logger { Logger(label: "test") { _ in logs } }
 
     /// Runs `body` against an application on a fresh store, then closes the store.
     func withApplication(
@@ -22,7 +25,7 @@ struct WebhookEndpointTests {
         var configuration = RelayConfiguration(secrets: [.environment("UNUSED")])
         configuration.server.maxBodyBytes = maxBodyBytes
         configuration.store.path = directory.file("events.sqlite3")
-        let store = try EventStore(path: configuration.store.path, logger: Logger(label: "test"))
+        let store = try EventStore(path: configuration.store.path, logger: logger)
         if closeStoreFirst { await store.close() }
         let verifier = SignatureVerifier(
             secrets: [try WebhookSecret(encoded: signer.encodedSecret)],
@@ -32,7 +35,7 @@ struct WebhookEndpointTests {
             configuration: configuration,
             verifier: verifier,
             store: store,
-            logger: Logger(label: "test")
+            logger: logger
         )
         do {
             try await application.test(.router) { client in try await body(client, store) }
@@ -119,6 +122,10 @@ struct WebhookEndpointTests {
             }
         }
         #expect(try storedCount() == 0)
+        let rejections = logs.entries.filter { $0.message == "Rejected webhook delivery" }
+        #expect(rejections.count == cases.count)
+        #expect(rejections.allSatisfy { $0.level == .warning })
+        #expect(Set(rejections.compactMap { $0.metadata["relay.error.code"]?.description }) == Set(cases.map(\.2)))
     }
 
     @Test("A signed body that is not JSON, or not an event, is 400")

@@ -23,7 +23,7 @@ public func buildApplication(
         verifier: verifier,
         store: store,
         maxBodyBytes: configuration.server.maxBodyBytes,
-        authenticationWarnings: LogThrottle()
+        rejectionLog: LogThrottle()
     )
     .addRoutes(to: router, path: configuration.webhook.path)
 

@@ -14,7 +14,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
     let verifier: SignatureVerifier
     let store: EventStore
     let maxBodyBytes: Int
-    let authenticationWarnings: LogThrottle
+    let rejectionLog: LogThrottle
 
     /// Registers POST on `path`, and 405 for the other common methods there.
     func addRoutes(to router: Router<Context>, path: String) {
@@ -94,14 +94,14 @@ struct WebhookController<Context: RequestContext>: Sendable {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 
+    /// Store failures are errors; rejected requests are warnings (authentication) or info, rate-limited.
     private func log(_ error: IngestError, logger: Logger) {
         let metadata: Logger.Metadata = [LogKey.errorCode: "\(error.label)"]
-        if error.isAuthenticationFailure {
-            authenticationWarnings.log(logger: logger, "Rejected webhook delivery", metadata: metadata)
-        } else if error == .storeUnavailable {
+        if error == .storeUnavailable {
             logger.error("Answered 503: the event store cannot write", metadata: metadata)
         } else {
-            logger.info("Rejected webhook delivery", metadata: metadata)
+            let level: Logger.Level = error.isAuthenticationFailure ? .warning : .info
+            rejectionLog.log(logger: logger, level: level, "Rejected webhook delivery", metadata: metadata)
         }
     }
 }

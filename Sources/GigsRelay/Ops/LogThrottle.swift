@@ -1,8 +1,8 @@
 import Logging
 import Synchronization
 
-/// Lets at most `limit` log records through per interval and counts the rest, so an attacker sending
-/// bad signatures cannot flood the journal.
+/// Lets at most `limit` log records through per interval and counts the rest, so a client sending
+/// bad requests (forged signatures, wrong content types) cannot flood the journal.
 final class LogThrottle: Sendable {
     private struct Window {
         var start: ContinuousClock.Instant
@@ -20,9 +20,9 @@ final class LogThrottle: Sendable {
         self.window = Mutex(Window(start: .now))
     }
 
-    /// Logs a warning unless this window's quota is used; the first record of a new window reports how
-    /// many were suppressed before it.
-    func log(logger: Logger, _ message: Logger.Message, metadata: Logger.Metadata) {
+    /// Logs unless this window's quota is used; the first record of a new window reports how many were
+    /// suppressed before it.
+    func log(logger: Logger, level: Logger.Level, _ message: Logger.Message, metadata: Logger.Metadata) {
         let now = ContinuousClock.now
         let decision: (log: Bool, suppressed: Int) = window.withLock { window in
             var suppressedBefore = 0
@@ -40,6 +40,6 @@ final class LogThrottle: Sendable {
         guard decision.log else { return }
         var metadata = metadata
         if decision.suppressed > 0 { metadata[LogKey.suppressed] = "\(decision.suppressed)" }
-        logger.warning(message, metadata: metadata)
+        logger.log(level: level, message, metadata: metadata)
     }
 }

@@ -24,6 +24,7 @@ public final class EventStore: Sendable {
             try Self.configure(connection)
             try StoreSchema.migrate(connection, logger: logger)
             writer = try EventWriter(connection: connection, logger: logger)
+            try connection.syncDirectory()
         } catch {
             throw StoreError.openFailed(path: path, error)
         }

@@ -72,6 +72,21 @@ final class SQLiteConnection {
         close(descriptor)
     }
 
+    /// Flushes the folder holding the database, so newly created files (the database, its WAL) survive
+    /// power loss before anything stored in them is acknowledged.
+    func syncDirectory() throws(SQLiteError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot open folder of \(path) to sync it")
+        }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else {
+            throw SQLiteError(
+                code: SQLITE_IOERR, message: "cannot sync folder of \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws(SQLiteError) {
         let result = sqlite3_exec(handle, sql, nil, nil, nil)
