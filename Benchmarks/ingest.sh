@@ -57,7 +57,7 @@ run() { # name, extra wrk args…
 
 echo "gigs-relay ingest benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections"
 BENCH_KEY_HEX="$key_hex" run ingest -s Benchmarks/signed-events.lua "http://127.0.0.1:$port"
-run healthz -s Benchmarks/healthz.lua "http://127.0.0.1:$port/healthz"
+run healthz -s Benchmarks/report.lua "http://127.0.0.1:$port/healthz"
 awk -v i="$ingest_rate" -v h="$healthz_rate" 'BEGIN { printf "ratio ingest/healthz: %.2f\n", i / h }'
 echo "peak RSS of the daemon: $(awk '/VmHWM/ { print $2, $3 }' "/proc/$daemon/status")"
 stored="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events").fetchone()[0])' "$work/var/bench.sqlite3")"

@@ -64,9 +64,7 @@ struct WebhookEndpointTests {
         let body = SampleEvents.subscriptionActivated(id: "evt_http")
         let headers = signer.headers(body: body)
         try await withApplication { client, _ in
-            try await client.execute(
-                uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)
-            ) {
+            try await client.deliver(body, headers: headers) {
                 #expect($0.status == .accepted)
                 #expect($0.headers[.contentType] == "application/json")
                 let json = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: String]
@@ -74,9 +72,7 @@ struct WebhookEndpointTests {
             }
             // Gigs retries with a new attempt timestamp and signature: still the same event.
             let retry = signer.headers(id: "msg_retry", body: body, spelling: "svix")
-            try await client.execute(
-                uri: "/webhooks/gigs", method: .post, headers: retry, body: ByteBuffer(bytes: body)
-            ) {
+            try await client.deliver(body, headers: retry) {
                 #expect($0.status == .ok)
                 let json = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: String]
                 #expect(json == ["status": "duplicate", "id": "evt_http"])
@@ -110,12 +106,7 @@ struct WebhookEndpointTests {
         ]
         try await withApplication { client, _ in
             for (headers, requestBody, code) in cases {
-                try await client.execute(
-                    uri: "/webhooks/gigs",
-                    method: .post,
-                    headers: headers,
-                    body: ByteBuffer(bytes: requestBody)
-                ) {
+                try await client.deliver(requestBody, headers: headers) {
                     #expect($0.status == .unauthorized)
                     #expect(Self.errorCode($0) == code)
                 }
@@ -135,12 +126,7 @@ struct WebhookEndpointTests {
         try await withApplication { client, _ in
             for (text, code) in cases {
                 let body = Array(text.utf8)
-                try await client.execute(
-                    uri: "/webhooks/gigs",
-                    method: .post,
-                    headers: signer.headers(body: body),
-                    body: ByteBuffer(bytes: body)
-                ) {
+                try await client.deliver(body, headers: signer.headers(body: body)) {
                     #expect($0.status == .badRequest)
                     #expect(Self.errorCode($0) == code)
                 }
@@ -154,12 +140,7 @@ struct WebhookEndpointTests {
         defer { directory.remove() }
         let body = SampleEvents.body(id: "evt_big", type: "com.gigs.x" + String(repeating: "x", count: 2000))
         try await withApplication(maxBodyBytes: 1024) { client, _ in
-            try await client.execute(
-                uri: "/webhooks/gigs",
-                method: .post,
-                headers: signer.headers(body: body),
-                body: ByteBuffer(bytes: body)
-            ) {
+            try await client.deliver(body, headers: signer.headers(body: body)) {
                 #expect($0.status == .contentTooLarge)
                 #expect(Self.errorCode($0) == "payload_too_large")
             }
@@ -180,9 +161,7 @@ struct WebhookEndpointTests {
         fields[.contentType] = contentType
         let headers = fields
         try await withApplication { client, _ in
-            try await client.execute(
-                uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)
-            ) {
+            try await client.deliver(body, headers: headers) {
                 #expect($0.status == .unsupportedMediaType)
                 #expect(Self.errorCode($0) == "unsupported_media_type")
             }
@@ -201,9 +180,7 @@ struct WebhookEndpointTests {
                 let body = SampleEvents.subscriptionActivated(id: "evt_ct\(index)")
                 var headers = signer.headers(body: body)
                 headers[.contentType] = contentType
-                try await client.execute(
-                    uri: "/webhooks/gigs", method: .post, headers: headers, body: ByteBuffer(bytes: body)
-                ) {
+                try await client.deliver(body, headers: headers) {
                     #expect($0.status == .accepted)
                 }
             }
@@ -218,12 +195,7 @@ struct WebhookEndpointTests {
         let text = #"{"id":"evt_\"quoted\"\\back\\slash/é","type":"com.gigs.sim.created"}"#
         let body = Array(text.utf8)
         try await withApplication { client, _ in
-            try await client.execute(
-                uri: "/webhooks/gigs",
-                method: .post,
-                headers: signer.headers(body: body),
-                body: ByteBuffer(bytes: body)
-            ) {
+            try await client.deliver(body, headers: signer.headers(body: body)) {
                 #expect($0.status == .accepted)
                 let json = try JSONSerialization.jsonObject(with: Data($0.body.readableBytesView)) as? [String: String]
                 #expect(json == ["status": "accepted", "id": id])
@@ -250,12 +222,7 @@ struct WebhookEndpointTests {
         defer { directory.remove() }
         let body = SampleEvents.subscriptionActivated()
         try await withApplication(closeStoreFirst: true) { client, _ in
-            try await client.execute(
-                uri: "/webhooks/gigs",
-                method: .post,
-                headers: signer.headers(body: body),
-                body: ByteBuffer(bytes: body)
-            ) {
+            try await client.deliver(body, headers: signer.headers(body: body)) {
                 #expect($0.status == .serviceUnavailable)
                 #expect($0.headers[.retryAfter] == "5")
                 #expect(Self.errorCode($0) == "store_unavailable")
@@ -270,5 +237,22 @@ struct WebhookEndpointTests {
         try await withApplication { client, _ in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs `body` to the webhook path with `headers` and hands the answer to `check`.
+    func deliver(
+        _ body: [UInt8],
+        headers: HTTPFields,
+        _ check: @escaping (TestResponse) async throws -> Void
+    ) async throws {
+        try await execute(
+            uri: "/webhooks/gigs",
+            method: .post,
+            headers: headers,
+            body: ByteBuffer(bytes: body),
+            testCallback: check
+        )
     }
 }

@@ -94,14 +94,20 @@ struct WebhookController<Context: RequestContext>: Sendable {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 
-    /// Store failures are errors; rejected requests are warnings (authentication) or info, rate-limited.
+    /// Logs a refusal, rate-limited: store failures as errors, authentication failures as warnings, the
+    /// rest as info. The detail of a store failure is logged once per batch by the store itself.
     private func log(_ error: IngestError, logger: Logger) {
-        let metadata: Logger.Metadata = [LogKey.errorCode: "\(error.label)"]
-        if error == .storeUnavailable {
-            logger.error("Answered 503: the event store cannot write", metadata: metadata)
-        } else {
-            let level: Logger.Level = error.isAuthenticationFailure ? .warning : .info
-            rejectionLog.log(logger: logger, level: level, "Rejected webhook delivery", metadata: metadata)
+        let level: Logger.Level
+        switch error {
+        case .storeUnavailable: level = .error
+        case _ where error.isAuthenticationFailure: level = .warning
+        default: level = .info
         }
+        rejectionLog.log(
+            logger: logger,
+            level: level,
+            "Rejected webhook delivery",
+            metadata: [LogKey.errorCode: "\(error.label)"]
+        )
     }
 }

@@ -1,4 +1,5 @@
--- wrk script: GET /healthz, the ceiling of the HTTP stack, reported in the same format as ingest.
+-- wrk report shared by the benchmark scripts: one RESULT line that Benchmarks/ingest.sh parses.
+-- Used alone (-s Benchmarks/report.lua) it measures plain GETs, such as /healthz.
 function done(summary, latency, requests)
     io.write(string.format(
         "RESULT requests=%d duration_us=%d non2xx=%d socket_errors=%d p50_us=%d p99_us=%d p999_us=%d\n",
