@@ -39,7 +39,12 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("Cannot start", metadata: [LogKey.error: "\(error)"])
             throw ExitCode.failure
         }
-        try await daemon.run()
+        do {
+            try await daemon.run()
+        } catch {
+            logger.critical("Stopped on error", metadata: [LogKey.error: "\(error)"])
+            throw ExitCode.failure
+        }
         logger.info("Stopped")
     }
 }

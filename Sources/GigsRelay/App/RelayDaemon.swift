@@ -112,23 +112,3 @@ private func removeStaleSocket(at path: String) throws {
     }
     unlink(path)
 }
-
-/// Keeps the event store open while the daemon runs and closes it last, after the server has drained.
-struct EventStoreService: Service {
-    let store: EventStore
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await store.close()
-    }
-}
-
-/// Sends `STOPPING=1` to systemd as soon as shutdown begins.
-struct ShutdownNotifierService: Service {
-    let notifier: SystemdNotifier
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        notifier.notify("STOPPING=1", "STATUS=Shutting down")
-    }
-}

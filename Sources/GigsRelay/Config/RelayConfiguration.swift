@@ -93,9 +93,9 @@ public struct RelayConfiguration: Sendable {
 
         let webhook = try file.section("webhook")
         if let path = try webhook.string("path") {
-            guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#") else {
+            guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#"), path != "/healthz" else {
                 throw ConfigurationError(
-                    key: webhook.key("path"), "must be a URL path starting with /, got \"\(path)\"")
+                    key: webhook.key("path"), "must be a URL path starting with / (not /healthz), got \"\(path)\"")
             }
             self.webhook.path = path
         }

@@ -1,0 +1,11 @@
+import ServiceLifecycle
+
+/// Keeps the event store open while the daemon runs and closes it last, after the server has drained.
+struct EventStoreService: Service {
+    let store: EventStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.close()
+    }
+}
