@@ -9,12 +9,12 @@ public struct TestSigner: Sendable {
 
     /// The `whsec_…` secret this signer uses.
     public let encodedSecret: String
-    private let key: [UInt8]
+    private let signer: WebhookSigner
 
     public init(secret: String = TestSigner.vectorSecret) {
         self.encodedSecret = secret
-        let base64 = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
-        self.key = Array(Data(base64Encoded: base64) ?? Data())
+        // Test secrets are well-formed by construction.
+        self.signer = WebhookSigner(secret: try! WebhookSecret(encoded: secret))
     }
 
     /// A fresh random `whsec_…` secret.
@@ -25,9 +25,7 @@ public struct TestSigner: Sendable {
 
     /// The `v1,<base64>` signature entry.
     public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
-        let message = Array("\(id).\(timestamp).".utf8) + body
-        let mac = message.withUnsafeBytes { HMACSHA256.authenticationCode(key: key, message: $0) }
-        return "v1," + Data(mac).base64EncodedString()
+        signer.signature(id: id, timestamp: timestamp, body: body)
     }
 
     /// Complete request headers for a signed JSON delivery.

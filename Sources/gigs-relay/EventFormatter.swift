@@ -3,7 +3,8 @@ import GigsRelay
 
 /// Renders stored events for people (tables, text) and for scripts (JSON).
 enum EventFormatter {
-    private static func timestamp(_ date: Date) -> String {
+    /// A UTC ISO 8601 time with milliseconds.
+    static func timestamp(_ date: Date) -> String {
         date.formatted(
             .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
@@ -32,6 +33,7 @@ enum EventFormatter {
         return object
     }
 
+    /// Pretty, key-sorted JSON of dictionaries and arrays built by the formatters.
     static func json(_ value: Any) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
@@ -40,10 +42,16 @@ enum EventFormatter {
     /// A fixed-width table, newest first.
     static func table(_ events: [StoredEvent]) -> String {
         guard !events.isEmpty else { return "No events stored." }
-        let rows =
+        return columns(
             [["RECEIVED", "ID", "TYPE", "PROJECT"]]
-            + events.map { [timestamp($0.receivedAt), $0.id.rawValue, $0.type, $0.project ?? "-"] }
-        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+                + events.map { [timestamp($0.receivedAt), $0.id.rawValue, $0.type, $0.project ?? "-"] }
+        )
+    }
+
+    /// Rows as left-aligned columns two spaces apart.
+    static func columns(_ rows: [[String]]) -> String {
+        let count = rows.first?.count ?? 0
+        let widths = (0..<count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)

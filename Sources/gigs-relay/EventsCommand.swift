@@ -38,7 +38,7 @@ extension EventsCommand {
 
         func run() throws {
             let configuration = try options.load()
-            let events = try openLog(configuration).list(type: type, limit: limit)
+            let events = try openReader(configuration).list(type: type, limit: limit)
             if json {
                 Terminal.line(try EventFormatter.json(events.map(EventFormatter.summary)))
             } else {
@@ -64,21 +64,11 @@ extension EventsCommand {
 
         func run() throws {
             let configuration = try options.load()
-            guard let event = try openLog(configuration).event(id: EventID(id)) else {
+            guard let event = try openReader(configuration).event(id: EventID(id)) else {
                 Terminal.error("no stored event has id \(id)")
                 throw ExitCode.failure
             }
             Terminal.line(json ? try EventFormatter.json(EventFormatter.detail(event)) : EventFormatter.text(event))
         }
-    }
-}
-
-/// Opens the configured store read-only, or exits 1 saying why.
-private func openLog(_ configuration: RelayConfiguration) throws -> EventLogReader {
-    do {
-        return try EventLogReader(path: configuration.store.path)
-    } catch {
-        Terminal.error("\(error)")
-        throw ExitCode.failure
     }
 }

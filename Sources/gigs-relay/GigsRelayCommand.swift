@@ -8,9 +8,9 @@ struct GigsRelayCommand: AsyncParsableCommand {
         abstract: "Receives Gigs webhooks, verifies them, and stores every event durably and exactly once.",
         discussion: """
             Exit codes: 0 success; 1 runtime failure (store cannot open, event not found, …);
-            64 usage error; 78 configuration error (EX_CONFIG).
+            2 nothing matched (deliveries, replay); 64 usage error; 78 configuration error (EX_CONFIG).
             The configuration file is --config, else $GIGS_RELAY_CONFIG, else /etc/gigs-relay/gigs-relay.toml.
             """,
-        subcommands: [ServeCommand.self, EventsCommand.self]
+        subcommands: [ServeCommand.self, EventsCommand.self, DeliveriesCommand.self, ReplayCommand.self]
     )
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -22,6 +23,7 @@ public func buildApplication(
     WebhookController(
         verifier: verifier,
         store: store,
+        routes: configuration.routes,
         maxBodyBytes: configuration.server.maxBodyBytes,
         rejectionLog: LogThrottle()
     )
@@ -52,7 +54,8 @@ public func buildApplication(
 /// application, and returns the group that runs them until SIGTERM or SIGINT.
 ///
 /// Shutdown runs in reverse order: systemd hears `STOPPING=1`, the server stops accepting and finishes
-/// in-flight requests, then the store commits what is queued and closes.
+/// in-flight requests, the dispatcher lets running attempts finish (or releases them), the HTTP client
+/// closes, then the store commits what is queued and closes.
 ///
 /// - Parameter environment: the process environment, for `env:` and `credential:` secret references.
 public func buildDaemon(
@@ -61,10 +64,19 @@ public func buildDaemon(
     logger: Logger
 ) throws -> ServiceGroup {
     let secrets = try configuration.resolveWebhookSecrets(environment: environment)
+    let client = HTTPClientService.makeClient()
+    let actions: [String: any DeliveryAction]
+    do {
+        actions = try ActionFactory.makeActions(configuration, environment: environment, client: client)
+    } catch {
+        try? client.syncShutdown()
+        throw error
+    }
     if case .unix(let path) = configuration.server.listen {
         try removeStaleSocket(at: path)
     }
-    let store = try EventStore(path: configuration.store.path, logger: logger)
+    let wakeup = WakeupSignal()
+    let store = try EventStore(path: configuration.store.path, logger: logger, onDeliveriesCreated: wakeup.signal)
     logger.info(
         "Event store open",
         metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(secrets.count)"]
@@ -84,6 +96,9 @@ public func buildDaemon(
         configuration: .init(
             services: [
                 EventStoreService(store: store),
+                HTTPClientService(client: client),
+                Dispatcher(
+                    store: store, actions: actions, configuration: configuration, wakeup: wakeup, logger: logger),
                 application,
                 ShutdownNotifierService(notifier: notifier),
             ],

@@ -43,6 +43,12 @@ public struct RelayConfiguration: Sendable {
     public var store = Store()
     public var webhook = Webhook()
     public var log = Log()
+    /// `[dispatch]`: workers, leases and retry defaults.
+    public var dispatch = DispatchConfiguration()
+    /// `[[routes]]`: event types to action names.
+    public var routes: [RouteConfiguration] = []
+    /// `[actions.NAME]`: the notifier actions, by name.
+    public var actions: [String: ActionConfiguration] = [:]
 
     /// A configuration with every default and the given secrets (for tests and embedding).
     public init(secrets: [SecretReference]) {
@@ -124,7 +130,45 @@ public struct RelayConfiguration: Sendable {
         }
         try log.refuseUnknownKeys()
 
-        try file.refuseUnknownSections(known: ["server", "store", "webhook", "log"])
+        try parseDispatch(file)
+        try file.refuseUnknownSections(known: ["server", "store", "webhook", "log", "dispatch", "routes", "actions"])
+    }
+
+    private mutating func parseDispatch(_ file: TOMLSectionReader) throws(ConfigurationError) {
+        let dispatch = try file.section("dispatch")
+        if let workers = try dispatch.integer("workers", in: 1...64) { self.dispatch.workers = workers }
+        if let lease = try dispatch.integer("lease_seconds", in: 2...86_400) { self.dispatch.leaseSeconds = lease }
+        if let grace = try dispatch.integer("shutdown_grace_seconds", in: 0...3600) {
+            self.dispatch.shutdownGraceSeconds = grace
+        }
+        self.dispatch.retry = try RetryPolicy().overridden(by: dispatch)
+        try dispatch.refuseUnknownKeys()
+
+        for (name, section) in try file.namedSections("actions") {
+            actions[name] = try ActionConfiguration(name: name, section: section, dispatch: self.dispatch)
+        }
+        for section in try file.sections("routes") {
+            let patterns = try section.strings("events") ?? []
+            guard !patterns.isEmpty else {
+                throw ConfigurationError(key: section.key("events"), "must list at least one event type or pattern")
+            }
+            let events = try patterns.map { (text) throws(ConfigurationError) in
+                try EventTypePattern(parsing: text, key: section.key("events"))
+            }
+            let names = try section.strings("actions") ?? []
+            guard !names.isEmpty else {
+                throw ConfigurationError(key: section.key("actions"), "must list at least one action")
+            }
+            for name in names where actions[name] == nil {
+                let known = actions.keys.sorted().joined(separator: ", ")
+                throw ConfigurationError(
+                    key: section.key("actions"),
+                    "unknown action \"\(name)\"; configured actions: \(known.isEmpty ? "none" : known)"
+                )
+            }
+            try section.refuseUnknownKeys()
+            routes.append(RouteConfiguration(events: events, actions: names))
+        }
     }
 
     /// Reads every configured webhook secret.

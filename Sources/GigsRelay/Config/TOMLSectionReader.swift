@@ -17,6 +17,36 @@ struct TOMLSectionReader {
         return TOMLSection(name: name, table: table)
     }
 
+    /// The array of tables `[[name]]`, each as a section named `name[i]`; empty when absent.
+    func sections(_ name: String) throws(ConfigurationError) -> [TOMLSection] {
+        guard let value = root[name] else { return [] }
+        guard let array = value.array else {
+            throw ConfigurationError(key: name, "must be an array of tables ([[\(name)]])")
+        }
+        var sections: [TOMLSection] = []
+        for (index, element) in array.enumerated() {
+            guard let table = element.table else {
+                throw ConfigurationError(key: "\(name)[\(index)]", "must be a table")
+            }
+            sections.append(TOMLSection(name: "\(name)[\(index)]", table: table))
+        }
+        return sections
+    }
+
+    /// The sub-tables of `[name]` (`[name.child]`), sorted by child name; empty when absent.
+    func namedSections(_ name: String) throws(ConfigurationError) -> [(name: String, section: TOMLSection)] {
+        guard let value = root[name] else { return [] }
+        guard let table = value.table else { throw ConfigurationError(key: name, "must be a table of tables") }
+        var sections: [(String, TOMLSection)] = []
+        for child in table.keys.sorted() {
+            guard let childTable = table[child]?.table else {
+                throw ConfigurationError(key: "\(name).\(child)", "must be a table ([\(name).\(child)])")
+            }
+            sections.append((child, TOMLSection(name: "\(name).\(child)", table: childTable)))
+        }
+        return sections
+    }
+
     func refuseUnknownSections(known: Set<String>) throws(ConfigurationError) {
         for key in root.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(
@@ -56,6 +86,38 @@ final class TOMLSection {
             )
         }
         return integer
+    }
+
+    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let bool = value.bool else { throw ConfigurationError(key: self.key(key), "must be true or false") }
+        return bool
+    }
+
+    /// An inline table of string values, such as `headers = { "X-Team" = "ops" }`.
+    func stringTable(_ key: String) throws(ConfigurationError) -> [String: String]? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let inner = value.table else {
+            throw ConfigurationError(key: self.key(key), "must be a table of strings")
+        }
+        var result: [String: String] = [:]
+        for name in inner.keys {
+            guard let string = inner[name]?.string else {
+                throw ConfigurationError(key: "\(self.key(key)).\(name)", "must be a string")
+            }
+            result[name] = string
+        }
+        return result
+    }
+
+    /// A required string.
+    func requiredString(_ key: String) throws(ConfigurationError) -> String {
+        guard let value = try string(key), !value.isEmpty else {
+            throw ConfigurationError(key: self.key(key), "is required")
+        }
+        return value
     }
 
     func strings(_ key: String) throws(ConfigurationError) -> [String]? {

@@ -9,10 +9,12 @@ import NIOCore
 ///
 /// Order of checks: method (405), content type (415), declared length (413, before any body byte is
 /// read), signature headers (401), body up to the limit (413), timestamp and signature (401), envelope
-/// (400), store (202 accepted, 200 duplicate, 503 when it cannot write).
+/// (400), store with one delivery per routed action (202 accepted, 200 duplicate, 503 when it cannot
+/// write).
 struct WebhookController<Context: RequestContext>: Sendable {
     let verifier: SignatureVerifier
     let store: EventStore
+    let routes: [RouteConfiguration]
     let maxBodyBytes: Int
     let rejectionLog: LogThrottle
 
@@ -61,7 +63,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
         }
         let event = try verifier.verify(headers: headers, body: Array(body.readableBytesView))
         do {
-            return (event, try await store.append(event))
+            return (event, try await store.append(event, actions: routes.actions(for: event.type)))
         } catch {
             throw .storeUnavailable
         }

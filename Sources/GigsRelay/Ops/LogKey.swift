@@ -2,7 +2,11 @@
 ///
 /// Messages are constant phrases; the data of a record lives under these keys.
 public enum LogKey {
+    public static let action = "relay.action"
+    public static let attempt = "relay.attempt"
     public static let configPath = "relay.config.path"
+    public static let deliveryID = "relay.delivery.id"
+    public static let outcome = "relay.outcome"
     public static let error = "relay.error"
     public static let errorCode = "relay.error.code"
     public static let eventID = "relay.event.id"

@@ -63,6 +63,89 @@ public final class EventLogReader {
         }
     }
 
+    /// Deliveries, newest first, filtered.
+    public func deliveries(_ filter: DeliveryFilter) throws(StoreError) -> [StoredDelivery] {
+        var conditions: [String] = []
+        if filter.id != nil { conditions.append("d.id = ?") }
+        if filter.status != nil { conditions.append("d.status = ?") }
+        if filter.action != nil { conditions.append("d.action = ?") }
+        if filter.eventID != nil { conditions.append("e.id = ?") }
+        let sql = """
+            SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
+                   d.created_at, d.updated_at
+            FROM deliveries d JOIN events e ON e.seq = d.event_seq
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY d.id DESC LIMIT ?
+            """
+        do {
+            let statement = try connection.prepare(sql)
+            var index: Int32 = 1
+            if let id = filter.id {
+                try statement.bind(id.rawValue, at: index)
+                index += 1
+            }
+            for value in [filter.status?.rawValue, filter.action, filter.eventID?.rawValue] {
+                guard let value else { continue }
+                try statement.bind(value, at: index)
+                index += 1
+            }
+            try statement.bind(Int64(filter.limit), at: index)
+            var deliveries: [StoredDelivery] = []
+            while try statement.step() {
+                let status = DeliveryStatus(rawValue: statement.text(at: 4) ?? "") ?? .pending
+                let isOpen = status == .pending || status == .failed || status == .running
+                deliveries.append(
+                    StoredDelivery(
+                        id: DeliveryID(statement.int64(at: 0)),
+                        eventID: EventID(statement.text(at: 1) ?? ""),
+                        eventType: statement.text(at: 2) ?? "",
+                        action: statement.text(at: 3) ?? "",
+                        status: status,
+                        attempts: Int(statement.int64(at: 5)),
+                        lastError: statement.text(at: 6),
+                        nextAttemptAt: isOpen ? Self.date(statement.int64(at: 7)) : nil,
+                        isReplay: statement.int64(at: 8) != 0,
+                        createdAt: Self.date(statement.int64(at: 9)),
+                        updatedAt: Self.date(statement.int64(at: 10))
+                    )
+                )
+            }
+            return deliveries
+        } catch {
+            throw StoreError.readFailed(error)
+        }
+    }
+
+    /// The recorded attempts of one delivery, oldest first.
+    public func attempts(of delivery: DeliveryID) throws(StoreError) -> [StoredAttempt] {
+        do {
+            let statement = try connection.prepare(
+                "SELECT number, started_at, duration_ms, outcome, error, output FROM attempts WHERE delivery_id = ? ORDER BY id"
+            )
+            try statement.bind(delivery.rawValue, at: 1)
+            var attempts: [StoredAttempt] = []
+            while try statement.step() {
+                attempts.append(
+                    StoredAttempt(
+                        number: Int(statement.int64(at: 0)),
+                        startedAt: Self.date(statement.int64(at: 1)),
+                        durationMilliseconds: statement.int64(at: 2),
+                        outcome: statement.text(at: 3) ?? "",
+                        error: statement.text(at: 4),
+                        output: statement.text(at: 5)
+                    )
+                )
+            }
+            return attempts
+        } catch {
+            throw StoreError.readFailed(error)
+        }
+    }
+
+    private static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
     /// The names of the applied schema migrations, in order.
     public func appliedMigrations() throws(StoreError) -> [String] {
         do {
@@ -93,7 +176,7 @@ public final class EventLogReader {
                         type: statement.text(at: 2) ?? "",
                         project: statement.text(at: 3),
                         time: statement.text(at: 4),
-                        receivedAt: Date(timeIntervalSince1970: Double(statement.int64(at: 5)) / 1000),
+                        receivedAt: Self.date(statement.int64(at: 5)),
                         messageID: statement.text(at: 6) ?? "",
                         webhookTimestamp: statement.int64(at: 7),
                         body: statement.bytes(at: 8)

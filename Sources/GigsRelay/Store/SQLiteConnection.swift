@@ -101,6 +101,9 @@ final class SQLiteConnection {
         return SQLiteStatement(statement: statement, connection: handle)
     }
 
+    /// The rowid of the last successful INSERT.
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 

@@ -32,7 +32,40 @@ enum StoreSchema {
                     SELECT RAISE(ABORT, 'events are append-only');
                 END;
                 """
-        )
+        ),
+        Migration(
+            name: "0002_create_deliveries",
+            sql: """
+                CREATE TABLE deliveries (
+                    id              INTEGER PRIMARY KEY,
+                    event_seq       INTEGER NOT NULL REFERENCES events (seq),
+                    action          TEXT    NOT NULL,
+                    status          TEXT    NOT NULL
+                        CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'dead', 'skipped')),
+                    attempts        INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error      TEXT,
+                    replay          INTEGER NOT NULL DEFAULT 0,
+                    created_at      INTEGER NOT NULL,
+                    updated_at      INTEGER NOT NULL
+                );
+                CREATE INDEX deliveries_by_event ON deliveries (event_seq);
+                CREATE INDEX deliveries_by_status ON deliveries (status, id);
+                CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
+                    WHERE status IN ('pending', 'failed', 'running');
+                CREATE TABLE attempts (
+                    id          INTEGER PRIMARY KEY,
+                    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+                    number      INTEGER NOT NULL,
+                    started_at  INTEGER NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    outcome     TEXT    NOT NULL,
+                    error       TEXT,
+                    output      TEXT
+                );
+                CREATE INDEX attempts_by_delivery ON attempts (delivery_id, number);
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database

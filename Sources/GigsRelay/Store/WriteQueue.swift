@@ -7,20 +7,36 @@ import Foundation
 final class WriteQueue: @unchecked Sendable {
     // Safe because every mutable property below is read and written only while `condition` is locked.
 
-    /// One suspended `append`.
-    struct Pending {
-        let event: VerifiedEvent
-        let continuation: CheckedContinuation<Result<AppendResult, StoreError>, Never>
+    /// A suspended caller waiting for its operation's commit.
+    typealias Reply<Value: Sendable> = CheckedContinuation<Result<Value, StoreError>, Never>
+
+    /// One queued write; the writer answers it after the commit that holds it.
+    enum Operation {
+        /// Store an event and, when it is new, one pending delivery per action.
+        case append(VerifiedEvent, actions: [String], reply: Reply<AppendResult>)
+        /// Claim due deliveries for the dispatcher.
+        case claim(ClaimRequest, reply: Reply<Claim>)
+        /// Record a finished attempt.
+        case finish(AttemptRecord, reply: Reply<Void>)
+
+        /// Answers the caller with a failure.
+        func fail(_ error: StoreError) {
+            switch self {
+            case .append(_, _, let reply): reply.resume(returning: .failure(error))
+            case .claim(_, let reply): reply.resume(returning: .failure(error))
+            case .finish(_, let reply): reply.resume(returning: .failure(error))
+            }
+        }
     }
 
     private let condition = NSCondition()
-    private var pending: [Pending] = []
+    private var pending: [Operation] = []
     private var isClosing = false
     private var isFinished = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
 
-    /// Queues an append; false when the store is closing (the caller answers it as closed).
-    func enqueue(_ item: Pending) -> Bool {
+    /// Queues an operation; false when the store is closing (the caller answers it as closed).
+    func enqueue(_ item: Operation) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !isClosing else { return false }
@@ -30,7 +46,7 @@ final class WriteQueue: @unchecked Sendable {
     }
 
     /// Blocks the writer thread until work is queued; nil once the store is closing and drained.
-    func nextBatch(limit: Int) -> [Pending]? {
+    func nextBatch(limit: Int) -> [Operation]? {
         condition.lock()
         defer { condition.unlock() }
         while pending.isEmpty && !isClosing {

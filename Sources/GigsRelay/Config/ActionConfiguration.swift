@@ -1,0 +1,115 @@
+import Foundation
+
+/// `[actions.NAME]`: one notifier action and its settings.
+public struct ActionConfiguration: Sendable {
+    /// What the action does.
+    public enum Kind: Sendable {
+        /// `kind = "http"`: POST the raw event, signed with Standard Webhooks headers.
+        case http(HTTPActionSettings)
+        /// `kind = "exec"`: run a command with the raw event on standard input.
+        case exec(ExecActionSettings)
+    }
+
+    /// The table's name, used in routes, the store and metrics.
+    public var name: String
+    public var kind: Kind
+    /// Retry keys, inherited from `[dispatch]` unless overridden here.
+    public var retry: RetryPolicy
+    /// `max_concurrency`: attempts of this action at once (unlimited beyond `dispatch.workers` when unset).
+    public var maxConcurrency: Int?
+    /// `timeout_seconds`: how long one attempt may take.
+    public var timeoutSeconds: Int
+
+    /// Action names: lower-case letters, digits, `-` and `_`.
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+            }
+    }
+
+    init(name: String, section: TOMLSection, dispatch: DispatchConfiguration) throws(ConfigurationError) {
+        guard Self.isValidName(name) else {
+            throw ConfigurationError(key: section.name, "action names may hold a–z, 0–9, - and _ (at most 64)")
+        }
+        self.name = name
+        self.retry = try dispatch.retry.overridden(by: section)
+        self.maxConcurrency = try section.integer("max_concurrency", in: 1...1024)
+        self.timeoutSeconds = try section.integer("timeout_seconds", in: 1...3600) ?? 10
+        guard timeoutSeconds < dispatch.leaseSeconds else {
+            throw ConfigurationError(
+                key: section.key("timeout_seconds"),
+                "must be below dispatch.lease_seconds (\(dispatch.leaseSeconds)), or a running attempt could be claimed twice"
+            )
+        }
+        switch try section.requiredString("kind") {
+        case "http": self.kind = .http(try HTTPActionSettings(section: section))
+        case "exec": self.kind = .exec(try ExecActionSettings(section: section))
+        case let other:
+            throw ConfigurationError(key: section.key("kind"), "must be \"http\" or \"exec\", got \"\(other)\"")
+        }
+        try section.refuseUnknownKeys()
+    }
+}
+
+/// Settings of a `kind = "http"` action.
+public struct HTTPActionSettings: Sendable {
+    /// `url`: where to POST; https, or plain http to a loopback host unless `allow_insecure`.
+    public var url: URL
+    /// `secret`: a reference to the `whsec_…` secret the requests are signed with.
+    public var secret: SecretReference
+    /// `headers`: extra request headers.
+    public var headers: [String: String]
+
+    init(section: TOMLSection) throws(ConfigurationError) {
+        self.url = try Self.url(section: section, key: "url")
+        self.secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
+        self.headers = try section.stringTable("headers") ?? [:]
+        for name in headers.keys where !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+            throw ConfigurationError(key: section.key("headers.\(name)"), "is not a valid header name")
+        }
+    }
+
+    /// Reads an https URL, or an http one to loopback (or anywhere with `allow_insecure = true`).
+    static func url(section: TOMLSection, key: String) throws(ConfigurationError) -> URL {
+        let text = try section.requiredString(key)
+        let allowInsecure = try section.bool("allow_insecure") ?? false
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
+        else {
+            throw ConfigurationError(key: section.key(key), "must be an absolute http(s) URL, got \"\(text)\"")
+        }
+        switch scheme {
+        case "https": return url
+        case "http" where allowInsecure || isLoopback(host): return url
+        case "http":
+            throw ConfigurationError(
+                key: section.key(key),
+                "plain http is allowed only to loopback hosts; use https or set allow_insecure = true"
+            )
+        default:
+            throw ConfigurationError(key: section.key(key), "must be an http or https URL, got \"\(text)\"")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+/// Settings of a `kind = "exec"` action.
+public struct ExecActionSettings: Sendable {
+    /// `command`: the program (an absolute path) and its arguments; no shell is involved.
+    public var command: [String]
+
+    init(section: TOMLSection) throws(ConfigurationError) {
+        let command = try section.strings("command") ?? []
+        guard let program = command.first, program.hasPrefix("/") else {
+            throw ConfigurationError(
+                key: section.key("command"),
+                "must be [\"/absolute/path\", \"arg\", …] (no shell is used)"
+            )
+        }
+        _ = program
+        self.command = command
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Claims due deliveries and runs their actions with bounded concurrency, retries and dead letters.
+///
+/// New deliveries start at once (the store wakes the dispatcher after committing them); retries and
+/// deliveries created by the CLI are found by timer, at most ``pollInterval`` late. At graceful
+/// shutdown it stops claiming, lets running attempts finish for `dispatch.shutdown_grace_seconds`,
+/// then interrupts the rest and releases their deliveries back to `pending`.
+public final class Dispatcher: Service {
+    /// Longest sleep between claims when nothing is known to be due.
+    static let pollInterval: Duration = .seconds(1)
+
+    private let store: EventStore
+    private let actions: [String: any DeliveryAction]
+    private let settings: [String: ActionConfiguration]
+    private let dispatch: DispatchConfiguration
+    private let wakeup: WakeupSignal
+    private let logger: Logger
+    private let running = RunningAttempts()
+    private let isStopping = Atomic(false)
+
+    /// - Parameters:
+    ///   - actions: the runnable action for every configured action name.
+    ///   - wakeup: the signal the store fires after creating deliveries.
+    public init(
+        store: EventStore,
+        actions: [String: any DeliveryAction],
+        configuration: RelayConfiguration,
+        wakeup: WakeupSignal,
+        logger: Logger
+    ) {
+        self.store = store
+        self.actions = actions
+        self.settings = configuration.actions
+        self.dispatch = configuration.dispatch
+        self.wakeup = wakeup
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                await claimLoop(group: &group)
+                await drain(group: &group)
+            }
+        } onGracefulShutdown: {
+            self.isStopping.store(true, ordering: .relaxed)
+            self.wakeup.signal()
+        }
+    }
+
+    /// Claims while there is room, starts each claimed delivery, and sleeps until work may be due.
+    private func claimLoop(group: inout DiscardingTaskGroup) async {
+        while !isStopping.load(ordering: .relaxed) && !Task.isCancelled {
+            let free = dispatch.workers - running.total
+            var timeout = Self.pollInterval
+            if free > 0 {
+                let now = unixMilliseconds()
+                let claim: Claim
+                do {
+                    claim = try await store.claim(
+                        ClaimRequest(
+                            limit: free,
+                            room: running.room(settings),
+                            now: now,
+                            leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000
+                        )
+                    )
+                } catch {
+                    logger.error("Cannot claim deliveries", metadata: [LogKey.error: "\(error)"])
+                    await wakeup.wait(timeout: Self.pollInterval)
+                    continue
+                }
+                for job in claim.jobs {
+                    running.start(job.action)
+                    group.addTask {
+                        await self.attempt(job)
+                        self.running.finish(job.action)
+                        self.wakeup.signal()
+                    }
+                }
+                if !claim.jobs.isEmpty && claim.jobs.count == free { continue }
+                if let due = claim.nextDueAt, due > now {
+                    timeout = min(.milliseconds(due - now), Self.pollInterval)
+                }
+            }
+            await wakeup.wait(timeout: timeout)
+        }
+    }
+
+    /// Waits for running attempts up to the grace period, then interrupts the rest.
+    private func drain(group: inout DiscardingTaskGroup) async {
+        let deadline = ContinuousClock.now + .seconds(dispatch.shutdownGraceSeconds)
+        if running.total > 0 {
+            logger.info("Waiting for running deliveries", metadata: ["relay.running": "\(running.total)"])
+        }
+        while running.total > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+            await wakeup.wait(timeout: min(deadline - ContinuousClock.now, .milliseconds(100)))
+        }
+        if running.total > 0 {
+            logger.notice(
+                "Interrupting running deliveries at shutdown", metadata: ["relay.running": "\(running.total)"])
+        }
+        group.cancelAll()
+    }
+
+    /// Runs one attempt within the action's timeout and records how it ended.
+    private func attempt(_ job: DeliveryJob) async {
+        let started = Date()
+        var metadata: Logger.Metadata = [
+            LogKey.deliveryID: "\(job.id)", LogKey.action: "\(job.action)", LogKey.attempt: "\(job.attempt)",
+            LogKey.eventID: "\(job.eventID)",
+        ]
+        let outcome: ActionOutcome?
+        if let action = actions[job.action], let configuration = settings[job.action] {
+            outcome = await Self.perform(action, job: job, timeout: .seconds(configuration.timeoutSeconds))
+        } else {
+            outcome = .permanent(error: "action \(job.action) is not configured")
+        }
+        let record: AttemptOutcome
+        var output: String?
+        switch outcome {
+        case nil:
+            record = .released
+        case .success(let tail)?:
+            record = .succeeded
+            output = tail
+        case .skipped(let reason)?:
+            record = .skipped(reason: reason.bounded())
+        case .permanent(let error, let tail)?:
+            record = .dead(error: error.bounded())
+            output = tail
+        case .retryable(let error, let retryAfter, let tail)?:
+            output = tail
+            let policy = settings[job.action]?.retry ?? dispatch.retry
+            if job.attempt >= policy.maxAttempts {
+                record = .dead(error: "\(error) (attempt \(job.attempt) of \(policy.maxAttempts))".bounded())
+            } else {
+                let delay = policy.delay(afterAttempt: job.attempt, retryAfter: retryAfter)
+                let next =
+                    unixMilliseconds() + delay.components.seconds * 1000 + delay.components.attoseconds
+                    / 1_000_000_000_000_000
+                record = .retry(error: error.bounded(), nextAttemptAt: next)
+            }
+        }
+        let duration = Int64(Date().timeIntervalSince(started) * 1000)
+        do {
+            try await store.finish(
+                AttemptRecord(
+                    delivery: job.id,
+                    attempt: job.attempt,
+                    startedAt: unixMilliseconds(started),
+                    durationMilliseconds: duration,
+                    outcome: record,
+                    output: output.map { $0.bounded(4096) }
+                )
+            )
+        } catch {
+            // The lease expires and the delivery is attempted again: nothing is lost.
+            metadata[LogKey.error] = "\(error)"
+            logger.error("Cannot record an attempt; the delivery will be retried after its lease", metadata: metadata)
+            return
+        }
+        metadata[LogKey.outcome] = "\(record.label)"
+        switch record {
+        case .succeeded: logger.debug("Delivered", metadata: metadata)
+        case .released: logger.info("Released an interrupted delivery", metadata: metadata)
+        case .skipped(let reason):
+            metadata[LogKey.error] = "\(reason)"
+            logger.info("Skipped a delivery", metadata: metadata)
+        case .retry(let error, _):
+            metadata[LogKey.error] = "\(error)"
+            logger.info("Delivery attempt failed; will retry", metadata: metadata)
+        case .dead(let error):
+            metadata[LogKey.error] = "\(error)"
+            logger.warning("Delivery is dead", metadata: metadata)
+        }
+    }
+
+    /// The action's outcome, a timeout failure, or nil when the dispatcher itself was cancelled (shutdown).
+    private static func perform(
+        _ action: any DeliveryAction,
+        job: DeliveryJob,
+        timeout: Duration
+    ) async -> ActionOutcome? {
+        let outcome = await withTaskGroup(of: ActionOutcome?.self) { group in
+            group.addTask { await action.perform(job) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : .retryable(error: "timed out after \(timeout.components.seconds) s")
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        return Task.isCancelled ? nil : outcome
+    }
+}
+
+/// Counts running attempts in total and per action, for the claim's limits.
+final class RunningAttempts: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
+
+    func start(_ action: String) { counts.withLock { $0[action, default: 0] += 1 } }
+
+    func finish(_ action: String) { counts.withLock { $0[action, default: 1] -= 1 } }
+
+    /// Remaining room of every action with `max_concurrency`.
+    func room(_ settings: [String: ActionConfiguration]) -> [String: Int] {
+        counts.withLock { counts in
+            var room: [String: Int] = [:]
+            for (name, action) in settings {
+                if let limit = action.maxConcurrency { room[name] = max(limit - counts[name, default: 0], 0) }
+            }
+            return room
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `kind = "http"`: POSTs the stored raw event to a URL, signed with Standard Webhooks headers.
+///
+/// `webhook-id` is the delivery id (stable across retries of one delivery), `Idempotency-Key` is
+/// `<event id>:<action>`. 2xx succeeds; 408, 429 and 5xx are retried (honouring `Retry-After`); other
+/// 4xx are permanent; redirects are not followed and count as failures to retry.
+public struct HTTPAction: DeliveryAction {
+    private let name: String
+    private let url: String
+    private let signer: WebhookSigner
+    private let headers: [String: String]
+    private let client: HTTPClient
+
+    public init(name: String, settings: HTTPActionSettings, secret: WebhookSecret, client: HTTPClient) {
+        self.name = name
+        self.url = settings.url.absoluteString
+        self.signer = WebhookSigner(secret: secret)
+        self.headers = settings.headers
+        self.client = client
+    }
+
+    public func perform(_ job: DeliveryJob) async -> ActionOutcome {
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (field, value) in headers { request.headers.add(name: field, value: value) }
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        request.headers.replaceOrAdd(name: "User-Agent", value: "gigs-relay")
+        request.headers.replaceOrAdd(name: "webhook-id", value: job.id.description)
+        request.headers.replaceOrAdd(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.replaceOrAdd(
+            name: "webhook-signature",
+            value: signer.signature(id: job.id.description, timestamp: timestamp, body: job.body)
+        )
+        request.headers.replaceOrAdd(name: "Idempotency-Key", value: "\(job.eventID):\(job.action)")
+        request.body = .bytes(ByteBuffer(bytes: job.body))
+        do {
+            let response = try await client.execute(request, deadline: .distantFuture)
+            // Read (and drop) a bounded answer so the connection can be reused.
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return Self.outcome(status: Int(response.status.code), headers: response.headers)
+        } catch {
+            return .retryable(error: "request failed: \(Self.describe(error))")
+        }
+    }
+
+    /// Maps an HTTP answer to an outcome.
+    static func outcome(status: Int, headers: HTTPHeaders) -> ActionOutcome {
+        switch status {
+        case 200..<300:
+            return .success()
+        case 408, 429, 500..<600:
+            return .retryable(
+                error: "HTTP \(status)",
+                retryAfter: headers.first(name: "Retry-After").flatMap(RetryAfter.parse)
+            )
+        case 300..<400:
+            return .retryable(error: "HTTP \(status) (redirects are not followed)")
+        default:
+            return .permanent(error: "HTTP \(status)")
+        }
+    }
+
+    /// A short description of a client error without URLs or payloads.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return error.shortDescription }
+        return String(describing: type(of: error)) + ": " + String(describing: error).bounded(200)
+    }
+}
+
+/// Parses `Retry-After`: delay seconds or an HTTP date.
+enum RetryAfter {
+    static func parse(_ value: String) -> Duration? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int64(trimmed), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return .milliseconds(max(Int64(date.timeIntervalSinceNow * 1000), 0))
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// A delivery's id (`dlv_42`): one event going to one action. Sent as `webhook-id` by http actions.
+public struct DeliveryID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: Int64
+
+    public init(_ rawValue: Int64) {
+        self.rawValue = rawValue
+    }
+
+    /// Parses `dlv_42` or `42`.
+    public init?(parsing text: String) {
+        let digits = text.hasPrefix("dlv_") ? text.dropFirst(4) : Substring(text)
+        guard let value = Int64(digits), value > 0 else { return nil }
+        self.rawValue = value
+    }
+
+    public var description: String { "dlv_\(rawValue)" }
+
+    public static func < (lhs: DeliveryID, rhs: DeliveryID) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Where a delivery stands.
+public enum DeliveryStatus: String, Sendable, CaseIterable {
+    /// Waiting for its first attempt (or released at shutdown).
+    case pending
+    /// Claimed by a worker under a lease.
+    case running
+    /// Done.
+    case succeeded
+    /// Failed; will be tried again at its next attempt time.
+    case failed
+    /// Failed permanently or ran out of attempts; an operator can retry it.
+    case dead
+    /// Not applicable (for example a pSIM for install links); never retried.
+    case skipped
+}
+
+/// A delivery claimed by a worker: everything an action needs for one attempt.
+public struct DeliveryJob: Sendable {
+    public let id: DeliveryID
+    public let eventID: EventID
+    public let eventType: String
+    public let action: String
+    /// This attempt's number, from 1.
+    public let attempt: Int
+    /// The stored raw event body.
+    public let body: [UInt8]
+}
+
+/// How an attempt ended, as the store records it.
+public enum AttemptOutcome: Sendable, Equatable {
+    case succeeded
+    /// Failed; try again at `nextAttemptAt` (Unix ms).
+    case retry(error: String, nextAttemptAt: Int64)
+    /// Failed permanently or out of attempts.
+    case dead(error: String)
+    /// Not applicable; `reason` says why.
+    case skipped(reason: String)
+    /// Interrupted by shutdown: back to `pending`, the attempt not counted.
+    case released
+
+    var label: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .retry: "failed"
+        case .dead: "dead"
+        case .skipped: "skipped"
+        case .released: "released"
+        }
+    }
+}
+
+/// One finished attempt, as the dispatcher reports it to the store.
+public struct AttemptRecord: Sendable {
+    public let delivery: DeliveryID
+    public let attempt: Int
+    /// Unix ms when the attempt started.
+    public let startedAt: Int64
+    public let durationMilliseconds: Int64
+    public let outcome: AttemptOutcome
+    /// A bounded tail of a command's output (exec actions), secret-free by construction.
+    public let output: String?
+
+    public init(
+        delivery: DeliveryID,
+        attempt: Int,
+        startedAt: Int64,
+        durationMilliseconds: Int64,
+        outcome: AttemptOutcome,
+        output: String? = nil
+    ) {
+        self.delivery = delivery
+        self.attempt = attempt
+        self.startedAt = startedAt
+        self.durationMilliseconds = durationMilliseconds
+        self.outcome = outcome
+        self.output = output
+    }
+}
+
+/// What the dispatcher asks of one claim.
+public struct ClaimRequest: Sendable {
+    /// Most deliveries to claim.
+    public let limit: Int
+    /// Remaining room per action with `max_concurrency`; actions not listed are unlimited.
+    public let room: [String: Int]
+    /// Now, in Unix ms.
+    public let now: Int64
+    /// The lease's length.
+    public let leaseMilliseconds: Int64
+}
+
+/// What one claim found.
+public struct Claim: Sendable {
+    public let jobs: [DeliveryJob]
+    /// When the earliest unclaimed delivery becomes due (Unix ms), if any is waiting.
+    public let nextDueAt: Int64?
+}
+
+/// Unix milliseconds of a date.
+func unixMilliseconds(_ date: Date = Date()) -> Int64 {
+    Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+}

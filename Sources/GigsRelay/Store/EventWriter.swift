@@ -1,0 +1,305 @@
+import Foundation
+import Logging
+
+/// The writer thread's connection and prepared statements: every write of the process goes through it.
+final class EventWriter: @unchecked Sendable {
+    // Safe because after `init` only the store's writer thread uses it.
+
+    /// The open connection and its statements; nil once closed.
+    private struct Statements {
+        let connection: SQLiteConnection
+        let begin: SQLiteStatement
+        let commit: SQLiteStatement
+        let insertEvent: SQLiteStatement
+        let insertDelivery: SQLiteStatement
+        let selectDue: SQLiteStatement
+        let markRunning: SQLiteStatement
+        let nextDue: SQLiteStatement
+        let finish: SQLiteStatement
+        let release: SQLiteStatement
+        let insertAttempt: SQLiteStatement
+
+        init(connection: SQLiteConnection) throws(SQLiteError) {
+            self.connection = connection
+            begin = try connection.prepare("BEGIN IMMEDIATE")
+            commit = try connection.prepare("COMMIT")
+            insertEvent = try connection.prepare(
+                """
+                INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """
+            )
+            insertDelivery = try connection.prepare(
+                """
+                INSERT INTO deliveries (event_seq, action, status, next_attempt_at, created_at, updated_at)
+                VALUES (?, ?, 'pending', ?, ?, ?)
+                """
+            )
+            selectDue = try connection.prepare(
+                """
+                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body
+                FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                WHERE d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?
+                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                """
+            )
+            markRunning = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+                WHERE id = ?
+                """
+            )
+            nextDue = try connection.prepare(
+                """
+                SELECT min(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'failed', 'running')
+                """
+            )
+            finish = try connection.prepare(
+                """
+                UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
+                WHERE id = ? AND attempts = ? AND status = 'running'
+                """
+            )
+            release = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'pending', attempts = attempts - 1, next_attempt_at = ?, updated_at = ?
+                WHERE id = ? AND attempts = ? AND status = 'running'
+                """
+            )
+            insertAttempt = try connection.prepare(
+                """
+                INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error, output)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+        }
+    }
+
+    private var statements: Statements?
+    private let logger: Logger
+    /// Called after a commit that created deliveries, to wake the dispatcher.
+    private let onDeliveriesCreated: @Sendable () -> Void
+
+    init(
+        connection: SQLiteConnection,
+        logger: Logger,
+        onDeliveriesCreated: @escaping @Sendable () -> Void
+    ) throws(SQLiteError) {
+        self.logger = logger
+        self.onDeliveriesCreated = onDeliveriesCreated
+        self.statements = try Statements(connection: connection)
+    }
+
+    /// Runs the batch in one transaction, then answers every caller; when the transaction fails, every
+    /// caller gets the failure and nothing of the batch is stored.
+    func write(_ batch: [WriteQueue.Operation]) {
+        guard let statements else {
+            for operation in batch { operation.fail(.closed) }
+            return
+        }
+        var replies: [() -> Void] = []
+        replies.reserveCapacity(batch.count)
+        var createdDeliveries = false
+        do {
+            try Self.run(statements.begin)
+            for operation in batch {
+                switch operation {
+                case .append(let event, let actions, let reply):
+                    let result = try append(event, actions: actions, using: statements)
+                    createdDeliveries = createdDeliveries || (result == .accepted && !actions.isEmpty)
+                    replies.append { reply.resume(returning: .success(result)) }
+                case .claim(let request, let reply):
+                    let claim = try claim(request, using: statements)
+                    replies.append { reply.resume(returning: .success(claim)) }
+                case .finish(let record, let reply):
+                    try finish(record, using: statements)
+                    replies.append { reply.resume(returning: .success(())) }
+                }
+            }
+            try Self.run(statements.commit)
+        } catch {
+            if !statements.connection.isAutocommit { try? statements.connection.execute("ROLLBACK") }
+            logger.error(
+                "Event store write failed",
+                metadata: [LogKey.error: "\(error)", LogKey.storeBatch: "\(batch.count)"]
+            )
+            for operation in batch { operation.fail(.unavailable(error)) }
+            return
+        }
+        logger.trace("Committed batch", metadata: [LogKey.storeBatch: "\(batch.count)"])
+        for reply in replies { reply() }
+        if createdDeliveries { onDeliveriesCreated() }
+    }
+
+    private func append(
+        _ event: VerifiedEvent,
+        actions: [String],
+        using statements: Statements
+    ) throws(SQLiteError) -> AppendResult {
+        let insert = statements.insertEvent
+        defer { insert.reset() }
+        try insert.bind(event.id.rawValue, at: 1)
+        try insert.bind(event.type, at: 2)
+        try insert.bind(event.project, at: 3)
+        try insert.bind(event.time, at: 4)
+        try insert.bind(event.receivedAt, at: 5)
+        try insert.bind(event.headers.id, at: 6)
+        try insert.bind(event.timestamp, at: 7)
+        try insert.bind(event.headers.signature, at: 8)
+        try insert.bind(bytes: event.body, at: 9)
+        try insert.step()
+        guard statements.connection.changes == 1 else { return .duplicate }
+        let sequence = statements.connection.lastInsertedRowID
+        for action in actions {
+            try insertDelivery(eventSequence: sequence, action: action, at: event.receivedAt, using: statements)
+        }
+        return .accepted
+    }
+
+    private func insertDelivery(
+        eventSequence: Int64,
+        action: String,
+        at now: Int64,
+        using statements: Statements
+    ) throws(SQLiteError) {
+        let insert = statements.insertDelivery
+        defer { insert.reset() }
+        try insert.bind(eventSequence, at: 1)
+        try insert.bind(action, at: 2)
+        try insert.bind(now, at: 3)
+        try insert.bind(now, at: 4)
+        try insert.bind(now, at: 5)
+        try insert.step()
+    }
+
+    /// Picks due deliveries (including running ones whose lease expired), oldest due first, within each
+    /// action's remaining room, and marks them running under a new lease.
+    private func claim(_ request: ClaimRequest, using statements: Statements) throws(SQLiteError) -> Claim {
+        var room = request.room
+        var jobs: [DeliveryJob] = []
+        var expiredLeases: [(DeliveryID, Int)] = []
+        let select = statements.selectDue
+        do {
+            defer { select.reset() }
+            try select.bind(request.now, at: 1)
+            try select.bind(Int64(request.limit * 4), at: 2)
+            while jobs.count < request.limit, try select.step() {
+                let action = select.text(at: 1) ?? ""
+                if let left = room[action] {
+                    guard left > 0 else { continue }
+                    room[action] = left - 1
+                }
+                let id = DeliveryID(select.int64(at: 0))
+                let previousAttempts = Int(select.int64(at: 2))
+                if select.text(at: 3) == DeliveryStatus.running.rawValue {
+                    expiredLeases.append((id, previousAttempts))
+                }
+                jobs.append(
+                    DeliveryJob(
+                        id: id,
+                        eventID: EventID(select.text(at: 4) ?? ""),
+                        eventType: select.text(at: 5) ?? "",
+                        action: action,
+                        attempt: previousAttempts + 1,
+                        body: select.bytes(at: 6)
+                    )
+                )
+            }
+        }
+        for (id, attempt) in expiredLeases {
+            try insertAttempt(
+                AttemptRecord(
+                    delivery: id,
+                    attempt: attempt,
+                    startedAt: request.now,
+                    durationMilliseconds: 0,
+                    outcome: .retry(
+                        error: "the attempt did not finish before its lease expired", nextAttemptAt: request.now)
+                ),
+                using: statements
+            )
+        }
+        let mark = statements.markRunning
+        for job in jobs {
+            defer { mark.reset() }
+            try mark.bind(request.now + request.leaseMilliseconds, at: 1)
+            try mark.bind(request.now, at: 2)
+            try mark.bind(job.id.rawValue, at: 3)
+            try mark.step()
+        }
+        let nextDue = statements.nextDue
+        defer { nextDue.reset() }
+        let hasNext = try nextDue.step()
+        return Claim(jobs: jobs, nextDueAt: hasNext && !nextDue.isNull(at: 0) ? nextDue.int64(at: 0) : nil)
+    }
+
+    /// Records an attempt's end; a report for an attempt that no longer holds the lease is ignored.
+    private func finish(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
+        let now = unixMilliseconds()
+        if record.outcome == .released {
+            let release = statements.release
+            defer { release.reset() }
+            try release.bind(now, at: 1)
+            try release.bind(now, at: 2)
+            try release.bind(record.delivery.rawValue, at: 3)
+            try release.bind(Int64(record.attempt), at: 4)
+            try release.step()
+            return
+        }
+        let (status, nextAttemptAt, error): (DeliveryStatus, Int64, String?) =
+            switch record.outcome {
+            case .succeeded: (.succeeded, 0, nil)
+            case .retry(let error, let next): (.failed, next, error)
+            case .dead(let error): (.dead, 0, error)
+            case .skipped(let reason): (.skipped, 0, reason)
+            case .released: (.pending, now, nil)
+            }
+        let finish = statements.finish
+        defer { finish.reset() }
+        try finish.bind(status.rawValue, at: 1)
+        try finish.bind(nextAttemptAt, at: 2)
+        try finish.bind(error, at: 3)
+        try finish.bind(now, at: 4)
+        try finish.bind(record.delivery.rawValue, at: 5)
+        try finish.bind(Int64(record.attempt), at: 6)
+        try finish.step()
+        guard statements.connection.changes == 1 else {
+            logger.warning(
+                "Ignored the result of an attempt that had lost its lease",
+                metadata: [LogKey.deliveryID: "\(record.delivery)", LogKey.attempt: "\(record.attempt)"]
+            )
+            return
+        }
+        try insertAttempt(record, using: statements)
+    }
+
+    private func insertAttempt(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
+        let insert = statements.insertAttempt
+        defer { insert.reset() }
+        let error: String? =
+            switch record.outcome {
+            case .retry(let error, _), .dead(let error): error
+            case .skipped(let reason): reason
+            case .succeeded, .released: nil
+            }
+        try insert.bind(record.delivery.rawValue, at: 1)
+        try insert.bind(Int64(record.attempt), at: 2)
+        try insert.bind(record.startedAt, at: 3)
+        try insert.bind(record.durationMilliseconds, at: 4)
+        try insert.bind(record.outcome.label, at: 5)
+        try insert.bind(error, at: 6)
+        try insert.bind(record.output, at: 7)
+        try insert.step()
+    }
+
+    private static func run(_ statement: SQLiteStatement) throws(SQLiteError) {
+        defer { statement.reset() }
+        try statement.step()
+    }
+
+    /// Finalizes the statements and closes the connection (SQLite checkpoints the WAL on the last close).
+    func close() {
+        statements = nil
+    }
+}

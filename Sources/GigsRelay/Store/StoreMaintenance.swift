@@ -1,0 +1,157 @@
+import Foundation
+
+/// Operator changes to the store from the CLI: retrying dead deliveries and replaying events.
+///
+/// It opens its own connection next to the running daemon's (SQLite serialises the writers; the busy
+/// timeout absorbs short waits). The daemon finds the changed deliveries by timer within a second.
+public final class StoreMaintenance {
+    private let connection: SQLiteConnection
+
+    /// Opens an existing store for writing; never creates one.
+    public init(path: String) throws(StoreError) {
+        do throws(SQLiteError) {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SQLiteError(code: 14, message: "no event store at \(path)")
+            }
+            connection = try SQLiteConnection(path: path, mode: .create)
+            try connection.execute("PRAGMA synchronous = FULL")
+        } catch {
+            throw StoreError.openFailed(path: path, error)
+        }
+    }
+
+    /// Moves the given dead or failed deliveries back to `pending` with a fresh attempt budget.
+    ///
+    /// - Returns: the ids that were retried (others did not exist or were not dead or failed).
+    public func retry(_ ids: [DeliveryID], dryRun: Bool = false) throws(StoreError) -> [DeliveryID] {
+        try transaction(dryRun: dryRun) { () throws(SQLiteError) in
+            let update = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                WHERE id = ? AND status IN ('dead', 'failed')
+                """
+            )
+            let now = unixMilliseconds()
+            var retried: [DeliveryID] = []
+            for id in ids {
+                defer { update.reset() }
+                try update.bind(now, at: 1)
+                try update.bind(now, at: 2)
+                try update.bind(id.rawValue, at: 3)
+                try update.step()
+                if connection.changes == 1 { retried.append(id) }
+            }
+            return retried
+        }
+    }
+
+    /// The ids of every dead delivery, oldest first.
+    public func deadDeliveries() throws(StoreError) -> [DeliveryID] {
+        do {
+            let select = try connection.prepare("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id")
+            var ids: [DeliveryID] = []
+            while try select.step() { ids.append(DeliveryID(select.int64(at: 0))) }
+            return ids
+        } catch {
+            throw StoreError.readFailed(error)
+        }
+    }
+
+    /// Stored events chosen for a replay: by id, or by type and received time.
+    public func events(ids: [EventID]) throws(StoreError) -> [(sequence: Int64, id: EventID, type: String)] {
+        try query(
+            "SELECT seq, id, type FROM events WHERE id = ?",
+            bindings: ids.map { [.text($0.rawValue)] }
+        )
+    }
+
+    /// Stored events of an exact type received in `[since, until)`, oldest first.
+    public func events(type: String, since: Date, until: Date?) throws(StoreError) -> [(
+        sequence: Int64, id: EventID, type: String
+    )] {
+        try query(
+            "SELECT seq, id, type FROM events WHERE type = ? AND received_at >= ? AND received_at < ? ORDER BY seq",
+            bindings: [
+                [.text(type), .integer(unixMilliseconds(since)), .integer(until.map { unixMilliseconds($0) } ?? .max)]
+            ]
+        )
+    }
+
+    /// Creates one new pending delivery per (event, action), marked as a replay.
+    ///
+    /// - Returns: the new deliveries' ids (none when `dryRun`).
+    public func replay(
+        _ plan: [(sequence: Int64, action: String)],
+        dryRun: Bool = false
+    ) throws(StoreError) -> [DeliveryID] {
+        try transaction(dryRun: dryRun) { () throws(SQLiteError) in
+            let insert = try connection.prepare(
+                """
+                INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
+                VALUES (?, ?, 'pending', ?, 1, ?, ?)
+                """
+            )
+            let now = unixMilliseconds()
+            var created: [DeliveryID] = []
+            for (sequence, action) in plan {
+                defer { insert.reset() }
+                try insert.bind(sequence, at: 1)
+                try insert.bind(action, at: 2)
+                try insert.bind(now, at: 3)
+                try insert.bind(now, at: 4)
+                try insert.bind(now, at: 5)
+                try insert.step()
+                created.append(DeliveryID(connection.lastInsertedRowID))
+            }
+            return dryRun ? [] : created
+        }
+    }
+
+    private enum Binding {
+        case text(String)
+        case integer(Int64)
+    }
+
+    private func query(
+        _ sql: String,
+        bindings: [[Binding]]
+    ) throws(StoreError) -> [(sequence: Int64, id: EventID, type: String)] {
+        do {
+            let statement = try connection.prepare(sql)
+            var rows: [(Int64, EventID, String)] = []
+            for values in bindings {
+                defer { statement.reset() }
+                for (offset, value) in values.enumerated() {
+                    switch value {
+                    case .text(let text): try statement.bind(text, at: Int32(offset + 1))
+                    case .integer(let number): try statement.bind(number, at: Int32(offset + 1))
+                    }
+                }
+                while try statement.step() {
+                    rows.append(
+                        (statement.int64(at: 0), EventID(statement.text(at: 1) ?? ""), statement.text(at: 2) ?? ""))
+                }
+            }
+            return rows
+        } catch {
+            throw StoreError.readFailed(error)
+        }
+    }
+
+    /// Runs `body` in an immediate transaction; rolls back when it fails or when `dryRun`.
+    private func transaction<T>(dryRun: Bool, _ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
+        do throws(SQLiteError) {
+            try connection.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                let result = try body()
+                try connection.execute(dryRun ? "ROLLBACK" : "COMMIT")
+                return result
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        } catch {
+            throw StoreError.unavailable(error)
+        }
+    }
+}

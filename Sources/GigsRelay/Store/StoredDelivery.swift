@@ -1,0 +1,54 @@
+import Foundation
+
+/// A delivery as the store holds it, for listings.
+public struct StoredDelivery: Sendable, Equatable {
+    public let id: DeliveryID
+    public let eventID: EventID
+    public let eventType: String
+    public let action: String
+    public let status: DeliveryStatus
+    /// Attempts made so far (including one running).
+    public let attempts: Int
+    /// The last failure, bounded and secret-free.
+    public let lastError: String?
+    /// When it is due (pending, failed) or its lease ends (running); nil once finished.
+    public let nextAttemptAt: Date?
+    /// Whether `gigs-relay replay` created it.
+    public let isReplay: Bool
+    public let createdAt: Date
+    public let updatedAt: Date
+}
+
+/// One recorded attempt of a delivery.
+public struct StoredAttempt: Sendable, Equatable {
+    public let number: Int
+    public let startedAt: Date
+    public let durationMilliseconds: Int64
+    /// `succeeded`, `failed`, `dead` or `skipped`.
+    public let outcome: String
+    public let error: String?
+    public let output: String?
+}
+
+/// Filters for delivery listings.
+public struct DeliveryFilter: Sendable {
+    public var id: DeliveryID?
+    public var status: DeliveryStatus?
+    public var action: String?
+    public var eventID: EventID?
+    public var limit: Int
+
+    public init(
+        id: DeliveryID? = nil,
+        status: DeliveryStatus? = nil,
+        action: String? = nil,
+        eventID: EventID? = nil,
+        limit: Int = 50
+    ) {
+        self.id = id
+        self.status = status
+        self.action = action
+        self.eventID = eventID
+        self.limit = limit
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GigsRelay
+
+/// Renders deliveries and their attempts for people and for scripts.
+enum DeliveryFormatter {
+    /// The fields of a listing row; `lastError` and `nextAttemptAt` are always present (null when unset).
+    static func summary(_ delivery: StoredDelivery) -> [String: Any] {
+        [
+            "id": delivery.id.description,
+            "eventId": delivery.eventID.rawValue,
+            "eventType": delivery.eventType,
+            "action": delivery.action,
+            "status": delivery.status.rawValue,
+            "attempts": delivery.attempts,
+            "lastError": delivery.lastError ?? NSNull(),
+            "nextAttemptAt": delivery.nextAttemptAt.map(EventFormatter.timestamp) ?? NSNull(),
+            "replay": delivery.isReplay,
+            "createdAt": EventFormatter.timestamp(delivery.createdAt),
+            "updatedAt": EventFormatter.timestamp(delivery.updatedAt),
+        ]
+    }
+
+    /// A listing row plus every attempt.
+    static func detail(_ delivery: StoredDelivery, attempts: [StoredAttempt]) -> [String: Any] {
+        var object = summary(delivery)
+        object["attemptLog"] = attempts.map { attempt -> [String: Any] in
+            [
+                "number": attempt.number,
+                "startedAt": EventFormatter.timestamp(attempt.startedAt),
+                "durationMs": attempt.durationMilliseconds,
+                "outcome": attempt.outcome,
+                "error": attempt.error ?? NSNull(),
+                "output": attempt.output ?? NSNull(),
+            ]
+        }
+        return object
+    }
+
+    static func json(_ value: Any) throws -> String { try EventFormatter.json(value) }
+
+    /// A fixed-width table, newest first.
+    static func table(_ deliveries: [StoredDelivery]) -> String {
+        guard !deliveries.isEmpty else { return "No deliveries match." }
+        return EventFormatter.columns(
+            [["ID", "STATUS", "ATTEMPTS", "ACTION", "EVENT", "NEXT", "LAST ERROR"]]
+                + deliveries.map {
+                    [
+                        $0.id.description, $0.status.rawValue, String($0.attempts), $0.action, $0.eventID.rawValue,
+                        $0.nextAttemptAt.map(EventFormatter.timestamp) ?? "-", $0.lastError ?? "-",
+                    ]
+                }
+        )
+    }
+
+    /// Labelled fields, then one line per attempt.
+    static func text(_ delivery: StoredDelivery, attempts: [StoredAttempt]) -> String {
+        var lines = [
+            "id:           \(delivery.id)",
+            "event:        \(delivery.eventID) (\(delivery.eventType))",
+            "action:       \(delivery.action)",
+            "status:       \(delivery.status.rawValue)\(delivery.isReplay ? " (replay)" : "")",
+            "attempts:     \(delivery.attempts)",
+            "next attempt: \(delivery.nextAttemptAt.map(EventFormatter.timestamp) ?? "-")",
+            "last error:   \(delivery.lastError ?? "-")",
+            "",
+        ]
+        lines += attempts.map { attempt in
+            "#\(attempt.number)  \(EventFormatter.timestamp(attempt.startedAt))  \(attempt.durationMilliseconds) ms  "
+                + "\(attempt.outcome)\(attempt.error.map { "  \($0)" } ?? "")"
+        }
+        return lines.joined(separator: "\n")
+    }
+}

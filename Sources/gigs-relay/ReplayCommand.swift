@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import GigsRelay
+
+/// `gigs-relay replay`: new deliveries for stored events, through the current routes.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Create new deliveries for stored events, using the current routes; the running daemon runs them.",
+        discussion: """
+            Choose events by id, or by --type and --since (with optional --until; needs --yes).
+            Each new delivery is marked as a replay. Exit codes: 0 done; 1 error; 2 nothing matched.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Argument(help: "Event ids (evt_…).")
+    var eventIDs: [String] = []
+
+    @Option(help: "Replay events of this exact type (with --since).")
+    var type: String?
+
+    @Option(help: "Replay events received at or after this time (ISO 8601, e.g. 2026-11-23T10:00:00Z).")
+    var since: String?
+
+    @Option(help: "…and before this time (ISO 8601).")
+    var until: String?
+
+    @Option(help: "Only this action (it must be routed for the event's type).")
+    var action: String?
+
+    @Flag(help: "Confirm a replay chosen by --type and --since.")
+    var yes = false
+
+    @Flag(help: "Show what would be created without changing anything.")
+    var dryRun = false
+
+    func validate() throws {
+        let byQuery = type != nil || since != nil || until != nil
+        if byQuery && !eventIDs.isEmpty { throw ValidationError("give event ids, or --type and --since, not both") }
+        if !byQuery && eventIDs.isEmpty { throw ValidationError("give event ids, or --type T --since ISO --yes") }
+        if byQuery {
+            guard type != nil, since != nil else { throw ValidationError("--type and --since go together") }
+            guard yes || dryRun else { throw ValidationError("a replay by --type and --since needs --yes") }
+            _ = try Self.date(since!, option: "--since")
+            if let until { _ = try Self.date(until, option: "--until") }
+        }
+    }
+
+    private static func date(_ text: String, option: String) throws -> Date {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        throw ValidationError("\(option) must be an ISO 8601 time such as 2026-11-23T10:00:00Z, got \(text)")
+    }
+
+    func run() throws {
+        let configuration = try options.load()
+        if let action, configuration.actions[action] == nil {
+            Terminal.error("no action named \(action) is configured")
+            throw ExitCode.failure
+        }
+        let maintenance = try openMaintenance(configuration)
+        let events =
+            if let type, let since {
+                try maintenance.events(
+                    type: type,
+                    since: try Self.date(since, option: "--since"),
+                    until: try until.map { try Self.date($0, option: "--until") }
+                )
+            } else {
+                try maintenance.events(ids: eventIDs.map(EventID.init))
+            }
+        for id in eventIDs where !events.contains(where: { $0.id.rawValue == id }) {
+            Terminal.error("no stored event has id \(id)")
+        }
+        var plan: [(sequence: Int64, action: String)] = []
+        for event in events {
+            let actions = configuration.routes.actions(for: event.type).filter { action == nil || $0 == action }
+            if actions.isEmpty {
+                Terminal.error("\(event.id): no route sends \(event.type) to \(action ?? "any action")")
+            }
+            plan += actions.map { (event.sequence, $0) }
+        }
+        let created = try maintenance.replay(plan, dryRun: dryRun)
+        let eventIDs = Dictionary(events.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
+        for (index, step) in plan.enumerated() {
+            let event = eventIDs[step.sequence].map(\.rawValue) ?? "?"
+            Terminal.line(
+                dryRun
+                    ? "would replay \(event) → \(step.action)"
+                    : "\(created[index]): replay of \(event) → \(step.action)")
+        }
+        if plan.isEmpty { throw DeliveriesCommand.nothingMatched }
+    }
+}
