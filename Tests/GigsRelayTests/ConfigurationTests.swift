@@ -115,4 +115,95 @@ struct ConfigurationTests {
             #expect(!error.description.contains("hunter2"))
         }
     }
+
+    @Test("Routes, actions and dispatch settings are read, with per-action overrides")
+    func dispatchSettings() throws {
+        let configuration = try RelayConfiguration(
+            toml: """
+                [webhook]
+                secrets = ["env:A"]
+                [dispatch]
+                workers = 4
+                max_attempts = 5
+                backoff_initial_ms = 100
+                [actions.backend]
+                kind = "http"
+                url = "https://backend.example.com/gigs"
+                secret = "env:BACKEND"
+                headers = { "X-Team" = "platform" }
+                max_attempts = 2
+                max_concurrency = 3
+                [actions.hook]
+                kind = "exec"
+                command = ["/usr/local/bin/hook", "--quiet"]
+                timeout_seconds = 30
+                [[routes]]
+                events = ["com.gigs.subscription.activated", "com.gigs.subscriptionGroup.*"]
+                actions = ["backend", "hook"]
+                [[routes]]
+                events = ["*"]
+                actions = ["hook"]
+                """
+        )
+        #expect(configuration.dispatch.workers == 4)
+        let backend = try #require(configuration.actions["backend"])
+        #expect(backend.retry.maxAttempts == 2)
+        #expect(backend.retry.backoffInitialMilliseconds == 100)
+        #expect(backend.maxConcurrency == 3)
+        #expect(configuration.actions["hook"]?.retry.maxAttempts == 5)
+        #expect(configuration.actions["hook"]?.timeoutSeconds == 30)
+        #expect(configuration.routes.actions(for: "com.gigs.subscription.activated") == ["backend", "hook"])
+        #expect(configuration.routes.actions(for: "com.gigs.subscriptionGroup.deleted") == ["backend", "hook"])
+        #expect(configuration.routes.actions(for: "com.gigs.subscription.renewed") == ["hook"])
+    }
+
+    @Test(
+        "Bad routes and actions fail naming the key",
+        arguments: [
+            ("[[routes]]\nevents = [\"*\"]\nactions = [\"nope\"]", "routes[0].actions"),
+            ("[[routes]]\nevents = [\"com.*.x\"]\nactions = []", "routes[0].events"),
+            (
+                "[actions.a]\nkind = \"http\"\nurl = \"http://backend.example.com/\"\nsecret = \"env:S\"",
+                "actions.a.url"
+            ),
+            ("[actions.a]\nkind = \"http\"\nurl = \"https://x.example/\"\nsecret = \"whsec_abc\"", "actions.a.secret"),
+            ("[actions.a]\nkind = \"exec\"\ncommand = [\"hook.sh\"]", "actions.a.command"),
+            ("[actions.a]\nkind = \"carrier-pigeon\"", "actions.a.kind"),
+            (
+                "[actions.a]\nkind = \"exec\"\ncommand = [\"/bin/true\"]\ntimeout_seconds = 90",
+                "actions.a.timeout_seconds"
+            ),
+            ("[actions.A]\nkind = \"exec\"\ncommand = [\"/bin/true\"]", "actions.A"),
+        ])
+    func badDispatchSettings(toml: String, key: String) throws {
+        let failure = try #require(error("[webhook]\nsecrets = [\"env:A\"]\n" + toml))
+        #expect(failure.key == key)
+    }
+
+    @Test("Plain http is allowed to loopback, or anywhere with allow_insecure")
+    func insecureURLs() throws {
+        for (url, extra) in [
+            ("http://127.0.0.1:9000/x", ""), ("http://localhost/x", ""), ("http://10.1.2.3/x", "allow_insecure = true"),
+        ] {
+            let configuration = try RelayConfiguration(
+                toml:
+                    "[webhook]\nsecrets = [\"env:A\"]\n[actions.a]\nkind = \"http\"\nurl = \"\(url)\"\nsecret = \"env:S\"\n\(extra)"
+            )
+            #expect(configuration.actions["a"] != nil)
+        }
+    }
+
+    @Test("Backoff grows exponentially with jitter, is capped, and honours Retry-After up to the cap")
+    func backoff() {
+        var policy = RetryPolicy()
+        policy.backoffInitialMilliseconds = 1000
+        policy.backoffMaxMilliseconds = 60_000
+        #expect(policy.delay(afterAttempt: 1, jitter: 1) == .milliseconds(1000))
+        #expect(policy.delay(afterAttempt: 1, jitter: 0) == .milliseconds(500))
+        #expect(policy.delay(afterAttempt: 3, jitter: 1) == .milliseconds(4000))
+        #expect(policy.delay(afterAttempt: 30, jitter: 1) == .milliseconds(60_000))
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(30), jitter: 0) == .milliseconds(30_000))
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(3600), jitter: 0) == .milliseconds(60_000))
+        #expect(policy.delay(afterAttempt: 5, retryAfter: .seconds(1), jitter: 1) == .milliseconds(16_000))
+    }
 }

@@ -1,0 +1,286 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Testing
+
+/// Dispatch end to end: the real binary, a real HTTP receiver (with an independent signature check),
+/// real commands.
+@Suite("Dispatch (real binary)", .serialized)
+struct DispatchProcessTests {
+    let actionSecret = TestSigner.randomSecret()
+
+    /// A fixture routing subscription events to an http action at `receiver` (plus `extraTOML`).
+    func fixture(
+        receiver: WebhookReceiver,
+        dispatch: String = "",
+        timeoutSeconds: Int = 5,
+        extraTOML: String = "",
+        actions: String = "\"backend\""
+    ) throws -> DaemonFixture {
+        try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                backoff_initial_ms = 50
+                backoff_max_ms = 200
+                \(dispatch)
+                [actions.backend]
+                kind = "http"
+                url = "\(receiver.url())"
+                secret = "env:ACTION_SECRET"
+                timeout_seconds = \(timeoutSeconds)
+                \(extraTOML)
+                [[routes]]
+                events = ["com.gigs.subscription.*"]
+                actions = [\(actions)]
+                """
+        )
+    }
+
+    func deliveries(_ fixture: DaemonFixture, _ filter: DeliveryFilter = DeliveryFilter()) throws -> [StoredDelivery] {
+        try EventLogReader(path: fixture.storePath).deliveries(filter)
+    }
+
+    func start(_ fixture: DaemonFixture) async throws -> (RelayProcess, String) {
+        try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
+    }
+
+    func stop(_ daemon: RelayProcess) async throws {
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test("One event fans out to an http and an exec action; the outgoing signature verifies independently")
+    func fanOut() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        let scratch = TemporaryDirectory()
+        defer { scratch.remove() }
+        let script = try scratch.write(
+            "hook.sh",
+            """
+            #!/bin/sh
+            env | grep '^GIGS_RELAY_' | sort > "\(scratch.path)/env"
+            cat > "\(scratch.path)/stdin"
+            echo "hook ran"
+            """
+        )
+        chmod(script, 0o755)
+        let fixture = try fixture(
+            receiver: receiver,
+            extraTOML: """
+                [actions.hook]
+                kind = "exec"
+                command = ["\(script)"]
+                """,
+            actions: "\"backend\", \"hook\""
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        let body = SampleEvents.subscriptionActivated(id: "evt_fan")
+        #expect(try await fixture.post(body, to: address) == 202)
+
+        try await eventually("both deliveries succeeded") {
+            try deliveries(fixture).filter { $0.status == .succeeded }.count == 2
+        }
+        let request = try #require(try await receiver.waitForRequests(1).first)
+        #expect(request.verified == true)
+        #expect(request.body == String(decoding: body, as: UTF8.self))
+        #expect(request.headers["idempotency-key"] == "evt_fan:backend")
+        let backend = try #require(try deliveries(fixture, DeliveryFilter(action: "backend")).first)
+        #expect(request.headers["webhook-id"] == backend.id.description)
+
+        #expect(
+            try String(contentsOfFile: scratch.file("stdin"), encoding: .utf8) == String(decoding: body, as: UTF8.self))
+        let environment = try String(contentsOfFile: scratch.file("env"), encoding: .utf8)
+        #expect(environment.contains("GIGS_RELAY_EVENT_ID=evt_fan"))
+        #expect(environment.contains("GIGS_RELAY_EVENT_TYPE=com.gigs.subscription.activated"))
+        #expect(environment.contains("GIGS_RELAY_ATTEMPT=1"))
+        let hook = try #require(try deliveries(fixture, DeliveryFilter(action: "hook")).first)
+        #expect(environment.contains("GIGS_RELAY_DELIVERY_ID=\(hook.id)"))
+        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: hook.id)
+        #expect(attempts.first?.output?.contains("hook ran") == true)
+
+        // A duplicate delivery of the event creates no new deliveries.
+        #expect(try await fixture.post(body, to: address) == 200)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try deliveries(fixture).count == 2)
+        #expect(receiver.requests.count == 1)
+        try await stop(daemon)
+    }
+
+    @Test("Failures are retried with backoff until the receiver accepts; one delivery id throughout")
+    func retryThenSuccess() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret, statuses: "500 503 200")
+        let fixture = try fixture(receiver: receiver)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_retry"), to: address) == 202)
+
+        try await eventually("the delivery succeeded") { try deliveries(fixture).first?.status == .succeeded }
+        let requests = receiver.requests
+        #expect(requests.map(\.status) == [500, 503, 200])
+        #expect(Set(requests.compactMap { $0.headers["webhook-id"] }).count == 1)
+        #expect(requests.allSatisfy { $0.verified == true })
+        let delivery = try #require(try deliveries(fixture).first)
+        #expect(delivery.attempts == 3)
+        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: delivery.id)
+        #expect(attempts.map(\.outcome) == ["failed", "failed", "succeeded"])
+        #expect(attempts.first?.error == "HTTP 500")
+        try await stop(daemon)
+    }
+
+    @Test("Out of attempts a delivery is dead; the CLI retries it and it succeeds")
+    func deadThenRetriedByCLI() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret, statuses: "502")
+        let fixture = try fixture(receiver: receiver, dispatch: "max_attempts = 2")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_dead"), to: address) == 202)
+
+        try await eventually("the delivery is dead") { try deliveries(fixture).first?.status == .dead }
+        let dead = try #require(try deliveries(fixture).first)
+        #expect(dead.attempts == 2)
+        #expect(dead.lastError == "HTTP 502 (attempt 2 of 2)")
+        #expect(receiver.requests.count == 2)
+
+        let listed = try await fixture.cli(["deliveries", "list", "--status", "dead", "--json"])
+        #expect(listed.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
+        #expect(array.count == 1)
+        #expect(array.first?["id"] as? String == dead.id.description)
+        #expect(array.first?["eventId"] as? String == "evt_dead")
+        #expect(array.first?["attempts"] as? Int == 2)
+        #expect(array.first.map { $0.keys.contains("nextAttemptAt") && $0.keys.contains("lastError") } == true)
+
+        try receiver.setStatuses("200")
+        let refused = try await fixture.cli(["deliveries", "retry", "--all-dead"])
+        #expect(refused.status == 64)
+        let retried = try await fixture.cli(["deliveries", "retry", dead.id.description])
+        #expect(retried.status == 0)
+        try await eventually("the retried delivery succeeded") { try deliveries(fixture).first?.status == .succeeded }
+        #expect(receiver.requests.count == 3)
+
+        let nothing = try await fixture.cli(["deliveries", "retry", "--all-dead", "--yes"])
+        #expect(nothing.status == 2)
+        try await stop(daemon)
+    }
+
+    @Test("A 4xx answer is permanent: dead after one attempt")
+    func permanentFailure() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret, statuses: "422")
+        let fixture = try fixture(receiver: receiver)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_4xx"), to: address) == 202)
+        try await eventually("the delivery is dead") { try deliveries(fixture).first?.status == .dead }
+        #expect(try deliveries(fixture).first?.attempts == 1)
+        #expect(try deliveries(fixture).first?.lastError == "HTTP 422")
+        try await stop(daemon)
+    }
+
+    @Test("Replay creates a new delivery through the current routes, and the daemon runs it")
+    func replay() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        let fixture = try fixture(receiver: receiver)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_replay"), to: address) == 202)
+        #expect(
+            try await fixture.post(SampleEvents.body(id: "evt_unrouted", type: "com.gigs.sim.created"), to: address)
+                == 202)
+        _ = try await receiver.waitForRequests(1)
+
+        let dryRun = try await fixture.cli(["replay", "evt_replay", "--dry-run"])
+        #expect(dryRun.status == 0)
+        #expect(dryRun.output.contains("would replay evt_replay → backend"))
+        let replayed = try await fixture.cli(["replay", "evt_replay"])
+        #expect(replayed.status == 0)
+        let requests = try await receiver.waitForRequests(2)
+        #expect(requests[1].headers["idempotency-key"] == "evt_replay:backend")
+        #expect(requests[1].headers["webhook-id"] != requests[0].headers["webhook-id"])
+        try await eventually("the replay succeeded") {
+            try deliveries(fixture).contains { $0.isReplay && $0.status == .succeeded }
+        }
+
+        let unrouted = try await fixture.cli(["replay", "evt_unrouted"])
+        #expect(unrouted.status == 2)
+        let unknown = try await fixture.cli(["replay", "evt_missing"])
+        #expect(unknown.status == 2)
+        let bulk = try await fixture.cli([
+            "replay", "--type", "com.gigs.subscription.activated", "--since", "2020-01-01T00:00:00Z",
+        ])
+        #expect(bulk.status == 64)
+        let confirmed = try await fixture.cli([
+            "replay", "--type", "com.gigs.subscription.activated", "--since", "2020-01-01T00:00:00Z", "--yes",
+        ])
+        #expect(confirmed.status == 0)
+        _ = try await receiver.waitForRequests(3)
+        try await stop(daemon)
+    }
+
+    @Test("A delivery in flight when the daemon is SIGKILLed is delivered after restart once its lease expires")
+    func leaseExpiryAfterKill() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret, delayFirstMilliseconds: 10_000)
+        let fixture = try fixture(receiver: receiver, dispatch: "lease_seconds = 4", timeoutSeconds: 3)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_lease"), to: address) == 202)
+        _ = try await receiver.waitForRequests(1)
+        daemon.signal(SIGKILL)
+        #expect(try await daemon.waitForExit() == SIGKILL)
+        #expect(try deliveries(fixture).first?.status == .running)
+
+        let (restarted, _) = try await start(fixture)
+        try await eventually(timeout: .seconds(20), "the delivery succeeded after restart") {
+            try deliveries(fixture).first?.status == .succeeded
+        }
+        let delivery = try #require(try deliveries(fixture).first)
+        #expect(delivery.attempts == 2)
+        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: delivery.id)
+        #expect(attempts.map(\.outcome) == ["failed", "succeeded"])
+        #expect(attempts.first?.error?.contains("lease expired") == true)
+        let requests = receiver.requests
+        #expect(requests.count == 2)
+        #expect(Set(requests.compactMap { $0.headers["webhook-id"] }) == [delivery.id.description])
+        try await stop(restarted)
+    }
+
+    @Test("An exec attempt over its timeout is killed with its whole process group")
+    func execTimeoutKillsProcessGroup() async throws {
+        let receiver = try WebhookReceiver()
+        let scratch = TemporaryDirectory()
+        defer { scratch.remove() }
+        let script = try scratch.write(
+            "slow.sh",
+            """
+            #!/bin/sh
+            sleep 60 &
+            echo $! > "\(scratch.path)/grandchild"
+            wait
+            """
+        )
+        chmod(script, 0o755)
+        let fixture = try fixture(
+            receiver: receiver,
+            dispatch: "max_attempts = 1",
+            extraTOML: """
+                [actions.slow]
+                kind = "exec"
+                command = ["\(script)"]
+                timeout_seconds = 1
+                """,
+            actions: "\"slow\""
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_slow"), to: address) == 202)
+        try await eventually("the slow delivery is dead") { try deliveries(fixture).first?.status == .dead }
+        #expect(try deliveries(fixture).first?.lastError?.contains("timed out after 1 s") == true)
+        let grandchild = try #require(
+            Int32(
+                try String(contentsOfFile: scratch.file("grandchild"), encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines))
+        )
+        try await eventually(timeout: .seconds(5), "the grandchild process to be gone") { kill(grandchild, 0) != 0 }
+        try await stop(daemon)
+    }
+}
