@@ -49,9 +49,7 @@ public struct RetryPolicy: Sendable, Equatable {
         let base = min(Double(backoffInitialMilliseconds) * pow2(exponent), Double(backoffMaxMilliseconds))
         var milliseconds = base / 2 + base / 2 * min(max(jitter, 0), 1)
         if let retryAfter {
-            let requested =
-                Double(retryAfter.components.seconds) * 1000 + Double(retryAfter.components.attoseconds) / 1e15
-            milliseconds = max(milliseconds, min(requested, Double(backoffMaxMilliseconds)))
+            milliseconds = max(milliseconds, min(Double(retryAfter.wholeMilliseconds), Double(backoffMaxMilliseconds)))
         }
         return .milliseconds(Int64(milliseconds.rounded()))
     }

@@ -140,9 +140,7 @@ public final class Dispatcher: Service {
                 record = .dead(error: "\(error) (attempt \(job.attempt) of \(policy.maxAttempts))".bounded())
             } else {
                 let delay = policy.delay(afterAttempt: job.attempt, retryAfter: retryAfter)
-                let next =
-                    unixMilliseconds() + delay.components.seconds * 1000 + delay.components.attoseconds
-                    / 1_000_000_000_000_000
+                let next = unixMilliseconds() + delay.wholeMilliseconds
                 record = .retry(error: error.bounded(), nextAttemptAt: next)
             }
         }
@@ -219,5 +217,12 @@ final class RunningAttempts: Sendable {
             }
             return room
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded down.
+    var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -24,7 +24,7 @@ enum ActionFactory {
                 }
                 actions[name] = HTTPAction(name: name, settings: settings, secret: secret, client: client)
             case .exec(let settings):
-                actions[name] = ExecAction(settings: settings)
+                actions[name] = ExecAction(settings: settings, environment: environment)
             }
         }
         return actions

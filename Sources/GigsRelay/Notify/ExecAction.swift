@@ -11,28 +11,39 @@ import Synchronization
 /// `kind = "exec"`: runs a command (no shell) with the raw event on standard input.
 ///
 /// The environment gains `GIGS_RELAY_EVENT_ID`, `GIGS_RELAY_EVENT_TYPE`, `GIGS_RELAY_DELIVERY_ID` and
-/// `GIGS_RELAY_ATTEMPT`. Exit status 0 succeeds; anything else is retried. The command runs in its own
+/// `GIGS_RELAY_ATTEMPT`, beside only `PATH`, `LANG`, `LC_ALL` and `TZ` from the daemon's environment:
+/// the daemon's other variables (which may hold secrets) are not passed on. Exit status 0 succeeds; anything else is retried. The command runs in its own
 /// process group, which is killed as a whole when the attempt times out or the daemon shuts down. The
 /// last ``outputLimit`` bytes of its combined output are kept in the attempt record.
 public struct ExecAction: DeliveryAction {
     /// Bytes of output kept.
     static let outputLimit = 4096
 
-    private let command: [String]
+    /// Variables of the daemon's environment a command inherits.
+    static let inheritedVariables = ["PATH", "LANG", "LC_ALL", "TZ"]
 
-    public init(settings: ExecActionSettings) {
+    private let command: [String]
+    private let baseEnvironment: [Environment.Key: String]
+
+    /// - Parameter environment: the daemon's environment, of which only ``inheritedVariables`` pass.
+    public init(settings: ExecActionSettings, environment: [String: String]) {
         self.command = settings.command
+        var base: [Environment.Key: String] = [:]
+        for name in Self.inheritedVariables {
+            if let value = environment[name] { base[Environment.Key(stringLiteral: name)] = value }
+        }
+        self.baseEnvironment = base
     }
 
     public func perform(_ job: DeliveryJob) async -> ActionOutcome {
         var options = PlatformOptions()
         options.processGroupID = 0
-        let environment = Environment.inherit.updating([
-            "GIGS_RELAY_EVENT_ID": job.eventID.rawValue,
-            "GIGS_RELAY_EVENT_TYPE": job.eventType,
-            "GIGS_RELAY_DELIVERY_ID": job.id.description,
-            "GIGS_RELAY_ATTEMPT": String(job.attempt),
-        ])
+        var variables = baseEnvironment
+        variables["GIGS_RELAY_EVENT_ID"] = job.eventID.rawValue
+        variables["GIGS_RELAY_EVENT_TYPE"] = job.eventType
+        variables["GIGS_RELAY_DELIVERY_ID"] = job.id.description
+        variables["GIGS_RELAY_ATTEMPT"] = String(job.attempt)
+        let environment = Environment.custom(variables)
         let tail = OutputTail(limit: Self.outputLimit)
         do {
             let result = try await run(

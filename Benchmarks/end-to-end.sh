@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: wrk posts distinct signed events for a while; every event is routed to an
+# `http` action whose receiver is a local nginx answering 200. After the load, the script waits until
+# every delivery has finished and reads the store: delivered events/s and the lag from ingest (the
+# event's received_at) to delivered (the end of its successful attempt), p50/p99.
+#
+# Usage: Benchmarks/end-to-end.sh [DURATION_SECONDS=10] [CONNECTIONS=64] [WORKERS=64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+connections="${2:-64}"
+workers="${3:-64}"
+
+deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev wrk nginx python3
+swift build -c release --product gigs-relay >&2
+binary="$(swift build -c release --show-bin-path)/gigs-relay"
+
+work="$(mktemp -d)"
+trap 'kill "$daemon" 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+key_base64="$(head -c 32 /dev/urandom | base64 -w0)"
+key_hex="$(printf '%s' "$key_base64" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
+port=$((20000 + RANDOM % 20000))
+receiver_port=$((port + 1))
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx-body;
+    server {
+        listen 127.0.0.1:$receiver_port;
+        location / { return 200; }
+    }
+}
+NGINX
+nginx -p "$work" -c "$work/nginx.conf"
+
+cat > "$work/bench.toml" <<TOML
+[server]
+listen = "127.0.0.1:$port"
+[store]
+path = "$work/var/bench.sqlite3"
+[webhook]
+secrets = ["env:BENCH_SECRET"]
+[log]
+level = "warning"
+[dispatch]
+workers = $workers
+[actions.receiver]
+kind = "http"
+url = "http://127.0.0.1:$receiver_port/hook"
+secret = "env:BENCH_SECRET"
+[[routes]]
+events = ["*"]
+actions = ["receiver"]
+TOML
+
+BENCH_SECRET="whsec_$key_base64" "$binary" serve --config "$work/bench.toml" 2>"$work/daemon.log" &
+daemon=$!
+for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers"
+line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Benchmarks/signed-events.lua \
+    "http://127.0.0.1:$port" | grep '^RESULT')"
+eval "${line#RESULT }"
+echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the load (non-2xx $non2xx)"
+
+python3 - "$work/var/bench.sqlite3" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+deadline = time.time() + 120
+while time.time() < deadline:
+    open_count = db.execute("select count(*) from deliveries where status in ('pending','running','failed')").fetchone()[0]
+    if open_count == 0:
+        break
+    time.sleep(0.2)
+rows = db.execute("""
+    select e.received_at, a.started_at + a.duration_ms
+    from deliveries d join events e on e.seq = d.event_seq
+    join attempts a on a.delivery_id = d.id and a.outcome = 'succeeded'
+""").fetchall()
+statuses = dict(db.execute("select status, count(*) from deliveries group by status").fetchall())
+events = db.execute("select count(*) from events").fetchone()[0]
+if not rows:
+    sys.exit("no delivery succeeded")
+lags = sorted(done - received for received, done in rows)
+span = (max(done for _, done in rows) - min(received for received, _ in rows)) / 1000
+pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]
+print(f"delivered: {len(rows)} of {events} events in {span:.1f} s = {len(rows) / span:.0f} events/s end to end")
+print(f"lag ingest→delivered: p50 {pick(0.50)} ms   p99 {pick(0.99)} ms   max {lags[-1]} ms")
+print(f"delivery statuses: {statuses}")
+if len(rows) != events:
+    sys.exit("FAIL: not every stored event was delivered")
+PY
+echo "peak RSS of the daemon: $(awk '/VmHWM/ { print $2, $3 }' "/proc/$daemon/status")"
