@@ -23,4 +23,19 @@ public enum SampleEvents {
             """
         return Array(json.utf8)
     }
+
+    /// A `com.gigs.subscription.activated` event with a chosen SIM and user (raw JSON fragments).
+    ///
+    /// - Parameters:
+    ///   - sim: the `data.sim` JSON, e.g. `{"object":"sim","id":"sim_1","type":"eSIM"}` or `null`.
+    ///   - user: the `data.user` JSON: an embedded user object or a quoted user id.
+    public static func subscription(id: String, subscription: String = "sub_1", sim: String, user: String) -> [UInt8] {
+        Array(
+            """
+            {"object":"event","id":"\(id)","type":"com.gigs.subscription.activated","project":"dev-project",\
+            "specversion":"1.0","time":"2026-11-23T10:00:00Z","version":"2025-05-22",\
+            "data":{"object":"subscription","id":"\(subscription)","status":"active","sim":\(sim),"user":\(user)}}
+            """.utf8
+        )
+    }
 }

@@ -8,6 +8,8 @@ public struct ActionConfiguration: Sendable {
         case http(HTTPActionSettings)
         /// `kind = "exec"`: run a command with the raw event on standard input.
         case exec(ExecActionSettings)
+        /// `kind = "esim-install-links"`: fetch a subscription's eSIM credentials and deliver the links.
+        case esimInstallLinks(InstallLinksSettings)
     }
 
     /// The table's name, used in routes, the store and metrics.
@@ -28,7 +30,12 @@ public struct ActionConfiguration: Sendable {
             }
     }
 
-    init(name: String, section: TOMLSection, dispatch: DispatchConfiguration) throws(ConfigurationError) {
+    init(
+        name: String,
+        section: TOMLSection,
+        dispatch: DispatchConfiguration,
+        gigs: GigsAPIConfiguration?
+    ) throws(ConfigurationError) {
         guard Self.isValidName(name) else {
             throw ConfigurationError(key: section.name, "action names may hold a–z, 0–9, - and _ (at most 64)")
         }
@@ -45,8 +52,17 @@ public struct ActionConfiguration: Sendable {
         switch try section.requiredString("kind") {
         case "http": self.kind = .http(try HTTPActionSettings(section: section))
         case "exec": self.kind = .exec(try ExecActionSettings(section: section))
+        case "esim-install-links":
+            guard gigs != nil else {
+                throw ConfigurationError(
+                    key: section.key("kind"), "esim-install-links needs a [gigs] section (api_url, project, token)")
+            }
+            self.kind = .esimInstallLinks(try InstallLinksSettings(section: section))
         case let other:
-            throw ConfigurationError(key: section.key("kind"), "must be \"http\" or \"exec\", got \"\(other)\"")
+            throw ConfigurationError(
+                key: section.key("kind"),
+                "must be \"http\", \"exec\" or \"esim-install-links\", got \"\(other)\""
+            )
         }
         try section.refuseUnknownKeys()
     }
@@ -111,5 +127,32 @@ public struct ExecActionSettings: Sendable {
         }
         _ = program
         self.command = command
+    }
+}
+
+/// Settings of a `kind = "esim-install-links"` action.
+public struct InstallLinksSettings: Sendable {
+    /// Where the links go.
+    public enum Channel: Sendable {
+        /// `channel = "http"`: a signed JSON POST to `url`.
+        case http(url: URL, secret: SecretReference)
+    }
+
+    public var channel: Channel
+
+    init(section: TOMLSection) throws(ConfigurationError) {
+        switch try section.requiredString("channel") {
+        case "http":
+            let url = try HTTPActionSettings.url(section: section, key: "url")
+            let secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
+            self.channel = .http(url: url, secret: secret)
+        case "email":
+            throw ConfigurationError(
+                key: section.key("channel"),
+                "\"email\" is not available in this release yet; use \"http\""
+            )
+        case let other:
+            throw ConfigurationError(key: section.key("channel"), "must be \"http\", got \"\(other)\"")
+        }
     }
 }

@@ -49,6 +49,8 @@ public struct RelayConfiguration: Sendable {
     public var routes: [RouteConfiguration] = []
     /// `[actions.NAME]`: the notifier actions, by name.
     public var actions: [String: ActionConfiguration] = [:]
+    /// `[gigs]`: the Gigs REST API, for actions that look things up; nil when the section is absent.
+    public var gigs: GigsAPIConfiguration?
 
     /// A configuration with every default and the given secrets (for tests and embedding).
     public init(secrets: [SecretReference]) {
@@ -131,7 +133,9 @@ public struct RelayConfiguration: Sendable {
         try log.refuseUnknownKeys()
 
         try parseDispatch(file)
-        try file.refuseUnknownSections(known: ["server", "store", "webhook", "log", "dispatch", "routes", "actions"])
+        try file.refuseUnknownSections(known: [
+            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs",
+        ])
     }
 
     private mutating func parseDispatch(_ file: TOMLSectionReader) throws(ConfigurationError) {
@@ -144,8 +148,13 @@ public struct RelayConfiguration: Sendable {
         self.dispatch.retry = try RetryPolicy().overridden(by: dispatch)
         try dispatch.refuseUnknownKeys()
 
+        let gigsSection = try file.section("gigs")
+        if !gigsSection.isEmpty {
+            gigs = try GigsAPIConfiguration(section: gigsSection)
+            try gigsSection.refuseUnknownKeys()
+        }
         for (name, section) in try file.namedSections("actions") {
-            actions[name] = try ActionConfiguration(name: name, section: section, dispatch: self.dispatch)
+            actions[name] = try ActionConfiguration(name: name, section: section, dispatch: self.dispatch, gigs: gigs)
         }
         for section in try file.sections("routes") {
             let patterns = try section.strings("events") ?? []

@@ -66,6 +66,9 @@ final class TOMLSection {
         self.table = table
     }
 
+    /// Whether the file gave this table no keys (or left it out).
+    var isEmpty: Bool { table.isEmpty }
+
     /// The dotted name of `key` in this section, for error messages.
     func key(_ key: String) -> String { "\(name).\(key)" }
 

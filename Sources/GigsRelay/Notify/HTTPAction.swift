@@ -4,26 +4,37 @@ import NIOCore
 import NIOHTTP1
 
 /// `kind = "http"`: POSTs the stored raw event to a URL, signed with Standard Webhooks headers.
+public struct HTTPAction: DeliveryAction {
+    private let poster: SignedPoster
+
+    public init(name: String, settings: HTTPActionSettings, secret: WebhookSecret, client: HTTPClient) {
+        self.poster = SignedPoster(url: settings.url, secret: secret, headers: settings.headers, client: client)
+    }
+
+    public func perform(_ job: DeliveryJob) async -> ActionOutcome {
+        await poster.post(job.body, for: job)
+    }
+}
+
+/// Sends one signed JSON POST for a delivery and maps the answer to an outcome.
 ///
 /// `webhook-id` is the delivery id (stable across retries of one delivery), `Idempotency-Key` is
 /// `<event id>:<action>`. 2xx succeeds; 408, 429 and 5xx are retried (honouring `Retry-After`); other
 /// 4xx are permanent; redirects are not followed and count as failures to retry.
-public struct HTTPAction: DeliveryAction {
-    private let name: String
-    private let url: String
-    private let signer: WebhookSigner
-    private let headers: [String: String]
-    private let client: HTTPClient
+struct SignedPoster: Sendable {
+    let url: String
+    let signer: WebhookSigner
+    let headers: [String: String]
+    let client: HTTPClient
 
-    public init(name: String, settings: HTTPActionSettings, secret: WebhookSecret, client: HTTPClient) {
-        self.name = name
-        self.url = settings.url.absoluteString
+    init(url: URL, secret: WebhookSecret, headers: [String: String] = [:], client: HTTPClient) {
+        self.url = url.absoluteString
         self.signer = WebhookSigner(secret: secret)
-        self.headers = settings.headers
+        self.headers = headers
         self.client = client
     }
 
-    public func perform(_ job: DeliveryJob) async -> ActionOutcome {
+    func post(_ body: [UInt8], for job: DeliveryJob) async -> ActionOutcome {
         let timestamp = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -34,20 +45,22 @@ public struct HTTPAction: DeliveryAction {
         request.headers.replaceOrAdd(name: "webhook-timestamp", value: String(timestamp))
         request.headers.replaceOrAdd(
             name: "webhook-signature",
-            value: signer.signature(id: job.id.description, timestamp: timestamp, body: job.body)
+            value: signer.signature(id: job.id.description, timestamp: timestamp, body: body)
         )
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: "\(job.eventID):\(job.action)")
-        request.body = .bytes(ByteBuffer(bytes: job.body))
+        request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await client.execute(request, deadline: .distantFuture)
             // Read (and drop) a bounded answer so the connection can be reused.
             _ = try? await response.body.collect(upTo: 64 * 1024)
-            return Self.outcome(status: Int(response.status.code), headers: response.headers)
+            return HTTPAction.outcome(status: Int(response.status.code), headers: response.headers)
         } catch {
-            return .retryable(error: "request failed: \(Self.describe(error))")
+            return .retryable(error: "request failed: \(HTTPAction.describe(error))")
         }
     }
+}
 
+extension HTTPAction {
     /// Maps an HTTP answer to an outcome.
     static func outcome(status: Int, headers: HTTPHeaders) -> ActionOutcome {
         switch status {

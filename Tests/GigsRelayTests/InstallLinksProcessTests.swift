@@ -1,0 +1,161 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Testing
+
+/// The eSIM install-link action end to end: the real binary, a fake Gigs API (a real HTTP server in
+/// this process), and a real HTTP receiver for the links.
+@Suite("eSIM install links (real binary)", .serialized)
+struct InstallLinksProcessTests {
+    let linksSecret = TestSigner.randomSecret()
+    static let credentials = """
+        {"object":"simCredentials","sim":"sim_e1","activationCode":"LPA:1$smdp.example$SECRET-ACTIVATION-777",\
+        "iosInstallUrl":"https://esim.example/ios/SECRET-IOS-777","androidInstallUrl":"https://esim.example/android/SECRET-ANDROID-777",\
+        "qrCodeUrl":"https://esim.example/qr/SECRET-QR-777"}
+        """
+    static let credentialStrings = ["SECRET-ACTIVATION-777", "SECRET-IOS-777", "SECRET-ANDROID-777", "SECRET-QR-777"]
+    static let user =
+        #"{"object":"user","id":"usr_1","email":"jane@example.com","fullName":"Jane Doe","preferredLocale":"en-US"}"#
+
+    func fixture(api: FakeGigsAPI, receiver: WebhookReceiver, token: String? = nil) throws -> DaemonFixture {
+        try DaemonFixture(
+            logLevel: "trace",
+            extraTOML: """
+                [dispatch]
+                max_attempts = 2
+                backoff_initial_ms = 50
+                [gigs]
+                api_url = "\(api.url)"
+                project = "\(api.project)"
+                token = "env:GIGS_API_TOKEN"
+                [actions.install-links]
+                kind = "esim-install-links"
+                channel = "http"
+                url = "\(receiver.url("/links"))"
+                secret = "env:LINKS_SECRET"
+                [[routes]]
+                events = ["com.gigs.subscription.activated"]
+                actions = ["install-links"]
+                """
+        )
+    }
+
+    func start(_ fixture: DaemonFixture, api: FakeGigsAPI, token: String? = nil) async throws -> (RelayProcess, String)
+    {
+        try await fixture.start(environment: ["GIGS_API_TOKEN": token ?? api.token, "LINKS_SECRET": linksSecret])
+    }
+
+    func delivery(_ fixture: DaemonFixture) throws -> StoredDelivery? {
+        try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter()).first
+    }
+
+    @Test("An activated eSIM's links reach the receiver, signed; credentials are never stored or logged")
+    func deliversLinks() async throws {
+        let api = try await FakeGigsAPI(documents: ["sims/sim_e1/credentials": Self.credentials])
+        let receiver = try WebhookReceiver(secret: linksSecret)
+        let fixture = try fixture(api: api, receiver: receiver)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture, api: api)
+        let body = SampleEvents.subscription(
+            id: "evt_esim",
+            sim: #"{"object":"sim","id":"sim_e1","type":"eSIM"}"#,
+            user: Self.user
+        )
+        #expect(try await fixture.post(body, to: address) == 202)
+
+        let request = try #require(try await receiver.waitForRequests(1).first)
+        #expect(request.verified == true)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(request.body.utf8)) as? [String: Any])
+        let links = try #require(document["links"] as? [String: String])
+        #expect(links["ios"] == "https://esim.example/ios/SECRET-IOS-777")
+        #expect(links["android"] == "https://esim.example/android/SECRET-ANDROID-777")
+        #expect(links["qrCode"] == "https://esim.example/qr/SECRET-QR-777")
+        #expect(links["activationCode"] == "LPA:1$smdp.example$SECRET-ACTIVATION-777")
+        #expect((document["user"] as? [String: Any])?["email"] as? String == "jane@example.com")
+        #expect(document["recommendedOrder"] as? [String] == ["ios", "android", "qrCode", "activationCode"])
+        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        #expect(api.requests == ["/projects/dev-project/sims/sim_e1/credentials"])
+
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        // Every byte the store wrote (database and WAL) and every log line are free of the credentials.
+        var stored = Data()
+        for suffix in ["", "-wal"] {
+            stored += FileManager.default.contents(atPath: fixture.storePath + suffix) ?? Data()
+        }
+        let storedText = String(decoding: stored, as: UTF8.self)
+        #expect(storedText.contains("evt_esim"))  // the search does see the store's contents
+        for secret in Self.credentialStrings {
+            #expect(!storedText.contains(secret), "the store holds a SIM credential")
+            #expect(!daemon.log.contains(secret), "the log holds a SIM credential")
+        }
+        #expect(!daemon.log.contains(api.token))
+        let cli = try await fixture.cli(["deliveries", "show", "dlv_1", "--json"])
+        for secret in Self.credentialStrings { #expect(!cli.output.contains(secret)) }
+    }
+
+    @Test("A pSIM is skipped with reason not_esim, without asking Gigs for credentials")
+    func physicalSIMSkipped() async throws {
+        let api = try await FakeGigsAPI(documents: [:])
+        let receiver = try WebhookReceiver(secret: linksSecret)
+        let fixture = try fixture(api: api, receiver: receiver)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture, api: api)
+        let body = SampleEvents.subscription(
+            id: "evt_psim", sim: #"{"object":"sim","id":"sim_p1","type":"pSIM"}"#, user: Self.user)
+        #expect(try await fixture.post(body, to: address) == 202)
+        try await eventually("the delivery was skipped") { try delivery(fixture)?.status == .skipped }
+        #expect(try delivery(fixture)?.lastError?.hasPrefix("not_esim") == true)
+        #expect(api.requests.isEmpty)
+        #expect(receiver.requests.isEmpty)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("A null data.sim and a bare user id are looked up before the credentials")
+    func looksUpSubscriptionAndUser() async throws {
+        let api = try await FakeGigsAPI(documents: [
+            "subscriptions/sub_9":
+                #"{"object":"subscription","id":"sub_9","sim":{"object":"sim","id":"sim_e1","type":"eSIM"},"user":"usr_1"}"#,
+            "users/usr_1": Self.user,
+            "sims/sim_e1/credentials": Self.credentials,
+        ])
+        let receiver = try WebhookReceiver(secret: linksSecret)
+        let fixture = try fixture(api: api, receiver: receiver)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture, api: api)
+        let body = SampleEvents.subscription(id: "evt_lookup", subscription: "sub_9", sim: "null", user: #""usr_1""#)
+        #expect(try await fixture.post(body, to: address) == 202)
+        let request = try #require(try await receiver.waitForRequests(1).first)
+        #expect(request.body.contains("jane@example.com"))
+        #expect(
+            api.requests == [
+                "/projects/dev-project/subscriptions/sub_9", "/projects/dev-project/users/usr_1",
+                "/projects/dev-project/sims/sim_e1/credentials",
+            ]
+        )
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("A 401 from the Gigs API makes the delivery dead at once with a readable error, never the token")
+    func unauthorized() async throws {
+        let api = try await FakeGigsAPI(documents: ["sims/sim_e1/credentials": Self.credentials])
+        let receiver = try WebhookReceiver(secret: linksSecret)
+        let fixture = try fixture(api: api, receiver: receiver)
+        defer { fixture.directory.remove() }
+        let wrongToken = "wrong-token-123456"
+        let (daemon, address) = try await start(fixture, api: api, token: wrongToken)
+        let body = SampleEvents.subscription(
+            id: "evt_401", sim: #"{"object":"sim","id":"sim_e1","type":"eSIM"}"#, user: Self.user)
+        #expect(try await fixture.post(body, to: address) == 202)
+        try await eventually("the delivery is dead") { try delivery(fixture)?.status == .dead }
+        let dead = try #require(try delivery(fixture))
+        #expect(dead.attempts == 1)
+        #expect(dead.lastError == "Gigs API sims answered 401 (unauthorized: Invalid API key)")
+        #expect(receiver.requests.isEmpty)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+        #expect(!daemon.log.contains(wrongToken))
+    }
+}
