@@ -71,6 +71,7 @@ line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Be
 eval "${line#RESULT }"
 echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the load (non-2xx $non2xx)"
 
+[ -n "${BENCH_PROFILE:-}" ] && perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep 8 >/dev/null 2>&1
 python3 - "$work/var/bench.sqlite3" <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=10)

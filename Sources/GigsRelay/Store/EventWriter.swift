@@ -39,7 +39,7 @@ final class EventWriter: @unchecked Sendable {
             selectDue = try connection.prepare(
                 """
                 SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body
-                FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.seq = d.event_seq
                 WHERE d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """
@@ -52,7 +52,8 @@ final class EventWriter: @unchecked Sendable {
             )
             nextDue = try connection.prepare(
                 """
-                SELECT min(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'failed', 'running')
+                SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due
+                WHERE status IN ('pending', 'failed', 'running') ORDER BY next_attempt_at LIMIT 1
                 """
             )
             finish = try connection.prepare(
@@ -230,8 +231,7 @@ final class EventWriter: @unchecked Sendable {
         }
         let nextDue = statements.nextDue
         defer { nextDue.reset() }
-        let hasNext = try nextDue.step()
-        return Claim(jobs: jobs, nextDueAt: hasNext && !nextDue.isNull(at: 0) ? nextDue.int64(at: 0) : nil)
+        return Claim(jobs: jobs, nextDueAt: try nextDue.step() ? nextDue.int64(at: 0) : nil)
     }
 
     /// Records an attempt's end; a report for an attempt that no longer holds the lease is ignored.

@@ -59,7 +59,6 @@ final class SQLiteStatement {
 
     func int64(at column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
-    func isNull(at column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
     func text(at column: Int32) -> String? {
         guard let text = sqlite3_column_text(statement, column) else { return nil }
