@@ -247,6 +247,30 @@ struct DispatchProcessTests {
         try await stop(restarted)
     }
 
+    @Test("At shutdown a running attempt gets the grace period, then is released to pending and runs after restart")
+    func shutdownReleasesRunningAttempt() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret, delayFirstMilliseconds: 8000)
+        let fixture = try fixture(receiver: receiver, dispatch: "shutdown_grace_seconds = 1", timeoutSeconds: 20)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_shutdown"), to: address) == 202)
+        _ = try await receiver.waitForRequests(1)
+        let stopping = ContinuousClock.now
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(ContinuousClock.now - stopping < .seconds(6))
+        let released = try #require(try deliveries(fixture).first)
+        #expect(released.status == .pending)
+        #expect(released.attempts == 0)
+        #expect(daemon.log.contains("Interrupting running deliveries at shutdown"))
+
+        let (restarted, _) = try await start(fixture)
+        try await eventually("the released delivery succeeded after restart") {
+            try deliveries(fixture).first?.status == .succeeded
+        }
+        try await stop(restarted)
+    }
+
     @Test("An exec attempt over its timeout is killed with its whole process group")
     func execTimeoutKillsProcessGroup() async throws {
         let receiver = try WebhookReceiver()
