@@ -64,7 +64,7 @@ public func buildDaemon(
     logger: Logger
 ) throws -> ServiceGroup {
     let secrets = try configuration.resolveWebhookSecrets(environment: environment)
-    let client = HTTPClientService.makeClient()
+    let client = HTTPClientService.makeClient(connectionsPerHost: configuration.dispatch.workers)
     let actions: [String: any DeliveryAction]
     do {
         actions = try ActionFactory.makeActions(configuration, environment: environment, client: client)

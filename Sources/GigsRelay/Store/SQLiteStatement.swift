@@ -59,7 +59,6 @@ final class SQLiteStatement {
 
     func int64(at column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
-
     func text(at column: Int32) -> String? {
         guard let text = sqlite3_column_text(statement, column) else { return nil }
         return String(cString: text)
