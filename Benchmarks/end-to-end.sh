@@ -11,15 +11,8 @@ duration="${1:-10}"
 connections="${2:-64}"
 workers="${3:-64}"
 
-deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev wrk nginx python3
-swift build -c release --product gigs-relay >&2
-binary="$(swift build -c release --show-bin-path)/gigs-relay"
-
-work="$(mktemp -d)"
-trap 'kill "$daemon" 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-key_base64="$(head -c 32 /dev/urandom | base64 -w0)"
-key_hex="$(printf '%s' "$key_base64" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
-port=$((20000 + RANDOM % 20000))
+. Benchmarks/common.sh
+bench_setup nginx python3
 receiver_port=$((port + 1))
 
 cat > "$work/nginx.conf" <<NGINX
@@ -38,32 +31,16 @@ http {
 NGINX
 nginx -p "$work" -c "$work/nginx.conf"
 
-cat > "$work/bench.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-[store]
-path = "$work/var/bench.sqlite3"
-[webhook]
-secrets = ["env:BENCH_SECRET"]
-[log]
-level = "warning"
+bench_start_daemon "
 [dispatch]
 workers = $workers
 [actions.receiver]
-kind = "http"
-url = "http://127.0.0.1:$receiver_port/hook"
-secret = "env:BENCH_SECRET"
+kind = \"http\"
+url = \"http://127.0.0.1:$receiver_port/hook\"
+secret = \"env:BENCH_SECRET\"
 [[routes]]
-events = ["*"]
-actions = ["receiver"]
-TOML
-
-BENCH_SECRET="whsec_$key_base64" "$binary" serve --config "$work/bench.toml" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+events = [\"*\"]
+actions = [\"receiver\"]"
 
 echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers"
 line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Benchmarks/signed-events.lua \

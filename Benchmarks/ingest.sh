@@ -9,33 +9,9 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-64}"
 
-deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev wrk
-swift build -c release --product gigs-relay >&2
-binary="$(swift build -c release --show-bin-path)/gigs-relay"
-
-work="$(mktemp -d)"
-trap 'kill "$daemon" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-key_base64="$(head -c 32 /dev/urandom | base64 -w0)"
-key_hex="$(printf '%s' "$key_base64" | base64 -d | od -An -v -tx1 | tr -d ' \n')"
-secret="whsec_$key_base64"
-port=$((20000 + RANDOM % 20000))
-cat > "$work/bench.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-[store]
-path = "$work/var/bench.sqlite3"
-[webhook]
-secrets = ["env:BENCH_SECRET"]
-[log]
-level = "warning"
-TOML
-
-BENCH_SECRET="$secret" "$binary" serve --config "$work/bench.toml" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+. Benchmarks/common.sh
+bench_setup python3
+bench_start_daemon ""
 
 cpu_ticks() { # user + system clock ticks of the daemon so far
     awk '{ print $14 + $15 }' "/proc/$daemon/stat"

@@ -30,12 +30,7 @@ final class EventWriter: @unchecked Sendable {
                 ON CONFLICT (id) DO NOTHING
                 """
             )
-            insertDelivery = try connection.prepare(
-                """
-                INSERT INTO deliveries (event_seq, action, status, next_attempt_at, created_at, updated_at)
-                VALUES (?, ?, 'pending', ?, ?, ?)
-                """
-            )
+            insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
             selectDue = try connection.prepare(
                 """
                 SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body
@@ -153,25 +148,14 @@ final class EventWriter: @unchecked Sendable {
         guard statements.connection.changes == 1 else { return .duplicate }
         let sequence = statements.connection.lastInsertedRowID
         for action in actions {
-            try insertDelivery(eventSequence: sequence, action: action, at: event.receivedAt, using: statements)
+            try statements.insertDelivery.insertDelivery(
+                eventSequence: sequence,
+                action: action,
+                at: event.receivedAt,
+                replay: false
+            )
         }
         return .accepted
-    }
-
-    private func insertDelivery(
-        eventSequence: Int64,
-        action: String,
-        at now: Int64,
-        using statements: Statements
-    ) throws(SQLiteError) {
-        let insert = statements.insertDelivery
-        defer { insert.reset() }
-        try insert.bind(eventSequence, at: 1)
-        try insert.bind(action, at: 2)
-        try insert.bind(now, at: 3)
-        try insert.bind(now, at: 4)
-        try insert.bind(now, at: 5)
-        try insert.step()
     }
 
     /// Picks due deliveries (including running ones whose lease expired), oldest due first, within each

@@ -85,22 +85,11 @@ public final class StoreMaintenance {
         dryRun: Bool = false
     ) throws(StoreError) -> [DeliveryID] {
         try transaction(dryRun: dryRun) { () throws(SQLiteError) in
-            let insert = try connection.prepare(
-                """
-                INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
-                VALUES (?, ?, 'pending', ?, 1, ?, ?)
-                """
-            )
+            let insert = try connection.prepare(SQLiteStatement.insertDeliverySQL)
             let now = unixMilliseconds()
             var created: [DeliveryID] = []
             for (sequence, action) in plan {
-                defer { insert.reset() }
-                try insert.bind(sequence, at: 1)
-                try insert.bind(action, at: 2)
-                try insert.bind(now, at: 3)
-                try insert.bind(now, at: 4)
-                try insert.bind(now, at: 5)
-                try insert.step()
+                try insert.insertDelivery(eventSequence: sequence, action: action, at: now, replay: true)
                 created.append(DeliveryID(connection.lastInsertedRowID))
             }
             return dryRun ? [] : created
