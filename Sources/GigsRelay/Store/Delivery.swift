@@ -109,6 +109,13 @@ public struct ClaimRequest: Sendable {
     public let now: Int64
     /// The lease's length.
     public let leaseMilliseconds: Int64
+
+    public init(limit: Int, room: [String: Int], now: Int64, leaseMilliseconds: Int64) {
+        self.limit = limit
+        self.room = room
+        self.now = now
+        self.leaseMilliseconds = leaseMilliseconds
+    }
 }
 
 /// What one claim found.

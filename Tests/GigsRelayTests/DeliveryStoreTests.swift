@@ -1,0 +1,132 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Logging
+import Testing
+
+/// The outbox in the store: deliveries written with events, claims, leases and finishes.
+@Suite("Delivery store")
+struct DeliveryStoreTests {
+    let directory = TemporaryDirectory()
+    let signer = TestSigner()
+    var path: String { directory.file("events.sqlite3") }
+
+    func withStore(_ body: (EventStore) async throws -> Void) async throws {
+        let store = try EventStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        do {
+            try await body(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    func claim(_ store: EventStore, limit: Int = 10, room: [String: Int] = [:], now: Int64, lease: Int64 = 60_000)
+        async throws -> Claim
+    {
+        try await store.claim(ClaimRequest(limit: limit, room: room, now: now, leaseMilliseconds: lease))
+    }
+
+    @Test("A new event gets one pending delivery per action in its transaction; a duplicate gets none")
+    func deliveriesWithEvents() async throws {
+        defer { directory.remove() }
+        let wakeups = Locked(0)
+        let store = try EventStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) {
+            wakeups.withLock { $0 += 1 }
+        }
+        let event = try signer.verifiedEvent(id: "evt_outbox")
+        #expect(try await store.append(event, actions: ["a", "b"]) == .accepted)
+        #expect(try await store.append(event, actions: ["a", "b"]) == .duplicate)
+        _ = try await store.append(try signer.verifiedEvent(id: "evt_unrouted"), actions: [])
+        await store.close()
+        let deliveries = try EventLogReader(path: path).deliveries(DeliveryFilter())
+        #expect(deliveries.map(\.action).sorted() == ["a", "b"])
+        #expect(
+            deliveries.allSatisfy { $0.status == .pending && $0.eventID == EventID("evt_outbox") && $0.attempts == 0 })
+        #expect(wakeups.value == 1)  // only the commit that created deliveries wakes the dispatcher
+    }
+
+    @Test("Claims take due deliveries oldest first, within the limit and each action's room")
+    func claimLimits() async throws {
+        defer { directory.remove() }
+        try await withStore { store in
+            for index in 0..<3 {
+                _ = try await store.append(try signer.verifiedEvent(id: "evt_\(index)"), actions: ["slow", "fast"])
+            }
+            let now = unixNow() + 1000
+            let first = try await claim(store, limit: 4, room: ["slow": 1], now: now)
+            #expect(first.jobs.count == 4)
+            #expect(first.jobs.filter { $0.action == "slow" }.count == 1)
+            #expect(first.jobs.allSatisfy { $0.attempt == 1 })
+            #expect(first.jobs.first?.body == SampleEvents.body(id: "evt_0", type: "com.gigs.subscription.activated"))
+            // The rest is due now; nothing more may run for "slow".
+            let second = try await claim(store, limit: 4, room: ["slow": 0], now: now)
+            #expect(second.jobs.isEmpty)
+            #expect(second.nextDueAt.map { $0 <= now } == true)
+            let third = try await claim(store, limit: 4, now: now)
+            #expect(third.jobs.count == 2)
+            #expect(third.jobs.allSatisfy { $0.action == "slow" })
+        }
+    }
+
+    @Test("A finished attempt moves the delivery on; a late report after a lost lease is ignored")
+    func finishing() async throws {
+        defer { directory.remove() }
+        try await withStore { store in
+            _ = try await store.append(try signer.verifiedEvent(id: "evt_f"), actions: ["a"])
+            let now = unixNow() + 1000
+            let job = try #require(try await claim(store, now: now, lease: 1000).jobs.first)
+            try await store.finish(
+                AttemptRecord(
+                    delivery: job.id,
+                    attempt: job.attempt,
+                    startedAt: now,
+                    durationMilliseconds: 5,
+                    outcome: .retry(error: "HTTP 503", nextAttemptAt: now + 500)
+                )
+            )
+            #expect(try await claim(store, now: now + 499).jobs.isEmpty)
+            let retry = try #require(try await claim(store, now: now + 500, lease: 1000).jobs.first)
+            #expect(retry.attempt == 2)
+            // The lease runs out; the delivery is claimed again (attempt 3) before attempt 2 reports.
+            let reclaimed = try #require(try await claim(store, now: now + 1600).jobs.first)
+            #expect(reclaimed.attempt == 3)
+            try await store.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 1, outcome: .succeeded)
+            )
+            try await store.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: 3, startedAt: now, durationMilliseconds: 1,
+                    outcome: .dead(error: "HTTP 400"))
+            )
+        }
+        let reader = try EventLogReader(path: path)
+        let delivery = try #require(try reader.deliveries(DeliveryFilter()).first)
+        #expect(delivery.status == .dead)
+        #expect(delivery.lastError == "HTTP 400")
+        let attempts = try reader.attempts(of: delivery.id)
+        #expect(attempts.map(\.number) == [1, 2, 3])
+        #expect(attempts.map(\.outcome) == ["failed", "failed", "dead"])
+        #expect(attempts[1].error?.contains("lease expired") == true)
+    }
+
+    @Test("A released attempt goes back to pending without counting")
+    func releasing() async throws {
+        defer { directory.remove() }
+        try await withStore { store in
+            _ = try await store.append(try signer.verifiedEvent(id: "evt_r"), actions: ["a"])
+            let now = unixNow() + 1000
+            let job = try #require(try await claim(store, now: now).jobs.first)
+            try await store.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: job.attempt, startedAt: now, durationMilliseconds: 1, outcome: .released)
+            )
+            let again = try #require(try await claim(store, now: unixNow() + 1000).jobs.first)
+            #expect(again.attempt == 1)
+        }
+    }
+
+    func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
