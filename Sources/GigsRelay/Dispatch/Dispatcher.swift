@@ -82,7 +82,8 @@ public final class Dispatcher: Service {
                         self.wakeup.signal()
                     }
                 }
-                if !claim.jobs.isEmpty && claim.jobs.count == free { continue }
+                // A full claim may have left more due deliveries behind: claim again once there is room.
+                if claim.jobs.count == free { continue }
                 if let due = claim.nextDueAt, due > now {
                     timeout = min(.milliseconds(due - now), Self.pollInterval)
                 }
@@ -95,14 +96,14 @@ public final class Dispatcher: Service {
     private func drain(group: inout DiscardingTaskGroup) async {
         let deadline = ContinuousClock.now + .seconds(dispatch.shutdownGraceSeconds)
         if running.total > 0 {
-            logger.info("Waiting for running deliveries", metadata: ["relay.running": "\(running.total)"])
+            logger.info("Waiting for running deliveries", metadata: [LogKey.running: "\(running.total)"])
         }
         while running.total > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             await wakeup.wait(timeout: min(deadline - ContinuousClock.now, .milliseconds(100)))
         }
         if running.total > 0 {
             logger.notice(
-                "Interrupting running deliveries at shutdown", metadata: ["relay.running": "\(running.total)"])
+                "Interrupting running deliveries at shutdown", metadata: [LogKey.running: "\(running.total)"])
         }
         group.cancelAll()
     }

@@ -7,6 +7,7 @@ public enum LogKey {
     public static let configPath = "relay.config.path"
     public static let deliveryID = "relay.delivery.id"
     public static let outcome = "relay.outcome"
+    public static let running = "relay.running"
     public static let error = "relay.error"
     public static let errorCode = "relay.error.code"
     public static let eventID = "relay.event.id"
