@@ -59,13 +59,7 @@ public struct SignatureVerifier: Sendable {
             .compactMap(Self.decodeV1)
         guard !candidates.isEmpty else { throw .invalidSignature }
 
-        var signed: [UInt8] = []
-        signed.reserveCapacity(headers.id.utf8.count + headers.timestamp.utf8.count + body.count + 2)
-        signed.append(contentsOf: headers.id.utf8)
-        signed.append(UInt8(ascii: "."))
-        signed.append(contentsOf: headers.timestamp.utf8)
-        signed.append(UInt8(ascii: "."))
-        signed.append(contentsOf: body)
+        let signed = WebhookSigner.signedContent(id: headers.id, timestamp: headers.timestamp, body: body)
 
         let matchedIndex: Int? = signed.withUnsafeBytes { message in
             secrets.indices.first { index in
