@@ -136,18 +136,17 @@ extension DeliveriesCommand {
 
 /// Opens the configured store read-only, or exits 1 saying why.
 func openReader(_ configuration: RelayConfiguration) throws -> EventLogReader {
-    do {
-        return try EventLogReader(path: configuration.store.path)
-    } catch {
-        Terminal.error("\(error)")
-        throw ExitCode.failure
-    }
+    try openStore { () throws(StoreError) in try EventLogReader(path: configuration.store.path) }
 }
 
 /// Opens the configured store for an operator change, or exits 1 saying why.
 func openMaintenance(_ configuration: RelayConfiguration) throws -> StoreMaintenance {
+    try openStore { () throws(StoreError) in try StoreMaintenance(path: configuration.store.path) }
+}
+
+private func openStore<Store>(_ open: () throws(StoreError) -> Store) throws -> Store {
     do {
-        return try StoreMaintenance(path: configuration.store.path)
+        return try open()
     } catch {
         Terminal.error("\(error)")
         throw ExitCode.failure

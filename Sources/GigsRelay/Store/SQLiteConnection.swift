@@ -110,10 +110,32 @@ final class SQLiteConnection {
     /// Whether no transaction is open.
     var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
 
+    /// Runs one query with positional parameters and maps every row.
+    func rows<Row>(_ sql: String, _ parameters: [SQLiteValue], _ map: (SQLiteStatement) -> Row) throws(SQLiteError)
+        -> [Row]
+    {
+        let statement = try prepare(sql)
+        for (offset, parameter) in parameters.enumerated() {
+            switch parameter {
+            case .text(let text): try statement.bind(text, at: Int32(offset + 1))
+            case .integer(let number): try statement.bind(number, at: Int32(offset + 1))
+            }
+        }
+        var result: [Row] = []
+        while try statement.step() { result.append(map(statement)) }
+        return result
+    }
+
     /// The first column of the first row of `sql` as text (for PRAGMA answers).
     func scalarText(_ sql: String) throws(SQLiteError) -> String? {
         let statement = try prepare(sql)
         guard try statement.step() else { return nil }
         return statement.text(at: 0)
     }
+}
+
+/// A value bound to a statement parameter.
+enum SQLiteValue {
+    case text(String)
+    case integer(Int64)
 }

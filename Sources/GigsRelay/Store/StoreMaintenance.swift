@@ -48,10 +48,9 @@ public final class StoreMaintenance {
     /// The ids of every dead delivery, oldest first.
     public func deadDeliveries() throws(StoreError) -> [DeliveryID] {
         do {
-            let select = try connection.prepare("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id")
-            var ids: [DeliveryID] = []
-            while try select.step() { ids.append(DeliveryID(select.int64(at: 0))) }
-            return ids
+            return try connection.rows("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id", []) {
+                DeliveryID($0.int64(at: 0))
+            }
         } catch {
             throw StoreError.readFailed(error)
         }
@@ -96,29 +95,15 @@ public final class StoreMaintenance {
         }
     }
 
-    private enum Binding {
-        case text(String)
-        case integer(Int64)
-    }
-
     private func query(
         _ sql: String,
-        bindings: [[Binding]]
+        bindings: [[SQLiteValue]]
     ) throws(StoreError) -> [(sequence: Int64, id: EventID, type: String)] {
         do {
-            let statement = try connection.prepare(sql)
-            var rows: [(Int64, EventID, String)] = []
-            for values in bindings {
-                defer { statement.reset() }
-                for (offset, value) in values.enumerated() {
-                    switch value {
-                    case .text(let text): try statement.bind(text, at: Int32(offset + 1))
-                    case .integer(let number): try statement.bind(number, at: Int32(offset + 1))
-                    }
-                }
-                while try statement.step() {
-                    rows.append(
-                        (statement.int64(at: 0), EventID(statement.text(at: 1) ?? ""), statement.text(at: 2) ?? ""))
+            var rows: [(sequence: Int64, id: EventID, type: String)] = []
+            for parameters in bindings {
+                rows += try connection.rows(sql, parameters) {
+                    ($0.int64(at: 0), EventID($0.text(at: 1) ?? ""), $0.text(at: 2) ?? "")
                 }
             }
             return rows
