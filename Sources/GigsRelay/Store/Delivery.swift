@@ -60,6 +60,15 @@ public enum AttemptOutcome: Sendable, Equatable {
     /// Interrupted by shutdown: back to `pending`, the attempt not counted.
     case released
 
+    /// The error (or skip reason) the store records.
+    var error: String? {
+        switch self {
+        case .retry(let error, _), .dead(let error): error
+        case .skipped(let reason): reason
+        case .succeeded, .released: nil
+        }
+    }
+
     var label: String {
         switch self {
         case .succeeded: "succeeded"

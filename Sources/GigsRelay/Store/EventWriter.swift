@@ -221,7 +221,10 @@ final class EventWriter: @unchecked Sendable {
     /// Records an attempt's end; a report for an attempt that no longer holds the lease is ignored.
     private func finish(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
         let now = unixMilliseconds()
-        if record.outcome == .released {
+        let status: DeliveryStatus
+        var nextAttemptAt: Int64 = 0
+        switch record.outcome {
+        case .released:
             let release = statements.release
             defer { release.reset() }
             try release.bind(now, at: 1)
@@ -230,20 +233,18 @@ final class EventWriter: @unchecked Sendable {
             try release.bind(Int64(record.attempt), at: 4)
             try release.step()
             return
+        case .succeeded: status = .succeeded
+        case .retry(_, let next):
+            status = .failed
+            nextAttemptAt = next
+        case .dead: status = .dead
+        case .skipped: status = .skipped
         }
-        let (status, nextAttemptAt, error): (DeliveryStatus, Int64, String?) =
-            switch record.outcome {
-            case .succeeded: (.succeeded, 0, nil)
-            case .retry(let error, let next): (.failed, next, error)
-            case .dead(let error): (.dead, 0, error)
-            case .skipped(let reason): (.skipped, 0, reason)
-            case .released: (.pending, now, nil)
-            }
         let finish = statements.finish
         defer { finish.reset() }
         try finish.bind(status.rawValue, at: 1)
         try finish.bind(nextAttemptAt, at: 2)
-        try finish.bind(error, at: 3)
+        try finish.bind(record.outcome.error, at: 3)
         try finish.bind(now, at: 4)
         try finish.bind(record.delivery.rawValue, at: 5)
         try finish.bind(Int64(record.attempt), at: 6)
@@ -261,18 +262,12 @@ final class EventWriter: @unchecked Sendable {
     private func insertAttempt(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
         let insert = statements.insertAttempt
         defer { insert.reset() }
-        let error: String? =
-            switch record.outcome {
-            case .retry(let error, _), .dead(let error): error
-            case .skipped(let reason): reason
-            case .succeeded, .released: nil
-            }
         try insert.bind(record.delivery.rawValue, at: 1)
         try insert.bind(Int64(record.attempt), at: 2)
         try insert.bind(record.startedAt, at: 3)
         try insert.bind(record.durationMilliseconds, at: 4)
         try insert.bind(record.outcome.label, at: 5)
-        try insert.bind(error, at: 6)
+        try insert.bind(record.outcome.error, at: 6)
         try insert.bind(record.output, at: 7)
         try insert.step()
     }
