@@ -5,10 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev openssl curl python3 python3-pip
-# The end-to-end tests' receiver checks outgoing signatures with an independent implementation.
-python3 -c 'import standardwebhooks' 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check standardwebhooks==1.1.0 \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages standardwebhooks==1.1.0
+# The end-to-end tests' receivers: an HTTP one checking outgoing signatures with an independent
+# Standard Webhooks implementation, and a real SMTP server.
+python3 -c 'import standardwebhooks, aiosmtpd' 2>/dev/null || {
+    packages=(standardwebhooks==1.1.0 aiosmtpd==1.4.6)
+    python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${packages[@]}"
+}
 swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build

@@ -38,4 +38,31 @@ public enum SampleEvents {
             """.utf8
         )
     }
+
+    /// A `com.gigs.subscriptionChange.failed` event with the given failure code.
+    public static func subscriptionChangeFailed(id: String, failureCode: String) -> [UInt8] {
+        Array(
+            """
+            {"object":"event","id":"\(id)","type":"com.gigs.subscriptionChange.failed","project":"dev-project",\
+            "specversion":"1.0","time":"2026-11-23T10:00:00Z","version":"2025-05-22",\
+            "data":{"object":"subscriptionChange","id":"sch_0SNlurA049MEWV5xYz","status":"failed",\
+            "failureCode":"\(failureCode)","plan":"pln_0SNlurA049MEWV6pLn","sim":null,\
+            "subscription":"sub_0SNlurA049MEWV2gSfSxi00xlPIi","appliedAt":null,\
+            "createdAt":"2026-11-23T09:00:00Z","scheduledAt":"2026-11-23T10:00:00Z"}}
+            """.utf8
+        )
+    }
+
+    /// A `com.gigs.subscriptionGroup.deleted` event carrying the group's last members.
+    public static func subscriptionGroupDeleted(id: String, members: [String]) -> [UInt8] {
+        let list = members.map { "\"\($0)\"" }.joined(separator: ",")
+        return Array(
+            """
+            {"object":"event","id":"\(id)","type":"com.gigs.subscriptionGroup.deleted","project":"dev-project",\
+            "specversion":"1.0","time":"2026-11-23T10:00:00Z","version":"2025-05-22",\
+            "data":{"object":"subscriptionGroup","id":"sgr_0SNlurA049MEWV7gRp","subscriptions":[\(list)],\
+            "createdAt":"2026-11-01T10:00:00Z"}}
+            """.utf8
+        )
+    }
 }

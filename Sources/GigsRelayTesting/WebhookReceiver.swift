@@ -21,47 +21,20 @@ public final class WebhookReceiver: Sendable {
     private let process: Process
     private let directory = TemporaryDirectory(prefix: "gigs-relay-receiver")
 
-    /// The repository root, found from this source file.
-    public static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-    }
-
     /// - Parameters:
     ///   - secret: the `whsec_…` secret to verify signatures with.
     ///   - statuses: status codes for requests 1, 2, … (the last repeats).
     ///   - delayFirstMilliseconds: how long the first request waits before its answer.
     public init(secret: String? = nil, statuses: String = "200", delayFirstMilliseconds: Int = 0) throws {
         try statuses.write(toFile: directory.file("statuses"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = [
-            "python3", Self.repositoryRoot.appendingPathComponent("Tests/Support/webhook_receiver.py").path,
             "--record", directory.file("requests.jsonl"), "--statuses-file", directory.file("statuses"),
             "--delay-first-ms", String(delayFirstMilliseconds),
         ]
         if let secret { arguments += ["--secret", secret] }
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        // Never hold the test runner's own pipes open: it waits for them to close.
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        var line = ""
-        while !line.contains("\n") {
-            let data = pipe.fileHandleForReading.availableData
-            guard !data.isEmpty else { break }
-            line += String(decoding: data, as: UTF8.self)
-        }
-        guard line.hasPrefix("LISTENING "),
-            let port = Int(line.dropFirst(10).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            process.terminate()
-            throw RelayProcess.Failure(description: "the webhook receiver did not start: \(line)")
-        }
-        self.port = port
+        let helper = try HelperProcess(script: "webhook_receiver.py", arguments: arguments)
+        self.process = helper.process
+        self.port = helper.port
     }
 
     deinit {
@@ -79,12 +52,7 @@ public final class WebhookReceiver: Sendable {
 
     /// Every request so far, in arrival order.
     public var requests: [ReceivedRequest] {
-        guard let text = try? String(contentsOfFile: directory.file("requests.jsonl"), encoding: .utf8) else {
-            return []
-        }
-        return text.split(separator: "\n").compactMap {
-            try? JSONDecoder().decode(ReceivedRequest.self, from: Data($0.utf8))
-        }
+        HelperProcess.records(ReceivedRequest.self, in: directory.file("requests.jsonl"))
     }
 
     /// Waits until at least `count` requests arrived and returns them.

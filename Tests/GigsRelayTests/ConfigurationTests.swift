@@ -5,10 +5,7 @@ import Testing
 
 @Suite("Configuration")
 struct ConfigurationTests {
-    static var examplePath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("config/gigs-relay.example.toml").path
-    }
+    static var examplePath: String { Repository.path("config/gigs-relay.example.toml") }
 
     func error(_ toml: String) -> ConfigurationError? {
         do {
@@ -174,10 +171,71 @@ struct ConfigurationTests {
                 "actions.a.timeout_seconds"
             ),
             ("[actions.A]\nkind = \"exec\"\ncommand = [\"/bin/true\"]", "actions.A"),
+            ("[actions.a]\nkind = \"email\"\nto = [\"ops@example.com\"]", "actions.a.kind"),
+            ("[smtp]\nhost = \"smtp.example.com\"\nstarttls = \"none\"\nfrom = \"a@example.com\"", "smtp.starttls"),
+            ("[smtp]\nhost = \"127.0.0.1\"\nstarttls = \"maybe\"\nfrom = \"a@example.com\"", "smtp.starttls"),
+            ("[smtp]\nhost = \"smtp.example.com\"\nfrom = \"not an address\"", "smtp.from"),
+            ("[smtp]\nhost = \"smtp.example.com\"\nfrom = \"a@example.com\"\nusername = \"u\"", "smtp.password"),
+            (
+                "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"a@example.com\"\n[actions.a]\nkind = \"email\"\nto = [\"x\"]",
+                "actions.a.to"
+            ),
         ])
     func badDispatchSettings(toml: String, key: String) throws {
         let failure = try #require(error("[webhook]\nsecrets = [\"env:A\"]\n" + toml))
         #expect(failure.key == key)
+    }
+
+    @Test("[smtp] and email actions are read; template folders start at the configuration file's folder")
+    func email() throws {
+        let configuration = try RelayConfiguration(
+            toml: """
+                [webhook]
+                secrets = ["env:A"]
+                [smtp]
+                host = "smtp.example.com"
+                username = "relay"
+                password = "file:/run/secrets/smtp"
+                from = "Example <noreply@example.com>"
+                [gigs]
+                project = "p"
+                token = "env:T"
+                [actions.ops]
+                kind = "email"
+                to = ["Ops <ops@example.com>", "oncall@example.com"]
+                [actions.links]
+                kind = "esim-install-links"
+                channel = "email"
+                templates = "/srv/templates/links"
+                default_locale = "de"
+                """,
+            baseDirectory: "/etc/gigs-relay"
+        )
+        let smtp = try #require(configuration.smtp)
+        #expect(smtp.port == 587)
+        #expect(smtp.starttls == .required)
+        #expect(smtp.password == .file("/run/secrets/smtp"))
+        #expect(smtp.from.address == "noreply@example.com")
+        guard case .email(let ops)? = configuration.actions["ops"]?.kind else {
+            Issue.record("ops is not an email action")
+            return
+        }
+        #expect(ops.to.map(\.address) == ["ops@example.com", "oncall@example.com"])
+        #expect(ops.templates == "/etc/gigs-relay/templates/email")
+        guard case .esimInstallLinks(let links)? = configuration.actions["links"]?.kind,
+            case .email(let templates, let locale) = links.channel
+        else {
+            Issue.record("links is not an install-links email action")
+            return
+        }
+        #expect(templates == "/srv/templates/links")
+        #expect(locale == "de")
+        // A local relay without TLS is fine on loopback.
+        let local = try RelayConfiguration(
+            toml:
+                "[webhook]\nsecrets = [\"env:A\"]\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\nstarttls = \"none\"\nfrom = \"a@example.com\""
+        )
+        #expect(local.smtp?.starttls == SMTPConfiguration.StartTLS.none)
     }
 
     @Test("Plain http is allowed to loopback, or anywhere with allow_insecure")

@@ -1,7 +1,8 @@
 import Foundation
-import GigsRelay
 import GigsRelayTesting
 import Testing
+
+@testable import GigsRelay
 
 /// The eSIM install-link action end to end: the real binary, a fake Gigs API (a real HTTP server in
 /// this process), and a real HTTP receiver for the links.
@@ -76,22 +77,95 @@ struct InstallLinksProcessTests {
         try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
         #expect(api.requests == ["/projects/dev-project/sims/sim_e1/credentials"])
 
+        try await expectNoCredentialsLeft(fixture, daemon, api: api, event: "evt_esim")
+    }
+
+    /// Stops the daemon, then checks every byte the store wrote (database and WAL), every log line and the
+    /// CLI's view of the delivery for the SIM credentials and the API token.
+    func expectNoCredentialsLeft(_ fixture: DaemonFixture, _ daemon: RelayProcess, api: FakeGigsAPI, event: String)
+        async throws
+    {
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
-        // Every byte the store wrote (database and WAL) and every log line are free of the credentials.
         var stored = Data()
         for suffix in ["", "-wal"] {
             stored += FileManager.default.contents(atPath: fixture.storePath + suffix) ?? Data()
         }
         let storedText = String(decoding: stored, as: UTF8.self)
-        #expect(storedText.contains("evt_esim"))  // the search does see the store's contents
+        #expect(storedText.contains(event))  // the search does see the store's contents
         for secret in Self.credentialStrings {
             #expect(!storedText.contains(secret), "the store holds a SIM credential")
             #expect(!daemon.log.contains(secret), "the log holds a SIM credential")
         }
         #expect(!daemon.log.contains(api.token))
         let cli = try await fixture.cli(["deliveries", "show", "dlv_1", "--json"])
+        #expect(cli.output.contains(event))
         for secret in Self.credentialStrings { #expect(!cli.output.contains(secret)) }
+    }
+
+    @Test("With channel = \"email\" the user gets the links by mail, in their locale and Gigs' order")
+    func emailsLinks() async throws {
+        let api = try await FakeGigsAPI(documents: ["sims/sim_e1/credentials": Self.credentials])
+        let smtp = try SMTPReceiver()
+        let fixture = try DaemonFixture(
+            logLevel: "trace",
+            extraTOML: """
+                [gigs]
+                api_url = "\(api.url)"
+                project = "\(api.project)"
+                token = "env:GIGS_API_TOKEN"
+                [smtp]
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                username = "\(smtp.username)"
+                password = "env:SMTP_PASSWORD"
+                from = "Example Mobile <noreply@example.com>"
+                ca_file = "\(smtp.certificatePath)"
+                [actions.install-links]
+                kind = "esim-install-links"
+                channel = "email"
+                templates = "\(Repository.path("config/templates/install-links"))"
+                [[routes]]
+                events = ["com.gigs.subscription.activated"]
+                actions = ["install-links"]
+                """
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start(environment: [
+            "GIGS_API_TOKEN": api.token, "SMTP_PASSWORD": smtp.password,
+        ])
+        let german =
+            #"{"object":"user","id":"usr_2","email":"jorg@example.com","fullName":"Jörg Müller","preferredLocale":"de-DE"}"#
+        let body = SampleEvents.subscription(
+            id: "evt_mail", sim: #"{"object":"sim","id":"sim_e1","type":"eSIM"}"#, user: german)
+        #expect(try await fixture.post(body, to: address) == 202)
+
+        let mail = try #require(try await smtp.waitForMessages(1).first)
+        #expect(mail.tls)
+        #expect(mail.rcptTos == ["jorg@example.com"])
+        #expect(mail.to == "Jörg Müller <jorg@example.com>")
+        #expect(mail.subject == "Ihre eSIM installieren")
+        #expect(mail.defects.isEmpty)
+        let text = try #require(mail.text)
+        #expect(text.hasPrefix("Hallo Jörg Müller,"))
+        // Gigs' order: iOS link, Android link, QR code, then the activation code.
+        let positions = Self.credentialStrings.map { text.range(of: $0)?.lowerBound }
+        let ios = try #require(positions[1]), android = try #require(positions[2])
+        let qr = try #require(positions[3]), code = try #require(positions[0])
+        #expect(ios < android && android < qr && qr < code)
+        let html = try #require(mail.html)
+        #expect(html.contains(#"<a href="https://esim.example/ios/SECRET-IOS-777""#))
+        #expect(html.contains(#"<img src="https://esim.example/qr/SECRET-QR-777""#))
+        #expect(html.contains("LPA:1$smdp.example$SECRET-ACTIVATION-777"))
+        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        try await expectNoCredentialsLeft(fixture, daemon, api: api, event: "evt_mail")
+    }
+
+    @Test("A user without a locale template gets the default locale's email")
+    func defaultLocale() throws {
+        #expect(
+            InstallLinksAction.Delivery.locales(preferred: "fr_CA", fallback: "en") == ["fr-CA", "fr", "en"])
+        #expect(InstallLinksAction.Delivery.locales(preferred: nil, fallback: "en") == ["en"])
     }
 
     @Test("A pSIM is skipped with reason not_esim, without asking Gigs for credentials")

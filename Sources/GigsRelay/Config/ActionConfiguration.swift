@@ -8,6 +8,8 @@ public struct ActionConfiguration: Sendable {
         case http(HTTPActionSettings)
         /// `kind = "exec"`: run a command with the raw event on standard input.
         case exec(ExecActionSettings)
+        /// `kind = "email"`: a templated email to fixed addresses.
+        case email(EmailActionSettings)
         /// `kind = "esim-install-links"`: fetch a subscription's eSIM credentials and deliver the links.
         case esimInstallLinks(InstallLinksSettings)
     }
@@ -34,7 +36,9 @@ public struct ActionConfiguration: Sendable {
         name: String,
         section: TOMLSection,
         dispatch: DispatchConfiguration,
-        gigs: GigsAPIConfiguration?
+        gigs: GigsAPIConfiguration?,
+        smtp: SMTPConfiguration?,
+        baseDirectory: String
     ) throws(ConfigurationError) {
         guard Self.isValidName(name) else {
             throw ConfigurationError(key: section.name, "action names may hold a–z, 0–9, - and _ (at most 64)")
@@ -52,16 +56,26 @@ public struct ActionConfiguration: Sendable {
         switch try section.requiredString("kind") {
         case "http": self.kind = .http(try HTTPActionSettings(section: section))
         case "exec": self.kind = .exec(try ExecActionSettings(section: section))
+        case "email":
+            guard smtp != nil else {
+                throw ConfigurationError(key: section.key("kind"), "email needs an [smtp] section (host, from, …)")
+            }
+            self.kind = .email(try EmailActionSettings(section: section, baseDirectory: baseDirectory))
         case "esim-install-links":
             guard gigs != nil else {
                 throw ConfigurationError(
                     key: section.key("kind"), "esim-install-links needs a [gigs] section (api_url, project, token)")
             }
-            self.kind = .esimInstallLinks(try InstallLinksSettings(section: section))
+            let settings = try InstallLinksSettings(section: section, baseDirectory: baseDirectory)
+            if case .email = settings.channel, smtp == nil {
+                throw ConfigurationError(
+                    key: section.key("channel"), "\"email\" needs an [smtp] section (host, from, …)")
+            }
+            self.kind = .esimInstallLinks(settings)
         case let other:
             throw ConfigurationError(
                 key: section.key("kind"),
-                "must be \"http\", \"exec\" or \"esim-install-links\", got \"\(other)\""
+                "must be \"http\", \"exec\", \"email\" or \"esim-install-links\", got \"\(other)\""
             )
         }
         try section.refuseUnknownKeys()
@@ -130,29 +144,68 @@ public struct ExecActionSettings: Sendable {
     }
 }
 
+/// Settings of a `kind = "email"` action.
+public struct EmailActionSettings: Sendable {
+    /// `to`: the fixed recipients, e.g. `["Ops <ops@example.com>"]`.
+    public var to: [MailAddress]
+    /// `templates`: the folder of `TYPE.subject/.text/.html.mustache` files (`default.*` for any other
+    /// type); relative to the configuration file's folder. Default `templates/email`.
+    public var templates: String
+
+    init(section: TOMLSection, baseDirectory: String) throws(ConfigurationError) {
+        let to = try section.strings("to") ?? []
+        guard !to.isEmpty else {
+            throw ConfigurationError(key: section.key("to"), "must list at least one address")
+        }
+        self.to = try to.map { (text) throws(ConfigurationError) in
+            guard let address = MailAddress(parsing: text) else {
+                throw ConfigurationError(key: section.key("to"), "\"\(text)\" is not an email address")
+            }
+            return address
+        }
+        self.templates = try templateFolder(section: section, baseDirectory: baseDirectory, default: "templates/email")
+    }
+}
+
 /// Settings of a `kind = "esim-install-links"` action.
 public struct InstallLinksSettings: Sendable {
     /// Where the links go.
     public enum Channel: Sendable {
         /// `channel = "http"`: a signed JSON POST to `url`.
         case http(url: URL, secret: SecretReference)
+        /// `channel = "email"`: an email to the user, from the locale's templates in `templates`.
+        case email(templates: String, defaultLocale: String)
     }
 
     public var channel: Channel
 
-    init(section: TOMLSection) throws(ConfigurationError) {
+    init(section: TOMLSection, baseDirectory: String) throws(ConfigurationError) {
         switch try section.requiredString("channel") {
         case "http":
             let url = try HTTPActionSettings.url(section: section, key: "url")
             let secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
             self.channel = .http(url: url, secret: secret)
         case "email":
-            throw ConfigurationError(
-                key: section.key("channel"),
-                "\"email\" is not available in this release yet; use \"http\""
-            )
+            let templates = try templateFolder(
+                section: section, baseDirectory: baseDirectory, default: "templates/install-links")
+            let locale = try section.string("default_locale") ?? "en"
+            guard !locale.isEmpty, locale.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "-") }) else {
+                throw ConfigurationError(key: section.key("default_locale"), "must be a locale such as \"en\"")
+            }
+            self.channel = .email(templates: templates, defaultLocale: locale)
         case let other:
-            throw ConfigurationError(key: section.key("channel"), "must be \"http\", got \"\(other)\"")
+            throw ConfigurationError(key: section.key("channel"), "must be \"email\" or \"http\", got \"\(other)\"")
         }
     }
+}
+
+/// The `templates` key: a folder, relative to the configuration file's folder unless absolute.
+private func templateFolder(
+    section: TOMLSection,
+    baseDirectory: String,
+    default folder: String
+) throws(ConfigurationError) -> String {
+    let path = try section.string("templates") ?? folder
+    guard !path.isEmpty else { throw ConfigurationError(key: section.key("templates"), "must not be empty") }
+    return path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path
 }

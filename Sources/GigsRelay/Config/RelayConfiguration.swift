@@ -51,6 +51,8 @@ public struct RelayConfiguration: Sendable {
     public var actions: [String: ActionConfiguration] = [:]
     /// `[gigs]`: the Gigs REST API, for actions that look things up; nil when the section is absent.
     public var gigs: GigsAPIConfiguration?
+    /// `[smtp]`: the mail server for email actions; nil when the section is absent.
+    public var smtp: SMTPConfiguration?
 
     /// A configuration with every default and the given secrets (for tests and embedding).
     public init(secrets: [SecretReference]) {
@@ -65,11 +67,14 @@ public struct RelayConfiguration: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError(key: "", "configuration file \(path) is not UTF-8 text")
         }
-        return try RelayConfiguration(toml: text)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try RelayConfiguration(toml: text, baseDirectory: folder)
     }
 
     /// Parses and validates TOML text; the error names the first key at fault.
-    public init(toml text: String) throws(ConfigurationError) {
+    ///
+    /// - Parameter baseDirectory: where relative template folders start (the configuration file's folder).
+    public init(toml text: String, baseDirectory: String = ".") throws(ConfigurationError) {
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -132,13 +137,13 @@ public struct RelayConfiguration: Sendable {
         }
         try log.refuseUnknownKeys()
 
-        try parseDispatch(file)
+        try parseDispatch(file, baseDirectory: baseDirectory)
         try file.refuseUnknownSections(known: [
-            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs",
+            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp",
         ])
     }
 
-    private mutating func parseDispatch(_ file: TOMLSectionReader) throws(ConfigurationError) {
+    private mutating func parseDispatch(_ file: TOMLSectionReader, baseDirectory: String) throws(ConfigurationError) {
         let dispatch = try file.section("dispatch")
         if let workers = try dispatch.integer("workers", in: 1...64) { self.dispatch.workers = workers }
         if let lease = try dispatch.integer("lease_seconds", in: 2...86_400) { self.dispatch.leaseSeconds = lease }
@@ -153,8 +158,14 @@ public struct RelayConfiguration: Sendable {
             gigs = try GigsAPIConfiguration(section: gigsSection)
             try gigsSection.refuseUnknownKeys()
         }
+        let smtpSection = try file.section("smtp")
+        if !smtpSection.isEmpty {
+            smtp = try SMTPConfiguration(section: smtpSection)
+        }
         for (name, section) in try file.namedSections("actions") {
-            actions[name] = try ActionConfiguration(name: name, section: section, dispatch: self.dispatch, gigs: gigs)
+            actions[name] = try ActionConfiguration(
+                name: name, section: section, dispatch: self.dispatch, gigs: gigs, smtp: smtp,
+                baseDirectory: baseDirectory)
         }
         for section in try file.sections("routes") {
             let patterns = try section.strings("events") ?? []

@@ -16,6 +16,13 @@ enum ActionFactory {
             let token = try gigs.token.resolve(key: "gigs.token", environment: environment)
             api = GigsAPIClient(configuration: gigs, token: Credential(token), client: client)
         }
+        var mailer: Mailer?
+        if let smtp = configuration.smtp {
+            let password = try smtp.password.map { (reference) throws(ConfigurationError) in
+                Credential(try reference.resolve(key: "smtp.password", environment: environment))
+            }
+            mailer = Mailer(client: try SMTPClient(settings: smtp, password: password), from: smtp.from)
+        }
         for (name, action) in configuration.actions {
             switch action.kind {
             case .http(let settings):
@@ -23,6 +30,11 @@ enum ActionFactory {
                 actions[name] = HTTPAction(name: name, settings: settings, secret: secret, client: client)
             case .exec(let settings):
                 actions[name] = ExecAction(settings: settings, environment: environment)
+            case .email(let settings):
+                guard let mailer else { throw ConfigurationError(key: "smtp", "is required by actions.\(name)") }
+                let templates = try MailTemplateFolder.load(
+                    settings.templates, key: "actions.\(name).templates", required: ["default"])
+                actions[name] = EmailAction(mailer: mailer, to: settings.to, templates: templates)
             case .esimInstallLinks(let settings):
                 guard let api else { throw ConfigurationError(key: "gigs", "is required by actions.\(name)") }
                 switch settings.channel {
@@ -30,7 +42,15 @@ enum ActionFactory {
                     let secret = try signingSecret(reference, key: "actions.\(name).secret", environment: environment)
                     actions[name] = InstallLinksAction(
                         api: api,
-                        poster: SignedPoster(url: url, secret: secret, client: client)
+                        channel: .http(SignedPoster(url: url, secret: secret, client: client))
+                    )
+                case .email(let folder, let defaultLocale):
+                    guard let mailer else { throw ConfigurationError(key: "smtp", "is required by actions.\(name)") }
+                    let templates = try MailTemplateFolder.load(
+                        folder, key: "actions.\(name).templates", required: [defaultLocale])
+                    actions[name] = InstallLinksAction(
+                        api: api,
+                        channel: .email(mailer, templates: templates, defaultLocale: defaultLocale)
                     )
                 }
             }
