@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
+        .systemLibrary(name: "CRelayMalloc"),
         .systemLibrary(
             name: "CRelayOpenSSL",
             pkgConfig: "libcrypto",
@@ -46,6 +47,7 @@ let package = Package(
         .target(
             name: "GigsRelay",
             dependencies: [
+                "CRelayMalloc",
                 "CRelayOpenSSL",
                 "CRelaySQLite",
                 "CRelaySystemd",
@@ -58,6 +60,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

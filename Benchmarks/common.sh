@@ -45,3 +45,7 @@ TOML
     cat "$work/daemon.log" >&2
     return 1
 }
+
+cpu_ticks() { # user + system clock ticks of the daemon so far
+    awk '{ print $14 + $15 }' "/proc/$daemon/stat"
+}

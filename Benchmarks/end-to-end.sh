@@ -4,12 +4,17 @@
 # every delivery has finished and reads the store: delivered events/s and the lag from ingest (the
 # event's received_at) to delivered (the end of its successful attempt), p50/p99.
 #
-# Usage: Benchmarks/end-to-end.sh [DURATION_SECONDS=10] [CONNECTIONS=64] [WORKERS=64]
+# Usage: Benchmarks/end-to-end.sh [DURATION_SECONDS=10] [CONNECTIONS=64] [WORKERS=64] [RATE]
+# Without RATE, wrk sends as fast as the daemon accepts, so a backlog builds whenever ingest outruns
+# delivery and the lag measures that backlog. With RATE (events/s), each connection paces its requests
+# so the load is steady at about RATE, and the lag is the delivery latency at that rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-64}"
 workers="${3:-64}"
+rate="${4:-}"
+if [ -n "$rate" ]; then export BENCH_DELAY_MS=$(( connections * 1000 / rate )); fi
 
 . Benchmarks/common.sh
 bench_setup nginx python3
@@ -42,14 +47,15 @@ secret = \"env:BENCH_SECRET\"
 events = [\"*\"]
 actions = [\"receiver\"]"
 
-echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers"
+echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers${rate:+, offered rate $(( connections * 1000 / BENCH_DELAY_MS )) events/s}"
+before="$(cpu_ticks)"
 line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Benchmarks/signed-events.lua \
     "http://127.0.0.1:$port" | grep '^RESULT')"
 eval "${line#RESULT }"
 echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the load (non-2xx $non2xx)"
 
 [ -n "${BENCH_PROFILE:-}" ] && perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep 8 >/dev/null 2>&1
-python3 - "$work/var/bench.sqlite3" <<'PY'
+python3 - "$work/var/bench.sqlite3" "$work/events" <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=10)
 deadline = time.time() + 120
@@ -75,5 +81,9 @@ print(f"lag ingest→delivered: p50 {pick(0.50)} ms   p99 {pick(0.99)} ms   max 
 print(f"delivery statuses: {statuses}")
 if len(rows) != events:
     sys.exit("FAIL: not every stored event was delivered")
+with open(sys.argv[2], "w") as f:
+    f.write(str(events))
 PY
+events="$(cat "$work/events")"
+echo "daemon CPU for ingest + delivery: $(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$events" 'BEGIN { printf "%.0f", t / hz / n * 1e6 }') µs per event"
 echo "peak RSS of the daemon: $(awk '/VmHWM/ { print $2, $3 }' "/proc/$daemon/status")"

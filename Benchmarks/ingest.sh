@@ -13,9 +13,6 @@ connections="${2:-64}"
 bench_setup python3
 bench_start_daemon ""
 
-cpu_ticks() { # user + system clock ticks of the daemon so far
-    awk '{ print $14 + $15 }' "/proc/$daemon/stat"
-}
 
 run() { # name, extra wrk args…
     local name="$1"; shift

@@ -1,6 +1,8 @@
 -- wrk script: every request is a distinct Gigs event, signed (Standard Webhooks v1) in wrk itself
 -- through LuaJIT's FFI calling the system libcrypto, so the server verifies real signatures.
--- Environment: BENCH_KEY_HEX (the HMAC key as hex), BENCH_PATH (default /webhooks/gigs).
+-- Environment: BENCH_KEY_HEX (the HMAC key as hex), BENCH_PATH (default /webhooks/gigs), and
+-- BENCH_DELAY_MS: when set, each connection waits this long before each request, which offers a steady
+-- rate of connections × 1000 / BENCH_DELAY_MS events/s instead of as many as the server takes.
 local ffi = require("ffi")
 ffi.cdef [[
 const void *EVP_sha256(void);
@@ -16,6 +18,13 @@ local path = os.getenv("BENCH_PATH") or "/webhooks/gigs"
 local mac = ffi.new("unsigned char[32]")
 local mac_len = ffi.new("unsigned int[1]")
 local encoded = ffi.new("unsigned char[64]")
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms then
+    function delay()
+        return delay_ms
+    end
+end
 
 local thread_counter = 0
 function setup(thread)

@@ -15,6 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
+        MemoryTuning.apply()
         let configuration = try options.load()
         let level = configuration.log.level
         LoggingSystem.bootstrap { label in

@@ -185,6 +185,10 @@ public final class Dispatcher: Service {
         job: DeliveryJob,
         timeout: Duration
     ) async -> ActionOutcome? {
+        guard !action.enforcesTimeout else {
+            let outcome = await action.perform(job)
+            return Task.isCancelled ? nil : outcome
+        }
         let outcome = await withTaskGroup(of: ActionOutcome?.self) { group in
             group.addTask { await action.perform(job) }
             group.addTask {

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// A small SMTP submission client on SwiftNIO and NIOSSL: EHLO, STARTTLS (RFC 3207), AUTH PLAIN or
 /// LOGIN (RFC 4954), then MAIL, RCPT and DATA with dot-stuffing (RFC 5321). One connection per message.
@@ -89,15 +90,19 @@ struct SMTPClient: Sendable {
         }
     }
 
-    /// Puts a TLS client handler in front of the pipeline; writes wait for the handshake, which verifies
-    /// the certificate chain and the host name (or, for an IP address, the address).
+    /// Puts a TLS client handler in front of the pipeline and waits for the handshake, which verifies the
+    /// certificate chain and the host name (or, for an IP address, the address). A failed handshake
+    /// throws its own error (`CERTIFICATE_VERIFY_FAILED`, …), not a later write's.
     private func startTLS(on channel: any Channel, context: NIOSSLContext) async throws {
         let host = settings.host
         let serverName: String? = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+        let handshake = channel.eventLoop.makePromise(of: Void.self)
         try await channel.eventLoop.submit {
-            let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
-            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName)
+            try channel.pipeline.syncOperations.addHandler(tls, position: .first)
+            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake), position: .after(tls))
         }.get()
+        try await handshake.futureResult.get()
     }
 
     /// AUTH PLAIN when offered, else AUTH LOGIN. The exchange is never part of an error message.
@@ -173,5 +178,37 @@ extension SMTPClient {
             guard codes.contains(reply.code) else { throw SMTPError.rejected(stage, reply) }
             return reply
         }
+    }
+}
+
+/// Completes a promise when the TLS handshake finishes, or fails it with the handshake's error, then
+/// passes everything through.
+private final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private var promise: EventLoopPromise<Void>?
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent {
+            promise?.succeed()
+            promise = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise?.fail(error)
+        promise = nil
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise?.fail(ChannelError.ioOnClosedChannel)
+        promise = nil
+        context.fireChannelInactive()
     }
 }

@@ -27,7 +27,9 @@ enum ActionFactory {
             switch action.kind {
             case .http(let settings):
                 let secret = try signingSecret(settings.secret, key: "actions.\(name).secret", environment: environment)
-                actions[name] = HTTPAction(name: name, settings: settings, secret: secret, client: client)
+                actions[name] = HTTPAction(
+                    name: name, settings: settings, secret: secret, timeout: .seconds(action.timeoutSeconds),
+                    client: client)
             case .exec(let settings):
                 actions[name] = ExecAction(settings: settings, environment: environment)
             case .email(let settings):

@@ -4,15 +4,28 @@ import NIOCore
 import NIOHTTP1
 
 /// `kind = "http"`: POSTs the stored raw event to a URL, signed with Standard Webhooks headers.
+///
+/// The HTTP client enforces the attempt's timeout itself (a request deadline), so the dispatcher does
+/// not race the attempt against a timer of its own: one fewer task and timer per delivery.
 public struct HTTPAction: DeliveryAction {
     private let poster: SignedPoster
+    private let timeout: Duration
 
-    public init(name: String, settings: HTTPActionSettings, secret: WebhookSecret, client: HTTPClient) {
+    public init(
+        name: String,
+        settings: HTTPActionSettings,
+        secret: WebhookSecret,
+        timeout: Duration,
+        client: HTTPClient
+    ) {
         self.poster = SignedPoster(url: settings.url, secret: secret, headers: settings.headers, client: client)
+        self.timeout = timeout
     }
 
+    public var enforcesTimeout: Bool { true }
+
     public func perform(_ job: DeliveryJob) async -> ActionOutcome {
-        await poster.post(job.body, for: job)
+        await poster.post(job.body, for: job, timeout: timeout)
     }
 }
 
@@ -34,7 +47,8 @@ struct SignedPoster: Sendable {
         self.client = client
     }
 
-    func post(_ body: [UInt8], for job: DeliveryJob) async -> ActionOutcome {
+    /// - Parameter timeout: when given, the request's deadline; a request past it fails as a timeout.
+    func post(_ body: [UInt8], for job: DeliveryJob, timeout: Duration? = nil) async -> ActionOutcome {
         let timestamp = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -50,10 +64,13 @@ struct SignedPoster: Sendable {
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: "\(job.eventID):\(job.action)")
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(request, deadline: .distantFuture)
+            let deadline = timeout.map { NIODeadline.now() + .nanoseconds(Int64($0.wholeMilliseconds) * 1_000_000) }
+            let response = try await client.execute(request, deadline: deadline ?? .distantFuture)
             // Read (and drop) a bounded answer so the connection can be reused.
             _ = try? await response.body.collect(upTo: 64 * 1024)
             return HTTPAction.outcome(status: Int(response.status.code), headers: response.headers)
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            return .retryable(error: "timed out after \(timeout?.components.seconds ?? 0) s")
         } catch {
             return .retryable(error: "request failed: \(HTTPAction.describe(error))")
         }

@@ -8,10 +8,14 @@ struct HTTPClientService: Service {
 
     /// A client that never follows redirects (a 3xx is a failed delivery, as Gigs treats it), with as
     /// many connections per host as there are workers.
+    ///
+    /// There is no read timeout: every request is already bounded by its attempt's `timeout_seconds`
+    /// (a request deadline, or the dispatcher's timer), and a per-request idle timer would be scheduled
+    /// and cancelled for every delivery.
     static func makeClient(connectionsPerHost: Int) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.timeout = .init(connect: .seconds(10))
         // A refused connection is a failed attempt (retried with backoff), not a reason to spin until the deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
