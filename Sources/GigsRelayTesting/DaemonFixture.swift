@@ -72,11 +72,16 @@ public struct DaemonFixture: Sendable {
 
     /// GET a path; returns the status code.
     public func get(_ path: String, from address: String) async throws -> Int {
+        try await fetch(path, from: address).status
+    }
+
+    /// GET a path; returns the status code and the body.
+    public func fetch(_ path: String, from address: String) async throws -> (status: Int, body: String) {
         let response = try await HTTPClient.shared.execute(
             HTTPClientRequest(url: "http://\(address)\(path)"),
             timeout: .seconds(10)
         )
-        _ = try await response.body.collect(upTo: 1 << 20)
-        return Int(response.status.code)
+        let body = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), String(buffer: body))
     }
 }

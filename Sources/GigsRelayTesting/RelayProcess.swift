@@ -71,20 +71,30 @@ public final class RelayProcess: Sendable {
 
     /// Waits until the daemon logs its listening address and returns it (`HOST:PORT`).
     public func listenAddress(timeout: Duration = .seconds(30)) async throws -> String {
+        try await loggedValue("relay.listen.address", timeout: timeout)
+    }
+
+    /// Waits until the daemon logs its admin listener's address and returns it (`HOST:PORT`).
+    public func adminAddress(timeout: Duration = .seconds(30)) async throws -> String {
+        try await loggedValue("relay.admin.address", timeout: timeout)
+    }
+
+    /// Waits for the first `KEY=value` log metadata with this key and returns the value.
+    private func loggedValue(_ key: String, timeout: Duration) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let address = Self.firstMatch(in: log) { return address }
+            if let value = Self.firstMatch(of: key, in: log) { return value }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw Failure(description: "gigs-relay did not report a listening address; its log:\n\(log)")
+        throw Failure(description: "gigs-relay did not log \(key); its log:\n\(log)")
     }
 
-    private static func firstMatch(in log: String) -> String? {
-        guard let range = log.range(of: "relay.listen.address=") else { return nil }
+    private static func firstMatch(of key: String, in log: String) -> String? {
+        guard let range = log.range(of: key + "=") else { return nil }
         let rest = log[range.upperBound...]
-        let address = rest.prefix { !$0.isWhitespace }
-        return address.isEmpty ? nil : String(address)
+        let value = rest.prefix { !$0.isWhitespace }
+        return value.isEmpty ? nil : String(value)
     }
 
     /// Sends a signal (SIGTERM, SIGKILL, …).

@@ -75,3 +75,17 @@ public func eventually(
     }
     throw RelayProcess.Failure(description: "timed out waiting for \(what)")
 }
+
+/// Like ``eventually(timeout:_:_:)``, for a condition that has to await (an HTTP request, say).
+public func eventuallyAsync(
+    timeout: Duration = .seconds(30),
+    _ what: String,
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw RelayProcess.Failure(description: "timed out waiting for \(what)")
+}

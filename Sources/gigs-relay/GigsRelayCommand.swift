@@ -1,4 +1,5 @@
 import ArgumentParser
+import GigsRelay
 
 /// The `gigs-relay` executable: parses arguments and hands over to the GigsRelay library.
 @main
@@ -11,6 +12,9 @@ struct GigsRelayCommand: AsyncParsableCommand {
             2 nothing matched (deliveries, replay); 64 usage error; 78 configuration error (EX_CONFIG).
             The configuration file is --config, else $GIGS_RELAY_CONFIG, else /etc/gigs-relay/gigs-relay.toml.
             """,
-        subcommands: [ServeCommand.self, EventsCommand.self, DeliveriesCommand.self, ReplayCommand.self]
+        version: RelayVersion.current,
+        subcommands: [
+            ServeCommand.self, EventsCommand.self, DeliveriesCommand.self, ReplayCommand.self, HealthCommand.self,
+        ]
     )
 }

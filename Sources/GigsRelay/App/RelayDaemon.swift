@@ -6,34 +6,34 @@ import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
-/// Builds the HTTP application: the webhook endpoint and `GET /healthz`.
+/// Builds the HTTP application: the webhook endpoint, and `/healthz`, `/readyz` and `/metrics` unless
+/// `admin.listen` moves those to their own listener (``buildAdminApplication(configuration:observability:logger:)``).
 ///
 /// - Parameter onServerRunning: called with the bound address (`HOST:PORT` or `unix:PATH`) once listening.
 public func buildApplication(
     configuration: RelayConfiguration,
     verifier: SignatureVerifier,
     store: EventStore,
+    observability: Observability? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    let observability = observability ?? Observability(store: store, configuration: configuration, logger: logger)
     let router = Router(context: BasicRequestContext.self)
-    router.get("/healthz") { _, _ in
-        JSONResponse.make(status: .ok, body: ["status": "ok"])
-    }
+    var routes = [configuration.webhook.path: MetricsMiddleware<BasicRequestContext>.webhookRoute]
+    let servesAdmin = configuration.admin.listen == nil
+    if servesAdmin { routes.merge(AdminEndpoints.routes) { current, _ in current } }
+    router.add(middleware: MetricsMiddleware(metrics: observability.metrics, routes: routes))
+    if servesAdmin { AdminEndpoints.add(to: router, observability: observability) }
     WebhookController(
         verifier: verifier,
         store: store,
         routes: configuration.routes,
         maxBodyBytes: configuration.server.maxBodyBytes,
-        rejectionLog: LogThrottle()
+        rejectionLog: LogThrottle(),
+        metrics: observability.metrics
     )
     .addRoutes(to: router, path: configuration.webhook.path)
-
-    let address: BindAddress =
-        switch configuration.server.listen {
-        case .tcp(let host, let port): .hostname(host, port: port)
-        case .unix(let path): .unixDomainSocket(path: path)
-        }
     return Application(
         router: router,
         server: .http1(
@@ -42,12 +42,40 @@ public func buildApplication(
                 idleTimeout: .seconds(Int64(configuration.server.idleTimeoutSeconds))
             )
         ),
-        configuration: ApplicationConfiguration(address: address),
+        configuration: ApplicationConfiguration(address: bindAddress(configuration.server.listen)),
         onServerRunning: { channel in
             await onServerRunning(describe(channel.localAddress))
         },
         logger: logger
     )
+}
+
+/// The `admin.listen` application: `/healthz`, `/readyz` and `/metrics` only.
+public func buildAdminApplication(
+    configuration: RelayConfiguration,
+    observability: Observability,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: MetricsMiddleware(metrics: observability.metrics, routes: AdminEndpoints.routes))
+    AdminEndpoints.add(to: router, observability: observability)
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: bindAddress(configuration.admin.listen ?? configuration.server.listen)),
+        onServerRunning: { channel in
+            await onServerRunning(describe(channel.localAddress))
+        },
+        logger: logger
+    )
+}
+
+private func bindAddress(_ listen: ListenAddress) -> BindAddress {
+    switch listen {
+    case .tcp(let host, let port): .hostname(host, port: port)
+    case .unix(let path): .unixDomainSocket(path: path)
+    }
 }
 
 /// Wires the whole daemon: resolves secrets, opens and migrates the store, builds the HTTP
@@ -82,26 +110,58 @@ public func buildDaemon(
         metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(secrets.count)"]
     )
     let notifier = SystemdNotifier()
+    let status = StatusLine()
+    let observability = Observability(store: store, configuration: configuration, logger: logger) { stats in
+        if let line = status.update(stats) { notifier.notify("STATUS=\(line)") }
+    }
+    let probe = HTTPLoopProbe(path: configuration.webhook.path, client: client)
     let application = buildApplication(
         configuration: configuration,
         verifier: SignatureVerifier(secrets: secrets, toleranceSeconds: configuration.webhook.toleranceSeconds),
         store: store,
+        observability: observability,
         logger: logger,
         onServerRunning: { address in
             logger.notice("Listening", metadata: [LogKey.listenAddress: "\(address)"])
-            notifier.notify("READY=1", "STATUS=Listening on \(address)")
+            probe.listening(on: address)
+            notifier.notify("READY=1", "STATUS=\(status.listening(on: address))")
         }
     )
+    var services: [any Service] = [
+        EventStoreService(store: store),
+        HTTPClientService(client: client),
+        Dispatcher(
+            store: store, actions: actions, configuration: configuration, wakeup: wakeup,
+            heartbeat: observability.dispatcher, metrics: observability.metrics, logger: logger),
+        observability.monitor,
+        application,
+    ]
+    if configuration.admin.listen != nil {
+        services.append(
+            buildAdminApplication(configuration: configuration, observability: observability, logger: logger) {
+                address in
+                logger.notice("Admin endpoints listening", metadata: [LogKey.adminAddress: "\(address)"])
+            })
+    }
+    if let watchdog = notifier.watchdogInterval {
+        logger.info("systemd watchdog enabled", metadata: ["relay.watchdog.interval": "\(watchdog)"])
+        let monitor = observability.monitor
+        services.append(
+            WatchdogService(
+                interval: watchdog / 2,
+                checks: {
+                    var problems = monitor.livenessProblems(now: unixMilliseconds())
+                    if let failure = await probe.check() { problems.append(failure) }
+                    return problems
+                },
+                ping: { notifier.notify("WATCHDOG=1") },
+                logger: logger
+            ))
+    }
+    services.append(ShutdownNotifierService(notifier: notifier))
     return ServiceGroup(
         configuration: .init(
-            services: [
-                EventStoreService(store: store),
-                HTTPClientService(client: client),
-                Dispatcher(
-                    store: store, actions: actions, configuration: configuration, wakeup: wakeup, logger: logger),
-                application,
-                ShutdownNotifierService(notifier: notifier),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

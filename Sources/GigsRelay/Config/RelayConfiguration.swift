@@ -33,6 +33,22 @@ public struct RelayConfiguration: Sendable {
         public var secrets: [SecretReference] = []
     }
 
+    /// `[admin]`: where health and metrics are served.
+    public struct Admin: Sendable {
+        /// `admin.listen`: a separate listener for `/healthz`, `/readyz` and `/metrics`; when unset they
+        /// are served on `server.listen` beside the webhook.
+        public var listen: ListenAddress?
+    }
+
+    /// `[ready]`: backlog thresholds beyond which `/readyz` answers 503 (none by default: a slow
+    /// downstream should not stop ingest).
+    public struct Ready: Sendable {
+        /// `ready.max_pending`: unfinished deliveries allowed.
+        public var maxPending: Int?
+        /// `ready.max_oldest_pending_seconds`: age the oldest unfinished delivery may reach.
+        public var maxOldestPendingSeconds: Int?
+    }
+
     /// `[log]`: logging.
     public struct Log: Sendable {
         /// `log.level`: trace, debug, info, notice, warning, error or critical.
@@ -43,6 +59,8 @@ public struct RelayConfiguration: Sendable {
     public var store = Store()
     public var webhook = Webhook()
     public var log = Log()
+    public var admin = Admin()
+    public var ready = Ready()
     /// `[dispatch]`: workers, leases and retry defaults.
     public var dispatch = DispatchConfiguration()
     /// `[[routes]]`: event types to action names.
@@ -137,9 +155,19 @@ public struct RelayConfiguration: Sendable {
         }
         try log.refuseUnknownKeys()
 
+        let admin = try file.section("admin")
+        if let listen = try admin.string("listen") {
+            self.admin.listen = try ListenAddress(parsing: listen, key: admin.key("listen"))
+        }
+        try admin.refuseUnknownKeys()
+        let ready = try file.section("ready")
+        self.ready.maxPending = try ready.integer("max_pending", in: 0...1_000_000_000)
+        self.ready.maxOldestPendingSeconds = try ready.integer("max_oldest_pending_seconds", in: 1...31_536_000)
+        try ready.refuseUnknownKeys()
+
         try parseDispatch(file, baseDirectory: baseDirectory)
         try file.refuseUnknownSections(known: [
-            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp",
+            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp", "admin", "ready",
         ])
     }
 

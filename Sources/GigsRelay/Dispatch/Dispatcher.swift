@@ -18,6 +18,8 @@ public final class Dispatcher: Service {
     private let settings: [String: ActionConfiguration]
     private let dispatch: DispatchConfiguration
     private let wakeup: WakeupSignal
+    private let heartbeat: Heartbeat
+    private let metrics: RelayMetrics
     private let logger: Logger
     private let running = RunningAttempts()
     private let isStopping = Atomic(false)
@@ -25,11 +27,15 @@ public final class Dispatcher: Service {
     /// - Parameters:
     ///   - actions: the runnable action for every configured action name.
     ///   - wakeup: the signal the store fires after creating deliveries.
+    ///   - heartbeat: beaten on every turn of the claim loop (at least every ``pollInterval``), for
+    ///     readiness and the systemd watchdog.
     public init(
         store: EventStore,
         actions: [String: any DeliveryAction],
         configuration: RelayConfiguration,
         wakeup: WakeupSignal,
+        heartbeat: Heartbeat = Heartbeat(),
+        metrics: RelayMetrics = RelayMetrics(),
         logger: Logger
     ) {
         self.store = store
@@ -37,6 +43,8 @@ public final class Dispatcher: Service {
         self.settings = configuration.actions
         self.dispatch = configuration.dispatch
         self.wakeup = wakeup
+        self.heartbeat = heartbeat
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -44,6 +52,7 @@ public final class Dispatcher: Service {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 await claimLoop(group: &group)
+                heartbeat.stop()
                 await drain(group: &group)
             }
         } onGracefulShutdown: {
@@ -55,6 +64,7 @@ public final class Dispatcher: Service {
     /// Claims while there is room, starts each claimed delivery, and sleeps until work may be due.
     private func claimLoop(group: inout DiscardingTaskGroup) async {
         while !isStopping.load(ordering: .relaxed) && !Task.isCancelled {
+            heartbeat.beat()
             let free = dispatch.workers - running.total
             var timeout = Self.pollInterval
             if free > 0 {
@@ -163,6 +173,12 @@ public final class Dispatcher: Service {
             logger.error("Cannot record an attempt; the delivery will be retried after its lease", metadata: metadata)
             return
         }
+        let finished = unixMilliseconds()
+        metrics.countAttempt(
+            action: job.action,
+            outcome: record.label,
+            lag: record == .succeeded ? .milliseconds(finished - job.receivedAt) : nil
+        )
         metadata[LogKey.outcome] = "\(record.label)"
         switch record {
         case .succeeded: logger.debug("Delivered", metadata: metadata)

@@ -17,6 +17,7 @@ struct WebhookController<Context: RequestContext>: Sendable {
     let routes: [RouteConfiguration]
     let maxBodyBytes: Int
     let rejectionLog: LogThrottle
+    let metrics: RelayMetrics
 
     /// Registers POST on `path`, and 405 for the other common methods there.
     func addRoutes(to router: Router<Context>, path: String) {
@@ -36,12 +37,15 @@ struct WebhookController<Context: RequestContext>: Sendable {
     func receive(_ request: Request, context: Context) async -> Response {
         do {
             let (event, result) = try await ingest(request)
+            metrics.countSecretMatch(index: event.secretIndex)
+            metrics.countEvent(type: event.type, duplicate: result == .duplicate)
             context.logger.debug(
                 result == .accepted ? "Event stored" : "Duplicate event acknowledged",
                 metadata: [LogKey.eventID: "\(event.id)", LogKey.eventType: "\(event.type)"]
             )
             return JSONResponse.stored(event.id, result: result)
         } catch {
+            metrics.countRejection(reason: error.label)
             log(error, logger: context.logger)
             return JSONResponse.error(error)
         }

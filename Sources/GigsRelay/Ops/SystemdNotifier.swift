@@ -12,4 +12,11 @@ public struct SystemdNotifier: Sendable {
     public func notify(_ assignments: String...) {
         _ = relay_sd_notify(assignments.joined(separator: "\n"))
     }
+
+    /// The interval systemd expects watchdog pings within, or nil when `WatchdogSec=` is not set for
+    /// this process.
+    public var watchdogInterval: Duration? {
+        let microseconds = relay_sd_watchdog_usec()
+        return microseconds == 0 ? nil : .microseconds(Int64(microseconds))
+    }
 }

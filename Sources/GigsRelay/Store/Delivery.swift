@@ -46,6 +46,8 @@ public struct DeliveryJob: Sendable {
     public let attempt: Int
     /// The stored raw event body.
     public let body: [UInt8]
+    /// When the event was received (Unix ms), for the dispatch-lag metric.
+    public let receivedAt: Int64
 }
 
 /// How an attempt ended, as the store records it.

@@ -13,6 +13,8 @@ public final class EventStore: Sendable {
 
     /// The SQLite file.
     public let path: String
+    /// Whether writes are reaching the disk.
+    public let health = StoreHealth()
     private let queue = WriteQueue()
 
     /// Opens (creating when missing) and migrates the store, then starts its writer thread.
@@ -30,7 +32,8 @@ public final class EventStore: Sendable {
             let connection = try SQLiteConnection(path: path, mode: .create)
             try Self.configure(connection)
             try StoreSchema.migrate(connection, logger: logger)
-            writer = try EventWriter(connection: connection, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            writer = try EventWriter(
+                connection: connection, logger: logger, health: health, onDeliveriesCreated: onDeliveriesCreated)
             try connection.syncDirectory()
         } catch {
             throw StoreError.openFailed(path: path, error)
@@ -80,6 +83,11 @@ public final class EventStore: Sendable {
     /// Records a finished attempt and moves its delivery on.
     public func finish(_ record: AttemptRecord) async throws(StoreError) {
         try await perform { .finish(record, reply: $0) }
+    }
+
+    /// Reads the monitor's counts; with `probe`, also proves the disk takes a write.
+    public func stats(probe: Bool = false) async throws(StoreError) -> StoreStats {
+        try await perform { .stats(probe: probe, reply: $0) }
     }
 
     /// Queues an operation for the writer thread and waits for the commit that holds it.

@@ -18,6 +18,9 @@ final class EventWriter: @unchecked Sendable {
         let finish: SQLiteStatement
         let release: SQLiteStatement
         let insertAttempt: SQLiteStatement
+        let countEvents: SQLiteStatement
+        let countPending: SQLiteStatement
+        let countDead: SQLiteStatement
 
         init(connection: SQLiteConnection) throws(SQLiteError) {
             self.connection = connection
@@ -33,7 +36,7 @@ final class EventWriter: @unchecked Sendable {
             insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
             selectDue = try connection.prepare(
                 """
-                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body
+                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at
                 FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.seq = d.event_seq
                 WHERE d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
@@ -69,20 +72,33 @@ final class EventWriter: @unchecked Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
             )
+            countEvents = try connection.prepare("SELECT coalesce(max(seq), 0) FROM events")
+            countPending = try connection.prepare(
+                """
+                SELECT count(*), min(created_at) FROM deliveries INDEXED BY deliveries_due
+                WHERE status IN ('pending', 'failed', 'running')
+                """
+            )
+            countDead = try connection.prepare("SELECT count(*) FROM deliveries WHERE status = 'dead'")
         }
     }
 
     private var statements: Statements?
     private let logger: Logger
+    private let health: StoreHealth
+    /// Changes with every probe, so each probe really writes.
+    private var probeCounter: Int64 = 0
     /// Called after a commit that created deliveries, to wake the dispatcher.
     private let onDeliveriesCreated: @Sendable () -> Void
 
     init(
         connection: SQLiteConnection,
         logger: Logger,
+        health: StoreHealth,
         onDeliveriesCreated: @escaping @Sendable () -> Void
     ) throws(SQLiteError) {
         self.logger = logger
+        self.health = health
         self.onDeliveriesCreated = onDeliveriesCreated
         self.statements = try Statements(connection: connection)
     }
@@ -97,11 +113,13 @@ final class EventWriter: @unchecked Sendable {
         var replies: [() -> Void] = []
         replies.reserveCapacity(batch.count)
         var createdDeliveries = false
+        var wroteData = false
         do {
             try Self.run(statements.begin)
             for operation in batch {
                 switch operation {
                 case .append(let event, let actions, let reply):
+                    wroteData = true
                     let result = try append(event, actions: actions, using: statements)
                     createdDeliveries = createdDeliveries || (result == .accepted && !actions.isEmpty)
                     replies.append { reply.resume(returning: .success(result)) }
@@ -111,6 +129,14 @@ final class EventWriter: @unchecked Sendable {
                 case .finish(let record, let reply):
                     try finish(record, using: statements)
                     replies.append { reply.resume(returning: .success(())) }
+                case .stats(let probe, let reply):
+                    if probe {
+                        probeCounter += 1
+                        try statements.connection.execute("PRAGMA user_version = \(probeCounter % 1_000_000)")
+                        wroteData = true
+                    }
+                    let stats = try stats(using: statements)
+                    replies.append { reply.resume(returning: .success(stats)) }
                 }
             }
             try Self.run(statements.commit)
@@ -120,9 +146,11 @@ final class EventWriter: @unchecked Sendable {
                 "Event store write failed",
                 metadata: [LogKey.error: "\(error)", LogKey.storeBatch: "\(batch.count)"]
             )
+            health.recordFailure(error)
             for operation in batch { operation.fail(.unavailable(error)) }
             return
         }
+        if wroteData { health.recordWrite() }
         logger.trace("Committed batch", metadata: [LogKey.storeBatch: "\(batch.count)"])
         for reply in replies { reply() }
         if createdDeliveries { onDeliveriesCreated() }
@@ -187,7 +215,8 @@ final class EventWriter: @unchecked Sendable {
                         eventType: select.text(at: 5) ?? "",
                         action: action,
                         attempt: previousAttempts + 1,
-                        body: select.bytes(at: 6)
+                        body: select.bytes(at: 6),
+                        receivedAt: select.int64(at: 7)
                     )
                 )
             }
@@ -216,6 +245,24 @@ final class EventWriter: @unchecked Sendable {
         let nextDue = statements.nextDue
         defer { nextDue.reset() }
         return Claim(jobs: jobs, nextDueAt: try nextDue.step() ? nextDue.int64(at: 0) : nil)
+    }
+
+    /// The monitor's counts.
+    private func stats(using statements: Statements) throws(SQLiteError) -> StoreStats {
+        var stats = StoreStats()
+        let events = statements.countEvents
+        defer { events.reset() }
+        if try events.step() { stats.eventsReceived = events.int64(at: 0) }
+        let pending = statements.countPending
+        defer { pending.reset() }
+        if try pending.step() {
+            stats.pendingDeliveries = Int(pending.int64(at: 0))
+            stats.oldestPendingCreatedAt = stats.pendingDeliveries > 0 ? pending.int64(at: 1) : nil
+        }
+        let dead = statements.countDead
+        defer { dead.reset() }
+        if try dead.step() { stats.deadDeliveries = Int(dead.int64(at: 0)) }
+        return stats
     }
 
     /// Records an attempt's end; a report for an attempt that no longer holds the lease is ignored.

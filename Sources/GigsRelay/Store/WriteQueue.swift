@@ -18,6 +18,8 @@ final class WriteQueue: @unchecked Sendable {
         case claim(ClaimRequest, reply: Reply<Claim>)
         /// Record a finished attempt.
         case finish(AttemptRecord, reply: Reply<Void>)
+        /// Read the monitor's counts; with `probe`, also write a page to prove the disk takes writes.
+        case stats(probe: Bool, reply: Reply<StoreStats>)
 
         /// Answers the caller with a failure.
         func fail(_ error: StoreError) {
@@ -25,6 +27,7 @@ final class WriteQueue: @unchecked Sendable {
             case .append(_, _, let reply): reply.resume(returning: .failure(error))
             case .claim(_, let reply): reply.resume(returning: .failure(error))
             case .finish(_, let reply): reply.resume(returning: .failure(error))
+            case .stats(_, let reply): reply.resume(returning: .failure(error))
             }
         }
     }

@@ -1,0 +1,133 @@
+import Prometheus
+import Synchronization
+
+/// The daemon's Prometheus metrics (swift-prometheus), exposed on `GET /metrics`.
+///
+/// Every label value comes from a bounded set: routes and statuses the daemon itself answers, the
+/// ingest error codes, secret indexes, configured action names, attempt outcomes, and at most
+/// ``maximumEventTypes`` distinct event types (later ones are counted as `other`). Nothing a request
+/// carries (ids, bodies, secrets, credentials) ever becomes a label or a value.
+public final class RelayMetrics: Sendable {
+    /// Distinct `type` label values before the rest are counted as `other`.
+    static let maximumEventTypes = 64
+
+    public let registry: PrometheusCollectorRegistry
+    private let counters = Mutex<[String: Counter]>([:])
+    private let eventTypes = Mutex<Set<String>>([])
+    private let ingestDuration: DurationHistogram
+    private let deliveryLag: DurationHistogram
+    private let pending: Gauge
+    private let oldestPending: Gauge
+    private let dead: Gauge
+    private let eventsReceived: Gauge
+
+    public init(version: String = RelayVersion.current) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let buckets: [Duration] = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+        ]
+        ingestDuration = registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "ingest_duration", unit: "seconds",
+                "Time from a webhook request's arrival to its answer, for events stored or acknowledged"),
+            buckets: buckets)
+        deliveryLag = registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "dispatch_lag", unit: "seconds",
+                "Time from an event's arrival to the end of its successful delivery attempt"),
+            buckets: buckets)
+        pending = registry.makeGauge(
+            descriptor: Self.name(
+                "deliveries_pending", unit: "", "Deliveries not finished yet (pending, running or failed)"))
+        oldestPending = registry.makeGauge(
+            descriptor: Self.name(
+                "oldest_pending_delivery_age", unit: "seconds", "Age of the oldest unfinished delivery"))
+        dead = registry.makeGauge(
+            descriptor: Self.name("deliveries_dead", unit: "", "Dead deliveries (dead letters) in the store"))
+        eventsReceived = registry.makeGauge(
+            descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
+        registry.makeGauge(
+            descriptor: Self.name("build_info", unit: "", "Build information; always 1"),
+            labels: [("version", version)]
+        ).set(to: 1)
+    }
+
+    /// `gigs_relay_NAME_UNIT` with its help text.
+    private static func name(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "gigs_relay", metricName: name, unitName: unit, helpText: help)
+    }
+
+    /// One cached counter per name and label values.
+    private func count(_ name: String, _ help: String, _ labels: [(String, String)]) {
+        let key = name + labels.map { "|\($0.1)" }.joined()
+        let counter = counters.withLock { cache -> Counter in
+            if let counter = cache[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: Self.name(name, unit: "total", help), labels: labels)
+            cache[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// An HTTP answer: `route` is the matched endpoint (`webhook`, `healthz`, …) or `unmatched`.
+    func countRequest(route: String, status: Int) {
+        count(
+            "http_requests", "HTTP requests answered, by route and status", [("route", route), ("status", "\(status)")])
+    }
+
+    /// How long a webhook request took to answer.
+    func recordIngest(_ duration: Duration) {
+        ingestDuration.record(duration)
+    }
+
+    /// A refused webhook, by its error code (`invalid_signature`, `timestamp_out_of_range`, …).
+    func countRejection(reason: String) {
+        count("webhook_rejections", "Webhook requests refused, by error code", [("reason", reason)])
+    }
+
+    /// Which configured secret verified a request (its index in `webhook.secrets`, never the secret).
+    func countSecretMatch(index: Int) {
+        count(
+            "signature_secret_matches", "Verified requests by the index of the secret that matched",
+            [("secret", "\(index)")])
+    }
+
+    /// A verified event, new or a duplicate, by type.
+    func countEvent(type: String, duplicate: Bool) {
+        let label = eventTypes.withLock { seen -> String in
+            if seen.contains(type) { return type }
+            guard seen.count < Self.maximumEventTypes else { return "other" }
+            seen.insert(type)
+            return type
+        }
+        if duplicate {
+            count("events_duplicate", "Duplicate deliveries of stored events, by type", [("type", label)])
+        } else {
+            count("events_stored", "Events stored, by type", [("type", label)])
+        }
+    }
+
+    /// A finished attempt: `outcome` is succeeded, failed, dead, skipped or released.
+    func countAttempt(action: String, outcome: String, lag: Duration?) {
+        count(
+            "delivery_attempts", "Delivery attempts, by action and outcome", [("action", action), ("outcome", outcome)])
+        if let lag { deliveryLag.record(lag) }
+    }
+
+    /// The store's latest counts.
+    func update(_ stats: StoreStats, now: Int64) {
+        pending.set(to: Double(stats.pendingDeliveries))
+        dead.set(to: Double(stats.deadDeliveries))
+        eventsReceived.set(to: Double(stats.eventsReceived))
+        oldestPending.set(to: Double(stats.oldestPendingAgeMilliseconds(now: now)) / 1000)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,121 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Watches the daemon's parts and answers whether it is ready: reads the store's counts every
+/// ``interval`` through the writer thread (probing with a real write while writes are failing, so a
+/// store that recovers is noticed without traffic), feeds metrics and systemd's status line, and keeps
+/// the latest picture for `/readyz` and the watchdog.
+public final class RelayMonitor: Service, Sendable {
+    /// How often the store is read.
+    static let interval: Duration = .seconds(2)
+    /// A part that has not shown life for this long counts as stuck.
+    static let stuckAfterMilliseconds: Int64 = 15_000
+
+    /// The latest reading.
+    struct Reading: Sendable {
+        var stats: StoreStats?
+        /// When the store's writer last answered, successfully or not (Unix ms); 0 before the first answer.
+        var answeredAt: Int64 = 0
+    }
+
+    private let store: EventStore
+    private let metrics: RelayMetrics
+    private let ready: RelayConfiguration.Ready
+    private let dispatcher: Heartbeat
+    private let onReading: @Sendable (StoreStats) -> Void
+    private let logger: Logger
+    private let reading = Mutex(Reading())
+    private let started = unixMilliseconds()
+
+    /// - Parameters:
+    ///   - dispatcher: the dispatcher's claim loop heartbeat.
+    ///   - onReading: called after every successful reading (systemd's status line).
+    public init(
+        store: EventStore,
+        metrics: RelayMetrics,
+        ready: RelayConfiguration.Ready,
+        dispatcher: Heartbeat,
+        logger: Logger,
+        onReading: @escaping @Sendable (StoreStats) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.metrics = metrics
+        self.ready = ready
+        self.dispatcher = dispatcher
+        self.logger = logger
+        self.onReading = onReading
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.read()
+                try? await Task.sleep(for: Self.interval)
+            }
+        }
+    }
+
+    /// Reads the store's counts once.
+    func read() async {
+        let probe = store.health.writeFailure != nil
+        do {
+            let stats = try await store.stats(probe: probe)
+            let now = unixMilliseconds()
+            reading.withLock {
+                $0.stats = stats
+                $0.answeredAt = now
+            }
+            metrics.update(stats, now: now)
+            onReading(stats)
+        } catch {
+            // The writer answered, with a failure (a full disk, say): it is alive, and readiness reports
+            // the failure through the store's health.
+            reading.withLock { $0.answeredAt = unixMilliseconds() }
+            logger.warning("Cannot read the store's counts", metadata: [LogKey.error: "\(error)"])
+        }
+    }
+
+    /// Why the daemon is not ready; empty when it is: the liveness problems, failing writes, and
+    /// backlog beyond the `[ready]` thresholds.
+    public func notReadyReasons(now: Int64) -> [String] {
+        var reasons = livenessProblems(now: now)
+        if let failure = store.health.writeFailure {
+            reasons.append("store: writes are failing (\(failure))")
+        }
+        if let stats = reading.withLock({ $0.stats }) {
+            if let limit = ready.maxPending, stats.pendingDeliveries > limit {
+                reasons.append("backlog: \(stats.pendingDeliveries) deliveries pending (ready.max_pending = \(limit))")
+            }
+            let age = stats.oldestPendingAgeMilliseconds(now: now) / 1000
+            if let limit = ready.maxOldestPendingSeconds, age > limit {
+                reasons.append(
+                    "backlog: the oldest pending delivery is \(age) s old (ready.max_oldest_pending_seconds = \(limit))"
+                )
+            }
+        }
+        return reasons
+    }
+
+    /// Parts that are stuck: the store's writer thread not answering, or the dispatcher's loop not
+    /// turning. These stop the systemd watchdog pings; failing writes and backlog do not (a restart
+    /// would not cure them).
+    public func livenessProblems(now: Int64) -> [String] {
+        var reasons: [String] = []
+        let reading = reading.withLock { $0 }
+        let storeSilence = now - (reading.answeredAt == 0 ? started : reading.answeredAt)
+        if storeSilence > Self.stuckAfterMilliseconds {
+            reasons.append("store: the writer has not answered for \(storeSilence / 1000) s")
+        }
+        switch dispatcher.age(now: now) {
+        case nil: reasons.append("dispatcher: not running")
+        case let age? where age > Self.stuckAfterMilliseconds:
+            reasons.append("dispatcher: no progress for \(age / 1000) s")
+        default: break
+        }
+        return reasons
+    }
+
+    /// The latest counts, if the store has answered.
+    public var stats: StoreStats? { reading.withLock { $0.stats } }
+}

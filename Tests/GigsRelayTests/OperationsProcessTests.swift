@@ -1,0 +1,203 @@
+import Foundation
+import GigsRelayTesting
+import Logging
+import Testing
+
+@testable import GigsRelay
+
+/// Health, readiness, metrics and systemd notifications of the real binary.
+@Suite("Operations: health, readiness, metrics, systemd (real binary)", .serialized)
+struct OperationsProcessTests {
+    /// A daemon routing every event to an `http` action at `url` (retries far apart).
+    func fixture(url: String, extraTOML: String = "") throws -> DaemonFixture {
+        try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                backoff_initial_ms = 600000
+                [actions.backend]
+                kind = "http"
+                url = "\(url)"
+                secret = "env:BACKEND_SECRET"
+                [[routes]]
+                events = ["*"]
+                actions = ["backend"]
+                \(extraTOML)
+                """
+        )
+    }
+
+    func start(_ fixture: DaemonFixture, environment: [String: String] = [:]) async throws -> (RelayProcess, String) {
+        try await fixture.start(environment: environment.merging(["BACKEND_SECRET": Self.backendSecret]) { a, _ in a })
+    }
+
+    static let backendSecret = TestSigner.randomSecret()
+
+    /// Runs `promtool check metrics` on `text`; returns its exit status and output.
+    func promtool(_ text: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["promtool", "check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
+    }
+
+    @Test("/readyz is 200 once running; /metrics counts what happened, leaks no secret, and promtool accepts it")
+    func readinessAndMetrics() async throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try fixture(url: receiver.url())
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_metrics"), to: address) == 202)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_metrics"), to: address) == 200)
+        let forger = TestSigner(secret: TestSigner.randomSecret())
+        #expect(
+            try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_forged"), to: address, signer: forger)
+                == 401)
+        _ = try await receiver.waitForRequests(1)
+
+        try await eventuallyAsync("the daemon is ready") { try await fixture.get("/readyz", from: address) == 200 }
+        let ready = try await fixture.fetch("/readyz", from: address)
+        #expect(ready.body.contains(#""status":"ready""#))
+        let health = try await fixture.cli(["health", "--url", "http://\(address)/readyz"])
+        #expect(health.status == 0)
+
+        var metrics = ""
+        try await eventuallyAsync("the delivery is counted") {
+            metrics = try await fixture.fetch("/metrics", from: address).body
+            return metrics.contains(#"gigs_relay_delivery_attempts_total{action="backend",outcome="succeeded"} 1"#)
+        }
+        for line in [
+            #"gigs_relay_events_stored_total{type="com.gigs.subscription.activated"} 1"#,
+            #"gigs_relay_events_duplicate_total{type="com.gigs.subscription.activated"} 1"#,
+            #"gigs_relay_webhook_rejections_total{reason="invalid_signature"} 1"#,
+            #"gigs_relay_signature_secret_matches_total{secret="0"} 2"#,
+            #"gigs_relay_http_requests_total{route="webhook",status="202"} 1"#,
+            #"gigs_relay_http_requests_total{route="webhook",status="401"} 1"#,
+            "gigs_relay_ingest_duration_seconds_count 3",
+            "gigs_relay_dispatch_lag_seconds_count 1",
+            #"gigs_relay_build_info{version="\#(RelayVersion.current)"} 1"#,
+        ] {
+            #expect(metrics.contains(line), "missing \(line)")
+        }
+        #expect(!metrics.contains(fixture.signer.encodedSecret))
+        #expect(!metrics.contains(Self.backendSecret))
+        #expect(!metrics.contains("evt_metrics"))
+        let (status, lint) = try promtool(metrics)
+        #expect(status == 0, "promtool: \(lint)")
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("A backlog beyond ready.max_pending makes /readyz 503 with the reason, and `health` exit 1")
+    func backlogNotReady() async throws {
+        // Nothing listens on port 9: the delivery fails and waits ten minutes for its retry.
+        let fixture = try fixture(url: "http://127.0.0.1:9/hook", extraTOML: "[ready]\nmax_pending = 0")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        try await eventuallyAsync("the daemon is ready") { try await fixture.get("/readyz", from: address) == 200 }
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_stuck"), to: address) == 202)
+        try await eventuallyAsync("the daemon is not ready") { try await fixture.get("/readyz", from: address) == 503 }
+        let answer = try await fixture.fetch("/readyz", from: address)
+        #expect(answer.body.contains("backlog: 1 deliveries pending (ready.max_pending = 0)"))
+        #expect(answer.body.contains(#""pending":1"#))
+        let health = try await fixture.cli(["health", "--url", "http://\(address)/readyz"])
+        #expect(health.status == 1)
+        #expect(health.output.contains("ready.max_pending"))
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("With [admin] listen, health and metrics move to their own listener")
+    func adminListener() async throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try fixture(url: receiver.url(), extraTOML: "[admin]\nlisten = \"127.0.0.1:0\"")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture)
+        let admin = try await daemon.adminAddress()
+        #expect(admin != address)
+        try await eventuallyAsync("the daemon is ready") { try await fixture.get("/readyz", from: admin) == 200 }
+        #expect(try await fixture.get("/healthz", from: admin) == 200)
+        #expect(try await fixture.get("/metrics", from: admin) == 200)
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            #expect(try await fixture.get(path, from: address) == 404, "\(path) on the webhook listener")
+        }
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_admin"), to: address) == 202)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("systemd gets WATCHDOG=1 pings and STATUS lines with the store's counts")
+    func watchdogAndStatus() async throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try fixture(url: receiver.url())
+        defer { fixture.directory.remove() }
+        let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let (daemon, address) = try await start(
+            fixture, environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000"])
+        try await socket.waitFor("READY=1")
+        try await socket.waitFor("WATCHDOG=1")
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_status"), to: address) == 202)
+        try await eventually("a status line with the counts") {
+            socket.messages.contains {
+                $0.contains("STATUS=Listening on \(address); 1 events received, 0 deliveries pending, 0 dead")
+            }
+        }
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        try await socket.waitFor("STOPPING=1")
+    }
+}
+
+@Suite("Liveness and the watchdog")
+struct LivenessTests {
+    @Test("A dispatcher that stops turning or a silent store is a liveness problem")
+    func staleParts() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let logger = Logger(label: "test")
+        let store = try EventStore(path: directory.file("events.sqlite3"), logger: logger)
+        let heartbeat = Heartbeat()
+        let monitor = RelayMonitor(
+            store: store, metrics: RelayMetrics(), ready: .init(), dispatcher: heartbeat, logger: logger)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(monitor.livenessProblems(now: now) == ["dispatcher: not running"])
+        heartbeat.beat(now: now)
+        await monitor.read()
+        #expect(monitor.livenessProblems(now: now + 1000).isEmpty)
+        #expect(monitor.livenessProblems(now: now + 20_000).contains("dispatcher: no progress for 20 s"))
+        #expect(
+            monitor.livenessProblems(now: now + 20_000).contains { $0.hasPrefix("store: the writer has not answered") })
+        await store.close()
+    }
+
+    @Test("The watchdog pings only while every check passes")
+    func watchdogWithholds() async throws {
+        let problems = Locked<[String]>([])
+        let pings = Locked(0)
+        let watchdog = WatchdogService(
+            interval: .milliseconds(10),
+            checks: { problems.value },
+            ping: { pings.withLock { $0 += 1 } },
+            logger: Logger(label: "test")
+        )
+        let task = Task { try await watchdog.run() }
+        try await eventually("pings") { pings.value >= 3 }
+        problems.withLock { $0 = ["dispatcher: no progress for 20 s"] }
+        try await Task.sleep(for: .milliseconds(50))
+        let stopped = pings.value
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(pings.value == stopped)
+        problems.withLock { $0 = [] }
+        try await eventually("pings again") { pings.value > stopped }
+        task.cancel()
+    }
+}
