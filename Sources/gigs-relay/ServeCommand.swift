@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             daemon = try buildDaemon(
                 configuration: configuration,
+                configurationPath: options.path,
                 environment: ProcessInfo.processInfo.environment,
                 logger: logger
             )

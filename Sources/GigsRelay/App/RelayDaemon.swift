@@ -14,6 +14,7 @@ public func buildApplication(
     configuration: RelayConfiguration,
     verifier: SignatureVerifier,
     store: EventStore,
+    live: LiveSettings? = nil,
     observability: Observability? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
@@ -25,10 +26,13 @@ public func buildApplication(
     if servesAdmin { routes.merge(AdminEndpoints.routes) { current, _ in current } }
     router.add(middleware: MetricsMiddleware(metrics: observability.metrics, routes: routes))
     if servesAdmin { AdminEndpoints.add(to: router, observability: observability) }
+    let live =
+        live
+        ?? LiveSettings(
+            .init(verifier: verifier, routes: configuration.routes, actions: [:], settings: configuration.actions))
     WebhookController(
-        verifier: verifier,
+        live: live,
         store: store,
-        routes: configuration.routes,
         maxBodyBytes: configuration.server.maxBodyBytes,
         rejectionLog: LogThrottle(),
         metrics: observability.metrics
@@ -88,14 +92,14 @@ private func bindAddress(_ listen: ListenAddress) -> BindAddress {
 /// - Parameter environment: the process environment, for `env:` and `credential:` secret references.
 public func buildDaemon(
     configuration: RelayConfiguration,
+    configurationPath: String? = nil,
     environment: [String: String],
     logger: Logger
 ) throws -> ServiceGroup {
-    let secrets = try configuration.resolveWebhookSecrets(environment: environment)
     let client = HTTPClientService.makeClient(connectionsPerHost: configuration.dispatch.workers)
-    let actions: [String: any DeliveryAction]
+    let live: LiveSettings
     do {
-        actions = try ActionFactory.makeActions(configuration, environment: environment, client: client)
+        live = LiveSettings(try LiveSettings.make(configuration, environment: environment, client: client))
     } catch {
         try? client.syncShutdown()
         throw error
@@ -107,7 +111,7 @@ public func buildDaemon(
     let store = try EventStore(path: configuration.store.path, logger: logger, onDeliveriesCreated: wakeup.signal)
     logger.info(
         "Event store open",
-        metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(secrets.count)"]
+        metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(configuration.webhook.secrets.count)"]
     )
     let notifier = SystemdNotifier()
     let status = StatusLine()
@@ -117,8 +121,9 @@ public func buildDaemon(
     let probe = HTTPLoopProbe(path: configuration.webhook.path, client: client)
     let application = buildApplication(
         configuration: configuration,
-        verifier: SignatureVerifier(secrets: secrets, toleranceSeconds: configuration.webhook.toleranceSeconds),
+        verifier: live.snapshot.verifier,
         store: store,
+        live: live,
         observability: observability,
         logger: logger,
         onServerRunning: { address in
@@ -131,7 +136,7 @@ public func buildDaemon(
         EventStoreService(store: store),
         HTTPClientService(client: client),
         Dispatcher(
-            store: store, actions: actions, configuration: configuration, wakeup: wakeup,
+            store: store, live: live, configuration: configuration, wakeup: wakeup,
             heartbeat: observability.dispatcher, metrics: observability.metrics, logger: logger),
         observability.monitor,
         application,
@@ -157,6 +162,12 @@ public func buildDaemon(
                 ping: { notifier.notify("WATCHDOG=1") },
                 logger: logger
             ))
+    }
+    if let configurationPath {
+        services.append(
+            ReloadService(
+                path: configurationPath, started: configuration, live: live, environment: environment, client: client,
+                notifier: notifier, status: status, logger: logger))
     }
     services.append(ShutdownNotifierService(notifier: notifier))
     return ServiceGroup(

@@ -14,8 +14,8 @@ public final class Dispatcher: Service {
     static let pollInterval: Duration = .seconds(1)
 
     private let store: EventStore
-    private let actions: [String: any DeliveryAction]
-    private let settings: [String: ActionConfiguration]
+    /// The actions and their settings in effect (a reload replaces them).
+    private let live: LiveSettings
     private let dispatch: DispatchConfiguration
     private let wakeup: WakeupSignal
     private let heartbeat: Heartbeat
@@ -25,13 +25,13 @@ public final class Dispatcher: Service {
     private let isStopping = Atomic(false)
 
     /// - Parameters:
-    ///   - actions: the runnable action for every configured action name.
+    ///   - live: the runnable action and settings for every configured action name.
     ///   - wakeup: the signal the store fires after creating deliveries.
     ///   - heartbeat: beaten on every turn of the claim loop (at least every ``pollInterval``), for
     ///     readiness and the systemd watchdog.
     public init(
         store: EventStore,
-        actions: [String: any DeliveryAction],
+        live: LiveSettings,
         configuration: RelayConfiguration,
         wakeup: WakeupSignal,
         heartbeat: Heartbeat = Heartbeat(),
@@ -39,8 +39,7 @@ public final class Dispatcher: Service {
         logger: Logger
     ) {
         self.store = store
-        self.actions = actions
-        self.settings = configuration.actions
+        self.live = live
         self.dispatch = configuration.dispatch
         self.wakeup = wakeup
         self.heartbeat = heartbeat
@@ -74,7 +73,7 @@ public final class Dispatcher: Service {
                     claim = try await store.claim(
                         ClaimRequest(
                             limit: free,
-                            room: running.room(settings),
+                            room: running.room(live.snapshot.settings),
                             now: now,
                             leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000
                         )
@@ -126,7 +125,8 @@ public final class Dispatcher: Service {
             LogKey.eventID: "\(job.eventID)",
         ]
         let outcome: ActionOutcome?
-        if let action = actions[job.action], let configuration = settings[job.action] {
+        let current = live.snapshot
+        if let action = current.actions[job.action], let configuration = current.settings[job.action] {
             outcome = await Self.perform(action, job: job, timeout: .seconds(configuration.timeoutSeconds))
         } else {
             outcome = .permanent(error: "action \(job.action) is not configured")
@@ -146,7 +146,7 @@ public final class Dispatcher: Service {
             output = tail
         case .retryable(let error, let retryAfter, let tail)?:
             output = tail
-            let policy = settings[job.action]?.retry ?? dispatch.retry
+            let policy = current.settings[job.action]?.retry ?? dispatch.retry
             if job.attempt >= policy.maxAttempts {
                 record = .dead(error: "\(error) (attempt \(job.attempt) of \(policy.maxAttempts))".bounded())
             } else {

@@ -12,9 +12,9 @@ import NIOCore
 /// (400), store with one delivery per routed action (202 accepted, 200 duplicate, 503 when it cannot
 /// write).
 struct WebhookController<Context: RequestContext>: Sendable {
-    let verifier: SignatureVerifier
+    /// The secrets and routes in effect (a reload replaces them).
+    let live: LiveSettings
     let store: EventStore
-    let routes: [RouteConfiguration]
     let maxBodyBytes: Int
     let rejectionLog: LogThrottle
     let metrics: RelayMetrics
@@ -65,9 +65,10 @@ struct WebhookController<Context: RequestContext>: Sendable {
         } catch {
             throw .incompleteBody
         }
-        let event = try verifier.verify(headers: headers, body: Array(body.readableBytesView))
+        let settings = live.snapshot
+        let event = try settings.verifier.verify(headers: headers, body: Array(body.readableBytesView))
         do {
-            return (event, try await store.append(event, actions: routes.actions(for: event.type)))
+            return (event, try await store.append(event, actions: settings.routes.actions(for: event.type)))
         } catch {
             throw .storeUnavailable
         }

@@ -18,6 +18,9 @@ final class StatusLine: Sendable {
         }
     }
 
+    /// The line as it stands.
+    var current: String { state.withLock { Self.render($0) } }
+
     /// The new line when the counts changed, else nil (nothing to send).
     func update(_ stats: StoreStats) -> String? {
         let counts =

@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Re-reads the configuration file and its secrets on SIGHUP and swaps the routes, actions and webhook
+/// secrets in one step; a file that does not validate leaves the running configuration in place, and
+/// the log says why.
+///
+/// systemd hears `RELOADING=1` (with `MONOTONIC_USEC`) before and `READY=1` after. Settings that only a
+/// restart can change (listeners, the store, the dispatcher's workers, …) are named in the log.
+struct ReloadService: Service {
+    let path: String
+    /// The configuration the daemon started with.
+    let started: RelayConfiguration
+    let live: LiveSettings
+    let environment: [String: String]
+    let client: HTTPClient
+    let notifier: SystemdNotifier
+    let status: StatusLine
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals { reload() }
+        }
+    }
+
+    /// One reload; never throws: a failure keeps what runs.
+    func reload() {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let microseconds = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+        notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(microseconds)", "STATUS=Reloading the configuration")
+        defer { notifier.notify("READY=1", "STATUS=\(status.current)") }
+        logger.info("Reloading the configuration", metadata: [LogKey.configPath: "\(path)"])
+        let configuration: RelayConfiguration
+        let snapshot: LiveSettings.Snapshot
+        do {
+            configuration = try RelayConfiguration.load(path: path)
+            snapshot = try LiveSettings.make(configuration, environment: environment, client: client)
+        } catch {
+            logger.error(
+                "The new configuration is invalid; keeping the running one",
+                metadata: [LogKey.configPath: "\(path)", LogKey.error: "\(error)"]
+            )
+            return
+        }
+        live.replace(with: snapshot)
+        logger.notice(
+            "Configuration reloaded",
+            metadata: [
+                LogKey.configPath: "\(path)", LogKey.secretCount: "\(configuration.webhook.secrets.count)",
+                "relay.routes": "\(configuration.routes.count)", "relay.actions": "\(configuration.actions.count)",
+            ]
+        )
+        for key in configuration.restartOnlyChanges(from: started) {
+            logger.warning(
+                "A changed setting takes effect only after a restart",
+                metadata: ["relay.config.key": "\(key)"]
+            )
+        }
+    }
+}
+
+extension RelayConfiguration {
+    /// Keys whose new values a reload cannot apply: listeners, the store, the webhook path, logging,
+    /// readiness thresholds and the dispatcher's workers, lease and grace period.
+    func restartOnlyChanges(from running: RelayConfiguration) -> [String] {
+        let pairs: [(String, String, String)] = [
+            ("server.listen", "\(server.listen)", "\(running.server.listen)"),
+            ("server.max_body_bytes", "\(server.maxBodyBytes)", "\(running.server.maxBodyBytes)"),
+            ("server.idle_timeout_seconds", "\(server.idleTimeoutSeconds)", "\(running.server.idleTimeoutSeconds)"),
+            ("store.path", store.path, running.store.path),
+            ("webhook.path", webhook.path, running.webhook.path),
+            ("log.level", "\(log.level)", "\(running.log.level)"),
+            ("admin.listen", "\(admin.listen.map { "\($0)" } ?? "")", "\(running.admin.listen.map { "\($0)" } ?? "")"),
+            ("ready.max_pending", "\(ready.maxPending ?? -1)", "\(running.ready.maxPending ?? -1)"),
+            (
+                "ready.max_oldest_pending_seconds", "\(ready.maxOldestPendingSeconds ?? -1)",
+                "\(running.ready.maxOldestPendingSeconds ?? -1)"
+            ),
+            ("dispatch.workers", "\(dispatch.workers)", "\(running.dispatch.workers)"),
+            ("dispatch.lease_seconds", "\(dispatch.leaseSeconds)", "\(running.dispatch.leaseSeconds)"),
+            (
+                "dispatch.shutdown_grace_seconds", "\(dispatch.shutdownGraceSeconds)",
+                "\(running.dispatch.shutdownGraceSeconds)"
+            ),
+        ]
+        return pairs.filter { $0.1 != $0.2 }.map(\.0)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+
+extension RelayConfiguration {
+    /// The configuration in effect, defaults included, as TOML (`gigs-relay config check`).
+    ///
+    /// Secrets appear only as their references (`env:NAME`, `file:PATH`, `credential:NAME`), never as
+    /// values: the file holds no secret values, and this output does not read any.
+    public var effectiveTOML: String {
+        var lines: [String] = []
+        func section(_ name: String, _ keys: [(String, String?)]) {
+            lines.append("[\(name)]")
+            for (key, value) in keys {
+                lines.append(value.map { "\(key) = \($0)" } ?? "# \(key) is not set")
+            }
+            lines.append("")
+        }
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        func list(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ", ") + "]" }
+        func retryKeys(_ policy: RetryPolicy) -> [(String, String?)] {
+            [
+                ("max_attempts", "\(policy.maxAttempts)"),
+                ("backoff_initial_ms", "\(policy.backoffInitialMilliseconds)"),
+                ("backoff_max_ms", "\(policy.backoffMaxMilliseconds)"),
+            ]
+        }
+
+        section(
+            "server",
+            [
+                ("listen", quoted("\(server.listen)")), ("max_body_bytes", "\(server.maxBodyBytes)"),
+                ("idle_timeout_seconds", "\(server.idleTimeoutSeconds)"),
+            ])
+        section("store", [("path", quoted(store.path))])
+        section(
+            "webhook",
+            [
+                ("path", quoted(webhook.path)), ("tolerance_seconds", "\(webhook.toleranceSeconds)"),
+                ("secrets", list(webhook.secrets.map(\.description))),
+            ])
+        section("log", [("level", quoted(log.level.rawValue))])
+        section("admin", [("listen", admin.listen.map { quoted("\($0)") })])
+        section(
+            "ready",
+            [
+                ("max_pending", ready.maxPending.map(String.init)),
+                ("max_oldest_pending_seconds", ready.maxOldestPendingSeconds.map(String.init)),
+            ])
+        section(
+            "dispatch",
+            [
+                ("workers", "\(dispatch.workers)"), ("lease_seconds", "\(dispatch.leaseSeconds)"),
+                ("shutdown_grace_seconds", "\(dispatch.shutdownGraceSeconds)"),
+            ] + retryKeys(dispatch.retry))
+        if let gigs {
+            section(
+                "gigs",
+                [
+                    ("api_url", quoted(gigs.apiURL.absoluteString)), ("project", quoted(gigs.project)),
+                    ("token", quoted(gigs.token.description)),
+                ])
+        }
+        if let smtp {
+            section(
+                "smtp",
+                [
+                    ("host", quoted(smtp.host)), ("port", "\(smtp.port)"), ("starttls", quoted(smtp.starttls.rawValue)),
+                    ("username", smtp.username.map(quoted)), ("password", smtp.password.map { quoted($0.description) }),
+                    ("from", quoted(smtp.from.description)), ("ca_file", smtp.caFile.map(quoted)),
+                    ("helo_name", smtp.heloName.map(quoted)),
+                ])
+        }
+        for route in routes {
+            section("[routes]", [("events", list(route.events.map(\.description))), ("actions", list(route.actions))])
+        }
+        for name in actions.keys.sorted() {
+            guard let action = actions[name] else { continue }
+            var keys: [(String, String?)]
+            switch action.kind {
+            case .http(let settings):
+                keys = [
+                    ("kind", quoted("http")), ("url", quoted(settings.url.absoluteString)),
+                    ("secret", quoted(settings.secret.description)),
+                ]
+                for header in settings.headers.keys.sorted() {
+                    keys.append(("headers.\(quoted(header))", quoted(settings.headers[header] ?? "")))
+                }
+            case .exec(let settings):
+                keys = [("kind", quoted("exec")), ("command", list(settings.command))]
+            case .email(let settings):
+                keys = [
+                    ("kind", quoted("email")), ("to", list(settings.to.map(\.description))),
+                    ("templates", quoted(settings.templates)),
+                ]
+            case .esimInstallLinks(let settings):
+                keys = [("kind", quoted("esim-install-links"))]
+                switch settings.channel {
+                case .http(let url, let secret):
+                    keys += [
+                        ("channel", quoted("http")), ("url", quoted(url.absoluteString)),
+                        ("secret", quoted(secret.description)),
+                    ]
+                case .email(let templates, let locale):
+                    keys += [
+                        ("channel", quoted("email")), ("templates", quoted(templates)),
+                        ("default_locale", quoted(locale)),
+                    ]
+                }
+            }
+            keys += [
+                ("timeout_seconds", "\(action.timeoutSeconds)"),
+                ("max_concurrency", action.maxConcurrency.map(String.init)),
+            ]
+            section("actions.\(name)", keys + retryKeys(action.retry))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

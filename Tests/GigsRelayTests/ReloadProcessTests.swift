@@ -1,0 +1,131 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Testing
+
+/// SIGHUP reloads and `config check`, against the real binary.
+@Suite("Reload and config check (real binary)", .serialized)
+struct ReloadProcessTests {
+    let actionSecret = TestSigner.randomSecret()
+
+    /// A whole configuration: the webhook secret read from `secretFile`, every event routed to `action`.
+    func configuration(secretFile: String, action: String, receiver: WebhookReceiver, extra: String = "") -> String {
+        """
+        [server]
+        listen = "127.0.0.1:0"
+        \(extra)
+        [store]
+        path = "var/events.sqlite3"
+        [webhook]
+        secrets = ["file:\(secretFile)"]
+        [actions.\(action)]
+        kind = "http"
+        url = "\(receiver.url("/\(action)"))"
+        secret = "env:ACTION_SECRET"
+        [[routes]]
+        events = ["*"]
+        actions = ["\(action)"]
+        """
+    }
+
+    @Test("SIGHUP swaps secrets and routes at once; systemd hears RELOADING=1 then READY=1")
+    func reloadSwaps() async throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let oldSigner = TestSigner(secret: TestSigner.randomSecret())
+        let newSigner = TestSigner(secret: TestSigner.randomSecret())
+        let secretFile = try fixture.directory.write("webhook-secret", oldSigner.encodedSecret)
+        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let (daemon, address) = try await fixture.start(environment: [
+            "ACTION_SECRET": actionSecret, "NOTIFY_SOCKET": socket.path,
+        ])
+        try await socket.waitFor("READY=1")
+        let before = SampleEvents.subscriptionActivated(id: "evt_before")
+        #expect(try await fixture.post(before, to: address, signer: oldSigner) == 202)
+        #expect(try await receiver.waitForRequests(1).last?.path == "/one")
+
+        _ = try fixture.directory.write("webhook-secret", newSigner.encodedSecret)
+        try configuration(
+            secretFile: secretFile, action: "two", receiver: receiver, extra: "idle_timeout_seconds = 45"
+        ).write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        try await eventually("the reload") { daemon.log.contains("Configuration reloaded") }
+        try await socket.waitFor("RELOADING=1")
+        #expect(socket.messages.last { $0.contains("RELOADING=1") }?.contains("MONOTONIC_USEC=") == true)
+        try await eventually("READY=1 after the reload") {
+            let messages = socket.messages
+            guard let reloading = messages.lastIndex(where: { $0.contains("RELOADING=1") }) else { return false }
+            return messages[reloading...].contains { $0.contains("READY=1") }
+        }
+        #expect(daemon.log.contains("relay.config.key=server.idle_timeout_seconds"))
+
+        let after = SampleEvents.subscriptionActivated(id: "evt_after")
+        #expect(try await fixture.post(after, to: address, signer: oldSigner) == 401)
+        #expect(try await fixture.post(after, to: address, signer: newSigner) == 202)
+        #expect(try await receiver.waitForRequests(2).last?.path == "/two")
+        #expect(!daemon.log.contains(newSigner.encodedSecret))
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test("A reload with a bad file logs why and keeps serving with the running configuration")
+    func badReloadKeepsServing() async throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let signer = TestSigner(secret: TestSigner.randomSecret())
+        let secretFile = try fixture.directory.write("webhook-secret", signer.encodedSecret)
+        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
+
+        for broken in [
+            "[server\nlisten = ",
+            configuration(secretFile: secretFile, action: "one", receiver: receiver)
+                .replacingOccurrences(of: "actions = [\"one\"]", with: "actions = [\"missing\"]"),
+            configuration(secretFile: fixture.directory.file("no-such-secret"), action: "one", receiver: receiver),
+        ] {
+            let rejections = daemon.log.components(separatedBy: "keeping the running one").count
+            try broken.write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+            daemon.signal(SIGHUP)
+            try await eventually("the refused reload") {
+                daemon.log.components(separatedBy: "keeping the running one").count > rejections
+            }
+        }
+        #expect(daemon.log.contains(#"unknown action "missing""#))
+        let event = SampleEvents.subscriptionActivated(id: "evt_still")
+        #expect(try await fixture.post(event, to: address, signer: signer) == 202)
+        #expect(try await receiver.waitForRequests(1).last?.path == "/one")
+        #expect(daemon.isRunning)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test("config check prints the effective configuration with references only, and exits 1 naming a bad key")
+    func configCheck() async throws {
+        let receiver = try WebhookReceiver()
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let signer = TestSigner(secret: TestSigner.randomSecret())
+        let secretFile = try fixture.directory.write("webhook-secret", signer.encodedSecret)
+        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        let valid = try await RelayProcess.run(
+            ["config", "check", "--config", fixture.configPath], directory: fixture.directory.path,
+            environment: ["ACTION_SECRET": actionSecret])
+        #expect(valid.status == 0, "\(valid.output)")
+        #expect(valid.output.contains("secrets = [\"file:\(secretFile)\"]"))
+        #expect(valid.output.contains("[actions.one]"))
+        #expect(valid.output.contains("max_attempts = 8"))
+        #expect(!valid.output.contains(signer.encodedSecret))
+        #expect(!valid.output.contains(actionSecret))
+
+        let missing = try await RelayProcess.run(
+            ["config", "check", "--config", fixture.configPath], directory: fixture.directory.path)
+        #expect(missing.status == 1)
+        #expect(missing.output.contains("actions.one.secret"))
+    }
+}
