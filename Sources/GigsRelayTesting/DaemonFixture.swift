@@ -19,7 +19,7 @@ public struct DaemonFixture: Sendable {
     public var environment: [String: String] { ["GIGS_WEBHOOK_SECRET": signer.encodedSecret] }
 
     /// - Parameter extraTOML: more configuration, appended to the minimal file.
-    public init(logLevel: String = "info", extraTOML: String = "") throws {
+    public init(logLevel: String = "info", logFormat: String = "text", extraTOML: String = "") throws {
         configPath = try directory.write(
             "gigs-relay.toml",
             """
@@ -31,6 +31,7 @@ public struct DaemonFixture: Sendable {
             secrets = ["env:GIGS_WEBHOOK_SECRET"]
             [log]
             level = "\(logLevel)"
+            format = "\(logFormat)"
             \(extraTOML)
             """
         )

@@ -90,11 +90,17 @@ public final class RelayProcess: Sendable {
         throw Failure(description: "gigs-relay did not log \(key); its log:\n\(log)")
     }
 
+    /// The value of `key=value` in a text log, or of `"key":"value"` in a JSON one.
     private static func firstMatch(of key: String, in log: String) -> String? {
-        guard let range = log.range(of: key + "=") else { return nil }
-        let rest = log[range.upperBound...]
-        let value = rest.prefix { !$0.isWhitespace }
-        return value.isEmpty ? nil : String(value)
+        if let range = log.range(of: key + "=") {
+            let value = log[range.upperBound...].prefix { !$0.isWhitespace }
+            return value.isEmpty ? nil : String(value)
+        }
+        if let range = log.range(of: "\"\(key)\":\"") {
+            let value = log[range.upperBound...].prefix { $0 != "\"" }
+            return value.isEmpty ? nil : String(value)
+        }
+        return nil
     }
 
     /// Sends a signal (SIGTERM, SIGKILL, …).

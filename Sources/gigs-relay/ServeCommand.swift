@@ -17,11 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.apply()
         let configuration = try options.load()
-        let level = configuration.log.level
+        let log = configuration.log
+        let journal = RelayLogHandler.isJournal
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            RelayLogHandler(label: label, level: log.level, format: log.format, journal: journal)
         }
         let logger = Logger(label: "gigs-relay")
         logger.info("Configuration loaded", metadata: [LogKey.configPath: "\(options.path)"])

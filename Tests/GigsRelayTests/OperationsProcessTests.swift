@@ -157,6 +157,50 @@ struct OperationsProcessTests {
     }
 }
 
+extension OperationsProcessTests {
+    @Test("log.format = \"json\" writes one JSON object per line")
+    func jsonLogs() async throws {
+        let fixture = try DaemonFixture(logFormat: "json")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let forger = TestSigner(secret: TestSigner.randomSecret())
+        #expect(
+            try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_j"), to: address, signer: forger) == 401)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+        let lines = daemon.log.split(separator: "\n")
+        #expect(lines.count > 3)
+        var levels: Set<String> = []
+        for line in lines {
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            #expect(object["message"] is String)
+            #expect(object["time"] is String)
+            if let level = object["level"] as? String { levels.insert(level) }
+        }
+        #expect(levels.isSuperset(of: ["info", "notice", "warning"]))
+        let listening = try #require(lines.first { $0.contains("\"Listening\"") })
+        #expect(listening.contains(#""relay.listen.address":"\#(address)""#))
+    }
+
+    @Test("Under journald each line starts with the syslog priority of its level")
+    func journaldPriorities() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start(environment: ["JOURNAL_STREAM": "8:1234"])
+        let forger = TestSigner(secret: TestSigner.randomSecret())
+        #expect(
+            try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_p"), to: address, signer: forger) == 401)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+        let lines = daemon.log.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.hasPrefix("<") })
+        #expect(lines.contains { $0.hasPrefix("<6>info ") })
+        #expect(lines.contains { $0.hasPrefix("<5>notice ") && $0.contains("Listening") })
+        #expect(lines.contains { $0.hasPrefix("<4>warning ") && $0.contains("invalid_signature") })
+    }
+}
+
 @Suite("Liveness and the watchdog")
 struct LivenessTests {
     @Test("A dispatcher that stops turning or a silent store is a liveness problem")

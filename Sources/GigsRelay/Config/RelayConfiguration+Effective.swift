@@ -40,7 +40,7 @@ extension RelayConfiguration {
                 ("path", quoted(webhook.path)), ("tolerance_seconds", "\(webhook.toleranceSeconds)"),
                 ("secrets", list(webhook.secrets.map(\.description))),
             ])
-        section("log", [("level", quoted(log.level.rawValue))])
+        section("log", [("level", quoted(log.level.rawValue)), ("format", quoted(log.format.rawValue))])
         section("admin", [("listen", admin.listen.map { quoted("\($0)") })])
         section(
             "ready",

@@ -53,6 +53,8 @@ public struct RelayConfiguration: Sendable {
     public struct Log: Sendable {
         /// `log.level`: trace, debug, info, notice, warning, error or critical.
         public var level: Logger.Level = .info
+        /// `log.format`: `text` (one line per record; with syslog priorities under journald) or `json`.
+        public var format: RelayLogHandler.Format = .text
     }
 
     public var server = Server()
@@ -152,6 +154,12 @@ public struct RelayConfiguration: Sendable {
                 throw ConfigurationError(key: log.key("level"), "must be one of \(levels), got \"\(level)\"")
             }
             self.log.level = parsed
+        }
+        if let format = try log.string("format") {
+            guard let parsed = RelayLogHandler.Format(rawValue: format) else {
+                throw ConfigurationError(key: log.key("format"), "must be \"text\" or \"json\", got \"\(format)\"")
+            }
+            self.log.format = parsed
         }
         try log.refuseUnknownKeys()
 
