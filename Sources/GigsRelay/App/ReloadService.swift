@@ -10,7 +10,7 @@ import UnixSignals
 ///
 /// systemd hears `RELOADING=1` (with `MONOTONIC_USEC`) before and `READY=1` after. Settings that only a
 /// restart can change (listeners, the store, the dispatcher's workers, …) are named in the log.
-struct ReloadService: Service {
+struct ReloadService: Service, CustomStringConvertible {
     let path: String
     /// The configuration the daemon started with.
     let started: RelayConfiguration
@@ -20,6 +20,10 @@ struct ReloadService: Service {
     let notifier: SystemdNotifier
     let status: StatusLine
     let logger: Logger
+
+    /// Only the path: the default description would list the environment, which holds secrets
+    /// (ServiceLifecycle logs every service's description at debug level).
+    var description: String { "ReloadService(path: \(path))" }
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
