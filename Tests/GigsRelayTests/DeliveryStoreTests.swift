@@ -128,5 +128,45 @@ struct DeliveryStoreTests {
         }
     }
 
+    @Test("Pruning removes old events whose deliveries all succeeded or were skipped, and nothing else")
+    func pruning() async throws {
+        defer { directory.remove() }
+        try await withStore { store in
+            for id in ["evt_done", "evt_skipped", "evt_dead", "evt_pending", "evt_unrouted"] {
+                _ = try await store.append(try signer.verifiedEvent(id: id), actions: id == "evt_unrouted" ? [] : ["a"])
+            }
+            let now = unixNow() + 1000
+            let jobs = try await claim(store, now: now).jobs
+            for job in jobs {
+                let outcome: AttemptOutcome? =
+                    switch job.eventID.rawValue {
+                    case "evt_done": .succeeded
+                    case "evt_skipped": .skipped(reason: "not_esim")
+                    case "evt_dead": .dead(error: "HTTP 400")
+                    default: nil
+                    }
+                guard let outcome else { continue }
+                try await store.finish(
+                    AttemptRecord(
+                        delivery: job.id, attempt: job.attempt, startedAt: now, durationMilliseconds: 1,
+                        outcome: outcome, output: nil))
+            }
+            #expect(try await store.prune(before: now - 60_000, limit: 500) == 0)  // none old enough
+            #expect(try await store.prune(before: now + 1000, limit: 2) == 2)
+            #expect(try await store.prune(before: now + 1000, limit: 2) == 1)
+            #expect(try await store.prune(before: now + 1000, limit: 2) == 0)
+        }
+        let reader = try EventLogReader(path: path)
+        #expect(Set(try reader.list(limit: 10).map(\.id.rawValue)) == ["evt_dead", "evt_pending"])
+        #expect(try reader.deliveries(DeliveryFilter()).count == 2)
+        let maintenance = try StoreMaintenance(path: path)
+        let cutoff = unixNow() + 1000
+        #expect(try maintenance.prune(before: cutoff, includeDead: false, dryRun: false) == 0)
+        #expect(try maintenance.prune(before: cutoff, includeDead: true, dryRun: true) == 1)
+        #expect(try reader.count() == 2)
+        #expect(try maintenance.prune(before: cutoff, includeDead: true, dryRun: false) == 1)
+        #expect(try reader.list(limit: 10).map(\.id.rawValue) == ["evt_pending"])
+    }
+
     func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

@@ -93,7 +93,10 @@ struct EventStoreTests {
         }
         let reader = try EventLogReader(path: path)
         #expect(try reader.count() == 21)
-        #expect(try reader.appliedMigrations() == ["0001_create_events", "0002_create_deliveries"])
+        #expect(
+            try reader.appliedMigrations() == [
+                "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at",
+            ])
         #expect(try reader.list(limit: 1).first?.id == EventID("evt_new"))
     }
 

@@ -141,6 +141,10 @@ public func buildDaemon(
         observability.monitor,
         application,
     ]
+    if configuration.store.retentionDays > 0 {
+        services.append(
+            RetentionService(store: store, retentionDays: configuration.store.retentionDays, logger: logger))
+    }
     if configuration.admin.listen != nil {
         services.append(
             buildAdminApplication(configuration: configuration, observability: observability, logger: logger) {

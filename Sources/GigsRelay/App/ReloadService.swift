@@ -78,6 +78,7 @@ extension RelayConfiguration {
             ("server.max_body_bytes", "\(server.maxBodyBytes)", "\(running.server.maxBodyBytes)"),
             ("server.idle_timeout_seconds", "\(server.idleTimeoutSeconds)", "\(running.server.idleTimeoutSeconds)"),
             ("store.path", store.path, running.store.path),
+            ("store.retention_days", "\(store.retentionDays)", "\(running.store.retentionDays)"),
             ("webhook.path", webhook.path, running.webhook.path),
             ("log.level", "\(log.level)", "\(running.log.level)"),
             ("admin.listen", "\(admin.listen.map { "\($0)" } ?? "")", "\(running.admin.listen.map { "\($0)" } ?? "")"),

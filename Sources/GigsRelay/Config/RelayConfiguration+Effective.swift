@@ -33,7 +33,7 @@ extension RelayConfiguration {
                 ("listen", quoted("\(server.listen)")), ("max_body_bytes", "\(server.maxBodyBytes)"),
                 ("idle_timeout_seconds", "\(server.idleTimeoutSeconds)"),
             ])
-        section("store", [("path", quoted(store.path))])
+        section("store", [("path", quoted(store.path)), ("retention_days", "\(store.retentionDays)")])
         section(
             "webhook",
             [

@@ -21,6 +21,9 @@ public struct RelayConfiguration: Sendable {
     public struct Store: Sendable {
         /// `store.path`: the SQLite file; relative paths start at the working directory.
         public var path: String = "var/gigs-relay.sqlite3"
+        /// `store.retention_days`: events older than this whose deliveries all succeeded or were skipped
+        /// are removed in the background; 0 keeps everything.
+        public var retentionDays: Int = 30
     }
 
     /// `[webhook]`: what a genuine Gigs delivery looks like.
@@ -122,6 +125,7 @@ public struct RelayConfiguration: Sendable {
             guard !path.isEmpty else { throw ConfigurationError(key: store.key("path"), "must not be empty") }
             self.store.path = path
         }
+        if let days = try store.integer("retention_days", in: 0...36_500) { self.store.retentionDays = days }
         try store.refuseUnknownKeys()
 
         let webhook = try file.section("webhook")

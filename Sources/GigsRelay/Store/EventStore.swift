@@ -90,6 +90,12 @@ public final class EventStore: Sendable {
         try await perform { .stats(probe: probe, reply: $0) }
     }
 
+    /// Removes up to `limit` events received before `cutoff` (Unix ms) whose deliveries all succeeded or
+    /// were skipped, with their deliveries and attempts; returns how many.
+    public func prune(before cutoff: Int64, limit: Int) async throws(StoreError) -> Int {
+        try await perform { .prune(before: cutoff, limit: limit, reply: $0) }
+    }
+
     /// Queues an operation for the writer thread and waits for the commit that holds it.
     private func perform<Value: Sendable>(
         _ operation: (WriteQueue.Reply<Value>) -> WriteQueue.Operation

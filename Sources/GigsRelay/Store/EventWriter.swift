@@ -137,6 +137,10 @@ final class EventWriter: @unchecked Sendable {
                     }
                     let stats = try stats(using: statements)
                     replies.append { reply.resume(returning: .success(stats)) }
+                case .prune(let cutoff, let limit, let reply):
+                    let pruned = try StorePruning.pruneBatch(
+                        statements.connection, before: cutoff, includeDead: false, limit: limit)
+                    replies.append { reply.resume(returning: .success(pruned)) }
                 }
             }
             try Self.run(statements.commit)

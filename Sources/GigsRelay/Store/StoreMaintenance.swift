@@ -45,6 +45,27 @@ public final class StoreMaintenance {
         }
     }
 
+    /// Removes events received before `cutoff` (Unix ms) whose deliveries have all finished, with their
+    /// deliveries and attempts, in batches of 500 so the running daemon's writer is never held up long.
+    ///
+    /// - Parameter includeDead: also remove events with dead deliveries (never done by retention).
+    /// - Returns: how many events were (or, with `dryRun`, would be) removed.
+    public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) throws(StoreError) -> Int {
+        if dryRun {
+            return try transaction(dryRun: true) { () throws(SQLiteError) in
+                try StorePruning.pruneBatch(connection, before: cutoff, includeDead: includeDead, limit: Int.max)
+            }
+        }
+        var total = 0
+        while true {
+            let pruned = try transaction(dryRun: false) { () throws(SQLiteError) in
+                try StorePruning.pruneBatch(connection, before: cutoff, includeDead: includeDead, limit: 500)
+            }
+            total += pruned
+            if pruned < 500 { return total }
+        }
+    }
+
     /// The ids of every dead delivery, oldest first.
     public func deadDeliveries() throws(StoreError) -> [DeliveryID] {
         do {

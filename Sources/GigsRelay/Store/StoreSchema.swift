@@ -66,6 +66,12 @@ enum StoreSchema {
                 CREATE INDEX attempts_by_delivery ON attempts (delivery_id, number);
                 """
         ),
+        Migration(
+            name: "0003_index_events_by_received_at",
+            sql: """
+                CREATE INDEX events_by_received_at ON events (received_at);
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database

@@ -20,6 +20,8 @@ final class WriteQueue: @unchecked Sendable {
         case finish(AttemptRecord, reply: Reply<Void>)
         /// Read the monitor's counts; with `probe`, also write a page to prove the disk takes writes.
         case stats(probe: Bool, reply: Reply<StoreStats>)
+        /// Remove one batch of old, finished events (retention).
+        case prune(before: Int64, limit: Int, reply: Reply<Int>)
 
         /// Answers the caller with a failure.
         func fail(_ error: StoreError) {
@@ -28,6 +30,7 @@ final class WriteQueue: @unchecked Sendable {
             case .claim(_, let reply): reply.resume(returning: .failure(error))
             case .finish(_, let reply): reply.resume(returning: .failure(error))
             case .stats(_, let reply): reply.resume(returning: .failure(error))
+            case .prune(_, _, let reply): reply.resume(returning: .failure(error))
             }
         }
     }

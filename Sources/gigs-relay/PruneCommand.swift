@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import GigsRelay
+
+/// `gigs-relay prune`: removes old, finished events now (retention does it in the background).
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Remove events older than a given age whose deliveries all succeeded or were skipped.",
+        discussion: """
+            Events with pending, running or failed deliveries are never removed; events with dead ones only
+            with --include-dead. Their deliveries and attempts go with them. Works while the daemon runs.
+            Exit codes: 0 events removed; 1 error; 2 nothing matched.
+            """
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: ArgumentHelp("Age, e.g. 30d, 12h, 90m or 3600s.", valueName: "age"))
+    var olderThan: String
+
+    @Flag(help: "Also remove events whose deliveries are dead.")
+    var includeDead = false
+
+    @Flag(help: "Confirm the removal.")
+    var yes = false
+
+    @Flag(help: "Count what would be removed without changing anything.")
+    var dryRun = false
+
+    func validate() throws {
+        _ = try Self.age(olderThan)
+        guard yes || dryRun else { throw ValidationError("prune removes events for good: add --yes (or --dry-run)") }
+    }
+
+    /// Milliseconds in `30d`, `12h`, `90m` or `3600s`.
+    static func age(_ text: String) throws -> Int64 {
+        let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000]
+        guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count >= 0 else {
+            throw ValidationError("--older-than must be a number and a unit (d, h, m or s), e.g. 30d; got \(text)")
+        }
+        return count * unit
+    }
+
+    func run() throws {
+        let configuration = try options.load()
+        let cutoff = unixNow() - (try Self.age(olderThan))
+        let maintenance = try openMaintenance(configuration)
+        let count: Int
+        do {
+            count = try maintenance.prune(before: cutoff, includeDead: includeDead, dryRun: dryRun)
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode.failure
+        }
+        let before = Date(timeIntervalSince1970: Double(cutoff) / 1000).formatted(.iso8601)
+        print(
+            dryRun
+                ? "would remove \(count) events received before \(before)"
+                : "removed \(count) events received before \(before)")
+        if count == 0 { throw DeliveriesCommand.nothingMatched }
+    }
+
+    private func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
