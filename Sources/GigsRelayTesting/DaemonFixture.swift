@@ -18,13 +18,21 @@ public struct DaemonFixture: Sendable {
     /// Environment giving the daemon its secret the way operators do: a variable named by the config.
     public var environment: [String: String] { ["GIGS_WEBHOOK_SECRET": signer.encodedSecret] }
 
-    /// - Parameter extraTOML: more configuration, appended to the minimal file.
-    public init(logLevel: String = "info", logFormat: String = "text", extraTOML: String = "") throws {
+    /// - Parameters:
+    ///   - serverTOML: more `[server]` keys.
+    ///   - extraTOML: more configuration, appended to the minimal file.
+    public init(
+        logLevel: String = "info",
+        logFormat: String = "text",
+        serverTOML: String = "",
+        extraTOML: String = ""
+    ) throws {
         configPath = try directory.write(
             "gigs-relay.toml",
             """
             [server]
             listen = "127.0.0.1:0"
+            \(serverTOML)
             [store]
             path = "var/events.sqlite3"
             [webhook]
@@ -58,6 +66,7 @@ public struct DaemonFixture: Sendable {
         to address: String,
         messageID: String = "msg_\(UUID().uuidString)",
         signer: TestSigner? = nil,
+        headers extra: [String: String] = [:],
         timeout: Duration = .seconds(30)
     ) async throws -> Int {
         var request = HTTPClientRequest(url: "http://\(address)/webhooks/gigs")
@@ -65,6 +74,7 @@ public struct DaemonFixture: Sendable {
         for field in (signer ?? self.signer).headers(id: messageID, body: body) {
             request.headers.add(name: field.name.rawName, value: field.value)
         }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
         _ = try await response.body.collect(upTo: 1 << 20)

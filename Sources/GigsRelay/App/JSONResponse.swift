@@ -5,9 +5,6 @@ import NIOCore
 
 /// Builds gigs-relay's JSON answers, including the error body `{"error":{"code":…,"message":…}}`.
 enum JSONResponse {
-    /// Seconds a client is asked to wait before retrying a 503.
-    static let retryAfterSeconds = 5
-
     private struct ErrorBody: Encodable {
         struct Detail: Encodable {
             let code: String
@@ -62,8 +59,8 @@ enum JSONResponse {
     /// The answer for an ingest error, with `Retry-After`, `Allow` or `Connection: close` where they apply.
     static func error(_ error: IngestError) -> Response {
         var headers: HTTPFields = [:]
+        if let seconds = error.retryAfterSeconds { headers[.retryAfter] = "\(seconds)" }
         switch error.status {
-        case .serviceUnavailable: headers[.retryAfter] = "\(retryAfterSeconds)"
         case .methodNotAllowed: headers[.allow] = "POST"
         // The rest of an oversized body is not read: the connection ends after this answer.
         case .contentTooLarge: headers[.connection] = "close"

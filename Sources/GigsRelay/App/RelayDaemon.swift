@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -20,8 +21,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let observability = observability ?? Observability(store: store, configuration: configuration, logger: logger)
-    let router = Router(context: BasicRequestContext.self)
-    var routes = [configuration.webhook.path: MetricsMiddleware<BasicRequestContext>.webhookRoute]
+    let router = Router(context: RelayRequestContext.self)
+    var routes = [configuration.webhook.path: MetricsMiddleware<RelayRequestContext>.webhookRoute]
     let servesAdmin = configuration.admin.listen == nil
     if servesAdmin { routes.merge(AdminEndpoints.routes) { current, _ in current } }
     router.add(middleware: MetricsMiddleware(metrics: observability.metrics, routes: routes))
@@ -35,18 +36,32 @@ public func buildApplication(
         store: store,
         maxBodyBytes: configuration.server.maxBodyBytes,
         rejectionLog: LogThrottle(),
-        metrics: observability.metrics
+        metrics: observability.metrics,
+        clients: ClientAddress(trustedProxies: configuration.server.trustedProxies),
+        limiter: FailedVerificationLimiter(
+            limit: configuration.server.maxFailedVerifications,
+            windowSeconds: configuration.server.failedVerificationWindowSeconds)
     )
     .addRoutes(to: router, path: configuration.webhook.path)
     return Application(
         router: router,
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [ConnectionCloseHandler()],
+                additionalChannelHandlers: [
+                    ConnectionCloseHandler(),
+                    RequestTimeoutHandler(
+                        headerTimeout: .seconds(Int64(configuration.server.headerTimeoutSeconds)),
+                        bodyTimeout: .seconds(Int64(configuration.server.bodyTimeoutSeconds)),
+                        idleTimeout: .seconds(Int64(configuration.server.idleTimeoutSeconds))),
+                ],
                 idleTimeout: .seconds(Int64(configuration.server.idleTimeoutSeconds))
             )
         ),
-        configuration: ApplicationConfiguration(address: bindAddress(configuration.server.listen)),
+        configuration: ApplicationConfiguration(
+            address: bindAddress(configuration.server.listen),
+            availableConnectionsDelegate: MaximumAvailableConnections(
+                configuration.server.maxConnections, logger: logger)
+        ),
         onServerRunning: { channel in
             await onServerRunning(describe(channel.localAddress))
         },

@@ -15,6 +15,20 @@ public struct RelayConfiguration: Sendable {
         public var maxBodyBytes: Int = 1_048_576
         /// `server.idle_timeout_seconds`: an idle or stalled connection is closed after this long.
         public var idleTimeoutSeconds: Int = 30
+        /// `server.header_timeout_seconds`: time a client has to send a request's head (from connecting, or
+        /// from the previous answer); a slower client is disconnected.
+        public var headerTimeoutSeconds: Int = 10
+        /// `server.body_timeout_seconds`: time a client has to send a request's whole body after its head.
+        public var bodyTimeoutSeconds: Int = 30
+        /// `server.max_connections`: open connections at once; more wait in the kernel's backlog.
+        public var maxConnections: Int = 1024
+        /// `server.trusted_proxies`: peers (CIDR) whose `X-Forwarded-For` names the client.
+        public var trustedProxies: [IPNetwork] = []
+        /// `server.max_failed_verifications`: failed signature checks a client may cause per window before
+        /// its requests are answered 429.
+        public var maxFailedVerifications: Int = 20
+        /// `server.failed_verification_window_seconds`: the window of that limit.
+        public var failedVerificationWindowSeconds: Int = 60
     }
 
     /// `[store]`: the SQLite event log.
@@ -117,6 +131,28 @@ public struct RelayConfiguration: Sendable {
         }
         if let seconds = try server.integer("idle_timeout_seconds", in: 1...3600) {
             self.server.idleTimeoutSeconds = seconds
+        }
+        if let seconds = try server.integer("header_timeout_seconds", in: 1...600) {
+            self.server.headerTimeoutSeconds = seconds
+        }
+        if let seconds = try server.integer("body_timeout_seconds", in: 1...3600) {
+            self.server.bodyTimeoutSeconds = seconds
+        }
+        if let count = try server.integer("max_connections", in: 1...1_000_000) { self.server.maxConnections = count }
+        self.server.trustedProxies = try (server.strings("trusted_proxies") ?? []).map {
+            (text) throws(ConfigurationError) in
+            guard let network = IPNetwork(parsing: text) else {
+                throw ConfigurationError(
+                    key: server.key("trusted_proxies"),
+                    "must list CIDR networks such as \"127.0.0.1/32\", got \"\(text)\"")
+            }
+            return network
+        }
+        if let count = try server.integer("max_failed_verifications", in: 1...1_000_000) {
+            self.server.maxFailedVerifications = count
+        }
+        if let seconds = try server.integer("failed_verification_window_seconds", in: 1...86_400) {
+            self.server.failedVerificationWindowSeconds = seconds
         }
         try server.refuseUnknownKeys()
 

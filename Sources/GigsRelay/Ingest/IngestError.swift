@@ -16,15 +16,19 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupportedMediaType = "unsupported_media_type"
         case methodNotAllowed = "method_not_allowed"
         case storeUnavailable = "store_unavailable"
+        case tooManyFailedVerifications = "too_many_failed_verifications"
     }
 
     private let code: Code
     /// A readable sentence for the client and the log.
     public let message: String
+    /// Seconds the client should wait before retrying (the `Retry-After` of 429 and 503 answers).
+    public let retryAfterSeconds: Int?
 
-    private init(_ code: Code, _ message: String) {
+    private init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     /// The stable machine code of the JSON error body; also the bounded label for logs and metrics.
@@ -45,6 +49,7 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedMediaType: .unsupportedMediaType
         case .methodNotAllowed: .methodNotAllowed
         case .storeUnavailable: .serviceUnavailable
+        case .tooManyFailedVerifications: .tooManyRequests
         }
     }
 
@@ -80,8 +85,18 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let methodNotAllowed = IngestError(.methodNotAllowed, "only POST is allowed here")
     public static let storeUnavailable = IngestError(
         .storeUnavailable,
-        "the event store cannot write right now; retry later"
+        "the event store cannot write right now; retry later",
+        retryAfterSeconds: 5
     )
+
+    /// The client failed signature checks too often lately; it may try again after `seconds`.
+    public static func tooManyFailedVerifications(retryAfter seconds: Int) -> IngestError {
+        IngestError(
+            .tooManyFailedVerifications,
+            "too many requests with failed signature checks from this client; retry later",
+            retryAfterSeconds: seconds
+        )
+    }
 
     /// The body exceeds `server.max_body_bytes`.
     public static func payloadTooLarge(limit: Int) -> IngestError {

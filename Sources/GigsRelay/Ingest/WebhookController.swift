@@ -11,13 +11,17 @@ import NIOCore
 /// read), signature headers (401), body up to the limit (413), timestamp and signature (401), envelope
 /// (400), store with one delivery per routed action (202 accepted, 200 duplicate, 503 when it cannot
 /// write).
-struct WebhookController<Context: RequestContext>: Sendable {
+struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     /// The secrets and routes in effect (a reload replaces them).
     let live: LiveSettings
     let store: EventStore
     let maxBodyBytes: Int
     let rejectionLog: LogThrottle
     let metrics: RelayMetrics
+    /// Who the client is (behind trusted proxies, from `X-Forwarded-For`).
+    let clients: ClientAddress
+    /// Clients that failed signature checks too often get 429 for a while.
+    let limiter: FailedVerificationLimiter
 
     /// Registers POST on `path`, and 405 for the other common methods there.
     func addRoutes(to router: Router<Context>, path: String) {
@@ -35,7 +39,11 @@ struct WebhookController<Context: RequestContext>: Sendable {
 
     /// Handles one delivery; every failure becomes its JSON error answer.
     func receive(_ request: Request, context: Context) async -> Response {
-        do {
+        let client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
+        do throws(IngestError) {
+            if let wait = limiter.blockedFor(client, now: unixMilliseconds()) {
+                throw IngestError.tooManyFailedVerifications(retryAfter: wait)
+            }
             let (event, result) = try await ingest(request)
             metrics.countSecretMatch(index: event.secretIndex)
             metrics.countEvent(type: event.type, duplicate: result == .duplicate)
@@ -46,7 +54,8 @@ struct WebhookController<Context: RequestContext>: Sendable {
             return JSONResponse.stored(event.id, result: result)
         } catch {
             metrics.countRejection(reason: error.label)
-            log(error, logger: context.logger)
+            if error.isAuthenticationFailure { limiter.recordFailure(client, now: unixMilliseconds()) }
+            log(error, client: client, logger: context.logger)
             return JSONResponse.error(error)
         }
     }
@@ -103,18 +112,18 @@ struct WebhookController<Context: RequestContext>: Sendable {
 
     /// Logs a refusal, rate-limited: store failures as errors, authentication failures as warnings, the
     /// rest as info. The detail of a store failure is logged once per batch by the store itself.
-    private func log(_ error: IngestError, logger: Logger) {
+    private func log(_ error: IngestError, client: String, logger: Logger) {
         let level: Logger.Level
         switch error {
         case .storeUnavailable: level = .error
-        case _ where error.isAuthenticationFailure: level = .warning
+        case _ where error.isAuthenticationFailure || error.status == .tooManyRequests: level = .warning
         default: level = .info
         }
         rejectionLog.log(
             logger: logger,
             level: level,
             "Rejected webhook delivery",
-            metadata: [LogKey.errorCode: "\(error.label)"]
+            metadata: [LogKey.errorCode: "\(error.label)", LogKey.clientAddress: "\(client)"]
         )
     }
 }

@@ -5,6 +5,7 @@ public enum LogKey {
     public static let action = "relay.action"
     public static let attempt = "relay.attempt"
     public static let configPath = "relay.config.path"
+    public static let clientAddress = "relay.client.address"
     public static let deliveryID = "relay.delivery.id"
     public static let outcome = "relay.outcome"
     public static let reasons = "relay.reasons"

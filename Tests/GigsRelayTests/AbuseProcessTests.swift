@@ -1,0 +1,136 @@
+import Foundation
+import GigsRelayTesting
+import HTTPTypes
+import Testing
+
+@testable import GigsRelay
+
+/// Slow and abusive clients against the real binary: they are cut off or refused, and others are served.
+@Suite("Abusive clients (real binary)", .serialized)
+struct AbuseProcessTests {
+    @Test("A client dripping its headers is disconnected at header_timeout_seconds; others are served")
+    func slowHeaders() async throws {
+        let fixture = try DaemonFixture(serverTOML: "header_timeout_seconds = 1")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let slow = try RawHTTPConnection(address: address, receiveTimeout: .seconds(5))
+        #expect(slow.send("POST /webhooks/gigs HTTP/1.1\r\nHost: relay\r\nX-Drip: "))
+        let started = ContinuousClock.now
+        var cutOff = false
+        while ContinuousClock.now - started < .seconds(4) {
+            if !slow.send("a") {
+                cutOff = true
+                break
+            }
+            #expect(try await fixture.post(SampleEvents.subscriptionActivated(), to: address) == 202)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(cutOff)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("A body that stalls is cut off at body_timeout_seconds and nothing is stored")
+    func slowBody() async throws {
+        let fixture = try DaemonFixture(serverTOML: "body_timeout_seconds = 1")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let body = SampleEvents.subscriptionActivated(id: "evt_slow_body")
+        let connection = try RawHTTPConnection(address: address, receiveTimeout: .seconds(5))
+        var head = "POST /webhooks/gigs HTTP/1.1\r\nHost: relay\r\nContent-Length: \(body.count)\r\n"
+        for field in fixture.signer.headers(body: body) { head += "\(field.name.rawName): \(field.value)\r\n" }
+        #expect(connection.send(head + "\r\n"))
+        #expect(connection.send(Array(body.prefix(20))))
+        let started = ContinuousClock.now
+        let answer = connection.readUntilClosed()
+        #expect(answer.closed)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(try EventLogReader(path: fixture.storePath).count() == 0)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("Past max_failed_verifications a client gets 429 with Retry-After, even when signed; others do not")
+    func failedVerificationLimit() async throws {
+        let fixture = try DaemonFixture(
+            serverTOML: """
+                trusted_proxies = ["127.0.0.1/32"]
+                max_failed_verifications = 3
+                """)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let forger = TestSigner(secret: TestSigner.randomSecret())
+        let attacker = ["X-Forwarded-For": "203.0.113.9, 198.51.100.7"]
+        for _ in 0..<3 {
+            #expect(
+                try await fixture.post(
+                    SampleEvents.subscriptionActivated(), to: address, signer: forger, headers: attacker)
+                    == 401)
+        }
+        #expect(
+            try await fixture.post(SampleEvents.subscriptionActivated(), to: address, signer: forger, headers: attacker)
+                == 429)
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(), to: address, headers: attacker) == 429)
+        let other = ["X-Forwarded-For": "198.51.100.8"]
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(), to: address, headers: other) == 202)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+        // The rightmost address the trusted proxy did not vouch for is the client, not the leftmost one.
+        #expect(daemon.log.contains("relay.client.address=198.51.100.7"))
+        #expect(!daemon.log.contains("relay.client.address=203.0.113.9"))
+        #expect(daemon.log.contains("too_many_failed_verifications"))
+    }
+
+    @Test("X-Forwarded-For from a peer that is not a trusted proxy is ignored")
+    func untrustedForwardedFor() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let forger = TestSigner(secret: TestSigner.randomSecret())
+        #expect(
+            try await fixture.post(
+                SampleEvents.subscriptionActivated(), to: address, signer: forger,
+                headers: ["X-Forwarded-For": "198.51.100.7"]) == 401)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+        #expect(daemon.log.contains("relay.client.address=127.0.0.1"))
+        #expect(!daemon.log.contains("198.51.100.7"))
+    }
+
+    @Test("At max_connections further connections wait until one closes")
+    func connectionCap() async throws {
+        let fixture = try DaemonFixture(serverTOML: "max_connections = 2")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        var idle = [try RawHTTPConnection(address: address), try RawHTTPConnection(address: address)]
+        try await Task.sleep(for: .milliseconds(200))
+        await #expect(throws: (any Error).self) {
+            _ = try await fixture.post(SampleEvents.subscriptionActivated(), to: address, timeout: .seconds(1))
+        }
+        idle.removeAll()
+        try await eventuallyAsync("a connection is accepted again") {
+            try await fixture.post(SampleEvents.subscriptionActivated(), to: address, timeout: .seconds(2)) == 202
+        }
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+}
+
+@Suite("Client addresses")
+struct ClientAddressTests {
+    @Test("CIDR networks match the addresses they hold")
+    func networks() throws {
+        let loopback = try #require(IPNetwork(parsing: "127.0.0.1/32"))
+        #expect(loopback.contains("127.0.0.1"))
+        #expect(!loopback.contains("127.0.0.2"))
+        let private10 = try #require(IPNetwork(parsing: "10.0.0.0/8"))
+        #expect(private10.contains("10.200.3.4"))
+        #expect(!private10.contains("11.0.0.1"))
+        #expect(!private10.contains("::1"))
+        let v6 = try #require(IPNetwork(parsing: "fd00::/8"))
+        #expect(v6.contains("fd12:3456::1"))
+        #expect(IPNetwork(parsing: "::1")?.contains("::1") == true)
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", "::/129"] { #expect(IPNetwork(parsing: bad) == nil) }
+    }
+}
