@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs gigs-relay as a systemd service: the binary, deploy/gigs-relay.service, a configuration in
+# Installs gigs-relay as a systemd service: the binary, deploy/gigs-relay.service and .socket, a configuration in
 # /etc/gigs-relay/ with the mail templates, and a root-only credentials folder.
 #
 # Never overwrites what an operator edited: when an installed configuration or template differs from
@@ -43,6 +43,7 @@ unit="$(mktemp)"
 trap 'rm -f "$unit"' EXIT
 sed "s|/usr/local/bin/gigs-relay|$prefix/bin/gigs-relay|" deploy/gigs-relay.service > "$unit"
 install -D -m 0644 "$unit" "$dest/etc/systemd/system/gigs-relay.service"
+install -D -m 0644 deploy/gigs-relay.socket "$dest/etc/systemd/system/gigs-relay.socket"
 
 install -d -m 0755 "$dest/etc/gigs-relay"
 install_keep deploy/gigs-relay.toml "$dest/etc/gigs-relay/gigs-relay.toml"
@@ -64,5 +65,6 @@ Next:
      token and SMTP password beside it if you use them).
   2. Edit $dest/etc/gigs-relay/gigs-relay.toml and check it:
      CREDENTIALS_DIRECTORY=/etc/gigs-relay/credentials gigs-relay config check --config /etc/gigs-relay/gigs-relay.toml
-  3. systemctl enable --now gigs-relay; put deploy/nginx/gigs-relay.conf in /etc/nginx/conf.d/.
+  3. systemctl enable --now gigs-relay (or gigs-relay.socket for socket activation);
+     put deploy/nginx/gigs-relay.conf in /etc/nginx/conf.d/.
 NEXT

@@ -13,7 +13,7 @@ public final class NginxProxy: Sendable {
 
     /// - Parameter upstream: the daemon's `HOST:PORT`.
     public init(upstream: String) throws {
-        let port = try Self.freePort()
+        let port = try freeLoopbackPort()
         address = "127.0.0.1:\(port)"
         certificatePath = directory.file("cert.pem")
         try Self.run(
@@ -84,21 +84,21 @@ public final class NginxProxy: Sendable {
             throw RelayProcess.Failure(description: "\(arguments.joined(separator: " ")) failed")
         }
     }
+}
 
-    /// A loopback port nothing listens on right now.
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
+/// A loopback port nothing listens on right now.
+public func freeLoopbackPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
         }
-        guard bound else { throw RelayProcess.Failure(description: "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
+    guard bound else { throw RelayProcess.Failure(description: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

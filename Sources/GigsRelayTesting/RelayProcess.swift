@@ -32,10 +32,23 @@ public final class RelayProcess: Sendable {
     }
 
     /// Starts `gigs-relay ARGUMENTS…` in `directory` with `environment` added to this process's.
-    public init(arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+    ///
+    /// - Parameter launcher: a command that starts the binary (e.g. `systemd-socket-activate -l …`); the
+    ///   binary's path and the arguments follow it.
+    public init(
+        arguments: [String],
+        directory: String,
+        environment: [String: String] = [:],
+        launcher: [String] = []
+    ) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [program] + launcher.dropFirst() + [Self.binaryPath] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var merged = ProcessInfo.processInfo.environment
         merged.removeValue(forKey: "NOTIFY_SOCKET")

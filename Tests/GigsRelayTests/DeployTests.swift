@@ -38,7 +38,8 @@ struct DeployTests {
         #expect(status == 0, "\(output)")
         let etc = stage.file("etc/gigs-relay")
         for path in [
-            "usr/local/bin/gigs-relay", "etc/systemd/system/gigs-relay.service", "etc/gigs-relay/gigs-relay.toml",
+            "usr/local/bin/gigs-relay", "etc/systemd/system/gigs-relay.service",
+            "etc/systemd/system/gigs-relay.socket", "etc/gigs-relay/gigs-relay.toml",
             "etc/gigs-relay/templates/install-links/en.text.mustache",
             "etc/gigs-relay/templates/email/default.subject.mustache", "etc/gigs-relay/credentials/webhook-secret",
         ] {
@@ -68,14 +69,17 @@ struct DeployTests {
         #expect(try String(contentsOfFile: "\(etc)/credentials/webhook-secret", encoding: .utf8).hasPrefix("whsec_"))
     }
 
-    @Test("systemd-analyze verify accepts the unit without a single warning")
+    @Test("systemd-analyze verify accepts the service and socket units without a single warning")
     func unitVerifies() throws {
         let directory = TemporaryDirectory(prefix: "gigs-relay-unit")
         defer { directory.remove() }
         let unit = try String(contentsOfFile: Repository.path("deploy/gigs-relay.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/gigs-relay", with: RelayProcess.binaryPath)
         let path = try directory.write("gigs-relay.service", unit)
-        let (status, output) = try run(["systemd-analyze", "verify", path])
+        let socket = try directory.write(
+            "gigs-relay.socket",
+            try String(contentsOfFile: Repository.path("deploy/gigs-relay.socket"), encoding: .utf8))
+        let (status, output) = try run(["systemd-analyze", "verify", path, socket])
         #expect(status == 0)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(output)")
         for setting in [
@@ -86,6 +90,35 @@ struct DeployTests {
         ] {
             #expect(unit.contains(setting), "the unit lacks \(setting)")
         }
+    }
+
+    @Test("Socket activation: the daemon serves on the socket it is handed and binds nothing itself")
+    func socketActivation() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let port = try freeLoopbackPort()
+        let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let daemon = try RelayProcess(
+            arguments: ["serve", "--config", fixture.configPath],
+            directory: fixture.directory.path,
+            environment: fixture.environment.merging(["NOTIFY_SOCKET": socket.path]) { $1 },
+            launcher: [
+                "systemd-socket-activate", "-l", "127.0.0.1:\(port)", "-E", "GIGS_WEBHOOK_SECRET", "-E",
+                "NOTIFY_SOCKET",
+            ]
+        )
+        // The first connection waits in the activation socket's backlog until the daemon accepts it.
+        let address = "127.0.0.1:\(port)"
+        try await eventuallyAsync("the activated daemon answers") {
+            try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_activated"), to: address) == 202
+        }
+        #expect(try await daemon.listenAddress() == address)
+        #expect(daemon.log.contains("Serving on the socket systemd passed"))
+        try await socket.waitFor("READY=1")
+        #expect(try await fixture.get("/healthz", from: address) == 200)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        #expect(try EventLogReader(path: fixture.storePath).rowCount(id: EventID("evt_activated")) == 1)
     }
 
     @Test("Through the shipped nginx configuration: signed events are stored; health and metrics are not exposed")

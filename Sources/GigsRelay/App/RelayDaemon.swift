@@ -21,16 +21,39 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let observability = observability ?? Observability(store: store, configuration: configuration, logger: logger)
+    let live =
+        live
+        ?? LiveSettings(
+            .init(verifier: verifier, routes: configuration.routes, actions: [:], settings: configuration.actions))
+    return Application(
+        router: buildRouter(configuration: configuration, store: store, live: live, observability: observability),
+        server: .http1(configuration: httpConfiguration(configuration)),
+        configuration: ApplicationConfiguration(
+            address: bindAddress(configuration.server.listen),
+            availableConnectionsDelegate: MaximumAvailableConnections(
+                configuration.server.maxConnections, logger: logger)
+        ),
+        onServerRunning: { channel in
+            await onServerRunning(describe(channel.localAddress))
+        },
+        logger: logger
+    )
+}
+
+/// The router of the main listener: metrics middleware, the admin endpoints (unless `admin.listen` is
+/// set) and the webhook endpoint.
+func buildRouter(
+    configuration: RelayConfiguration,
+    store: EventStore,
+    live: LiveSettings,
+    observability: Observability
+) -> Router<RelayRequestContext> {
     let router = Router(context: RelayRequestContext.self)
     var routes = [configuration.webhook.path: MetricsMiddleware<RelayRequestContext>.webhookRoute]
     let servesAdmin = configuration.admin.listen == nil
     if servesAdmin { routes.merge(AdminEndpoints.routes) { current, _ in current } }
     router.add(middleware: MetricsMiddleware(metrics: observability.metrics, routes: routes))
     if servesAdmin { AdminEndpoints.add(to: router, observability: observability) }
-    let live =
-        live
-        ?? LiveSettings(
-            .init(verifier: verifier, routes: configuration.routes, actions: [:], settings: configuration.actions))
     WebhookController(
         live: live,
         store: store,
@@ -43,29 +66,22 @@ public func buildApplication(
             windowSeconds: configuration.server.failedVerificationWindowSeconds)
     )
     .addRoutes(to: router, path: configuration.webhook.path)
-    return Application(
-        router: router,
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [
-                    ConnectionCloseHandler(),
-                    RequestTimeoutHandler(
-                        headerTimeout: .seconds(Int64(configuration.server.headerTimeoutSeconds)),
-                        bodyTimeout: .seconds(Int64(configuration.server.bodyTimeoutSeconds)),
-                        idleTimeout: .seconds(Int64(configuration.server.idleTimeoutSeconds))),
-                ],
-                idleTimeout: .seconds(Int64(configuration.server.idleTimeoutSeconds))
-            )
-        ),
-        configuration: ApplicationConfiguration(
-            address: bindAddress(configuration.server.listen),
-            availableConnectionsDelegate: MaximumAvailableConnections(
-                configuration.server.maxConnections, logger: logger)
-        ),
-        onServerRunning: { channel in
-            await onServerRunning(describe(channel.localAddress))
-        },
-        logger: logger
+    return router
+}
+
+/// HTTP/1.1 settings of the main listener: idle timeout, and the handlers that close after a 413 and
+/// enforce the header and body deadlines.
+func httpConfiguration(_ configuration: RelayConfiguration) -> HTTP1Channel.Configuration {
+    let server = configuration.server
+    return HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            ConnectionCloseHandler(),
+            RequestTimeoutHandler(
+                headerTimeout: .seconds(Int64(server.headerTimeoutSeconds)),
+                bodyTimeout: .seconds(Int64(server.bodyTimeoutSeconds)),
+                idleTimeout: .seconds(Int64(server.idleTimeoutSeconds))),
+        ],
+        idleTimeout: .seconds(Int64(server.idleTimeoutSeconds))
     )
 }
 
@@ -119,7 +135,9 @@ public func buildDaemon(
         try? client.syncShutdown()
         throw error
     }
-    if case .unix(let path) = configuration.server.listen {
+    // Socket activation: systemd passed the listening socket; server.listen is not bound then.
+    let activatedSockets = SystemdNotifier.listenDescriptors()
+    if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
         try removeStaleSocket(at: path)
     }
     let wakeup = WakeupSignal()
@@ -134,19 +152,34 @@ public func buildDaemon(
         if let line = status.update(stats) { notifier.notify("STATUS=\(line)") }
     }
     let probe = HTTPLoopProbe(path: configuration.webhook.path, client: client)
-    let application = buildApplication(
-        configuration: configuration,
-        verifier: live.snapshot.verifier,
-        store: store,
-        live: live,
-        observability: observability,
-        logger: logger,
-        onServerRunning: { address in
-            logger.notice("Listening", metadata: [LogKey.listenAddress: "\(address)"])
-            probe.listening(on: address)
-            notifier.notify("READY=1", "STATUS=\(status.listening(on: address))")
-        }
-    )
+    let onServerRunning: @Sendable (String) async -> Void = { address in
+        logger.notice("Listening", metadata: [LogKey.listenAddress: "\(address)"])
+        probe.listening(on: address)
+        notifier.notify("READY=1", "STATUS=\(status.listening(on: address))")
+    }
+    let application: any Service
+    if let descriptor = activatedSockets.first {
+        logger.info("Serving on the socket systemd passed", metadata: ["relay.listen.fd": "\(descriptor)"])
+        application = ActivatedServer(
+            descriptor: descriptor,
+            responder: buildRouter(
+                configuration: configuration, store: store, live: live, observability: observability
+            ).buildResponder(),
+            http: httpConfiguration(configuration),
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
+    } else {
+        application = buildApplication(
+            configuration: configuration,
+            verifier: live.snapshot.verifier,
+            store: store,
+            live: live,
+            observability: observability,
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
+    }
     var services: [any Service] = [
         EventStoreService(store: store),
         HTTPClientService(client: client),
@@ -199,7 +232,7 @@ public func buildDaemon(
 }
 
 /// `HOST:PORT` or `unix:PATH` of a bound socket.
-private func describe(_ address: SocketAddress?) -> String {
+func describe(_ address: SocketAddress?) -> String {
     guard let address else { return "unknown" }
     switch address {
     case .unixDomainSocket: return "unix:\(address.pathname ?? "")"

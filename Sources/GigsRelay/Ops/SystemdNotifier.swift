@@ -13,6 +13,15 @@ public struct SystemdNotifier: Sendable {
         _ = relay_sd_notify(assignments.joined(separator: "\n"))
     }
 
+    /// The listening sockets systemd passed to this process (socket activation), in the order of the
+    /// `.socket` unit's `Listen…=` lines; empty when started without them. Takes them over: the
+    /// `LISTEN_*` variables are unset so no child inherits them.
+    public static func listenDescriptors() -> [CInt] {
+        let count = relay_sd_listen_fds()
+        let start = relay_sd_listen_fds_start()
+        return (0..<count).map { start + $0 }
+    }
+
     /// The interval systemd expects watchdog pings within, or nil when `WatchdogSec=` is not set for
     /// this process.
     public var watchdogInterval: Duration? {
