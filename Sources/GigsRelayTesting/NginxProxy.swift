@@ -16,10 +16,7 @@ public final class NginxProxy: Sendable {
         let port = try freeLoopbackPort()
         address = "127.0.0.1:\(port)"
         certificatePath = directory.file("cert.pem")
-        try Self.run(
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
-            directory.file("key.pem"), "-out", certificatePath, "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+        try makeSelfSignedCertificate(certificate: certificatePath, key: directory.file("key.pem"))
         var site = try String(contentsOfFile: Repository.path("deploy/nginx/gigs-relay.conf"), encoding: .utf8)
         site = site.replacingOccurrences(of: "server 127.0.0.1:8080;", with: "server \(upstream);")
             .replacingOccurrences(of: "listen 443 ssl http2;", with: "listen \(address) ssl http2;")
@@ -70,20 +67,6 @@ public final class NginxProxy: Sendable {
 
     /// nginx's error log so far.
     public var errorLog: String { (try? String(contentsOfFile: directory.file("error.log"), encoding: .utf8)) ?? "" }
-
-    private static func run(_ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw RelayProcess.Failure(description: "\(arguments.joined(separator: " ")) failed")
-        }
-    }
 }
 
 /// A loopback port nothing listens on right now.

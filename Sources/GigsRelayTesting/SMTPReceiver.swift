@@ -50,7 +50,7 @@ public final class SMTPReceiver: Sendable {
         try replies.write(toFile: directory.file("replies"), atomically: true, encoding: .utf8)
         var arguments = ["--record", directory.file("messages.jsonl"), "--replies-file", directory.file("replies")]
         if tls {
-            try Self.makeCertificate(certificate: directory.file("cert.pem"), key: directory.file("key.pem"))
+            try makeSelfSignedCertificate(certificate: directory.file("cert.pem"), key: directory.file("key.pem"))
             arguments += ["--cert", directory.file("cert.pem"), "--key", directory.file("key.pem")]
         }
         if authenticate { arguments += ["--user", username, "--password", password] }
@@ -79,23 +79,5 @@ public final class SMTPReceiver: Sendable {
     public func waitForMessages(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [ReceivedMail] {
         try await eventually(timeout: timeout, "\(count) messages at the SMTP server") { messages.count >= count }
         return messages
-    }
-
-    /// A self-signed certificate for `127.0.0.1` and `localhost`, made with the openssl tool.
-    private static func makeCertificate(certificate: String, key: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key, "-out",
-            certificate, "-subj", "/CN=relay.test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw RelayProcess.Failure(description: "openssl could not make a test certificate")
-        }
     }
 }

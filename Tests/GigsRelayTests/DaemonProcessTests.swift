@@ -158,18 +158,10 @@ struct DaemonProcessTests {
         let fixture = try DaemonFixture()
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("deploy/send-test-event.sh").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, "http://\(address)/webhooks/gigs", "evt_openssl"]
-        process.environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, output) = try runTool(
+            ["bash", Repository.path("deploy/send-test-event.sh"), "http://\(address)/webhooks/gigs", "evt_openssl"],
+            environment: fixture.environment)
+        #expect(status == 0)
         #expect(output.hasPrefix("HTTP/1.1 202"))
         #expect(output.contains(#"{"id":"evt_openssl","status":"accepted"}"#))
         daemon.signal(SIGTERM)

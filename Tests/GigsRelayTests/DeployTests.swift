@@ -11,21 +11,9 @@ import Testing
 /// The shipped deployment files: install.sh, the systemd unit, and nginx in front of the real binary.
 @Suite("Deployment files", .serialized)
 struct DeployTests {
-    /// Runs a command; returns its status and everything it printed.
+    /// Runs a command from the repository root.
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = Repository.root
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
+        try runTool(arguments, environment: environment, directory: Repository.root)
     }
 
     @Test("install.sh installs binary, unit, config and templates, and keeps an operator's edits")

@@ -9,22 +9,11 @@ import Testing
 
 /// Mounts a tiny tmpfs (needs root, as in CI); the suite is skipped where mounting is not allowed.
 private func mountTmpfs(at path: String, size: String) -> Bool {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["mount", "-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", path]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return false }
-    process.waitUntilExit()
-    return process.terminationStatus == 0
+    (try? runTool(["mount", "-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", path]))?.status == 0
 }
 
 private func unmount(_ path: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["umount", path]
-    try? process.run()
-    process.waitUntilExit()
+    _ = try? runTool(["umount", path])
 }
 
 private let canMount: Bool = {

@@ -32,24 +32,6 @@ struct OperationsProcessTests {
 
     static let backendSecret = TestSigner.randomSecret()
 
-    /// Runs `promtool check metrics` on `text`; returns its exit status and output.
-    func promtool(_ text: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["promtool", "check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
-    }
-
     @Test("/readyz is 200 once running; /metrics counts what happened, leaks no secret, and promtool accepts it")
     func readinessAndMetrics() async throws {
         let receiver = try WebhookReceiver()
@@ -91,7 +73,7 @@ struct OperationsProcessTests {
         #expect(!metrics.contains(fixture.signer.encodedSecret))
         #expect(!metrics.contains(Self.backendSecret))
         #expect(!metrics.contains("evt_metrics"))
-        let (status, lint) = try promtool(metrics)
+        let (status, lint) = try runTool(["promtool", "check", "metrics"], input: metrics)
         #expect(status == 0, "promtool: \(lint)")
         daemon.signal(SIGTERM)
         _ = try await daemon.waitForExit()

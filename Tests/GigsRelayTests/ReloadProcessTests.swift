@@ -28,16 +28,23 @@ struct ReloadProcessTests {
         """
     }
 
+    /// A fixture whose configuration reads its webhook secret from a file and routes everything to action
+    /// `one`; returns it with the signer of that secret and the secret file's path.
+    func prepare(_ receiver: WebhookReceiver) throws -> (DaemonFixture, TestSigner, String) {
+        let fixture = try DaemonFixture()
+        let signer = TestSigner(secret: TestSigner.randomSecret())
+        let secretFile = try fixture.directory.write("webhook-secret", signer.encodedSecret)
+        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        return (fixture, signer, secretFile)
+    }
+
     @Test("SIGHUP swaps secrets and routes at once; systemd hears RELOADING=1 then READY=1")
     func reloadSwaps() async throws {
         let receiver = try WebhookReceiver()
-        let fixture = try DaemonFixture()
+        let (fixture, oldSigner, secretFile) = try prepare(receiver)
         defer { fixture.directory.remove() }
-        let oldSigner = TestSigner(secret: TestSigner.randomSecret())
         let newSigner = TestSigner(secret: TestSigner.randomSecret())
-        let secretFile = try fixture.directory.write("webhook-secret", oldSigner.encodedSecret)
-        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
-            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
         let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
         let (daemon, address) = try await fixture.start(environment: [
             "ACTION_SECRET": actionSecret, "NOTIFY_SOCKET": socket.path,
@@ -74,12 +81,8 @@ struct ReloadProcessTests {
     @Test("A reload with a bad file logs why and keeps serving with the running configuration")
     func badReloadKeepsServing() async throws {
         let receiver = try WebhookReceiver()
-        let fixture = try DaemonFixture()
+        let (fixture, signer, secretFile) = try prepare(receiver)
         defer { fixture.directory.remove() }
-        let signer = TestSigner(secret: TestSigner.randomSecret())
-        let secretFile = try fixture.directory.write("webhook-secret", signer.encodedSecret)
-        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
-            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
 
         for broken in [
@@ -107,12 +110,8 @@ struct ReloadProcessTests {
     @Test("config check prints the effective configuration with references only, and exits 1 naming a bad key")
     func configCheck() async throws {
         let receiver = try WebhookReceiver()
-        let fixture = try DaemonFixture()
+        let (fixture, signer, secretFile) = try prepare(receiver)
         defer { fixture.directory.remove() }
-        let signer = TestSigner(secret: TestSigner.randomSecret())
-        let secretFile = try fixture.directory.write("webhook-secret", signer.encodedSecret)
-        try configuration(secretFile: secretFile, action: "one", receiver: receiver)
-            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
         let valid = try await RelayProcess.run(
             ["config", "check", "--config", fixture.configPath], directory: fixture.directory.path,
             environment: ["ACTION_SECRET": actionSecret])

@@ -54,16 +54,7 @@ struct SendCommandTests {
         let command = printed.output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(command.hasPrefix("curl -sS -X POST "))
         #expect(try EventLogReader(path: fixture.storePath).count() == 0)
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", command]
-        let output = Pipe()
-        shell.standardOutput = output
-        shell.standardError = FileHandle.nullDevice
-        shell.standardInput = FileHandle.nullDevice
-        try shell.run()
-        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        shell.waitUntilExit()
+        let answer = try runTool(["sh", "-c", command]).output
         #expect(answer.contains(#""status":"accepted""#))
         #expect(
             try EventLogReader(path: fixture.storePath).list(limit: 1).first?.type
