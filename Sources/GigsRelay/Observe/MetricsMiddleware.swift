@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// Counts every answer by route and status, and times webhook requests.
+/// Counts every answer by route and status, and times webhook deliveries (POSTs).
 ///
 /// The route label is the endpoint's name (`webhook`, `healthz`, `readyz`, `metrics`) or `unmatched`,
 /// never the requested path, so scanners cannot grow the label set.
@@ -19,7 +19,10 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             let response = try await next(request, context)
             metrics.countRequest(route: route, status: Int(response.status.code))
-            if route == Self.webhookRoute { metrics.recordIngest(ContinuousClock.now - started) }
+            // Only deliveries: the watchdog's GET probe of the webhook path is not an ingest.
+            if route == Self.webhookRoute && request.method == .post {
+                metrics.recordIngest(ContinuousClock.now - started)
+            }
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
