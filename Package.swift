@@ -85,6 +85,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "gigs-relay-fuzz",
+            dependencies: ["GigsRelay"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        ),
         .target(
             name: "GigsRelayTesting",
             dependencies: [

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs missing system packages, checks formatting,
-# builds once (library, binary and tests), then runs every test against that build.
+# builds once (library, binary and tests), then runs every test against that build, then fuzzes ingest's
+# parsers for a minute (a second build, with sanitizers, in .build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,3 +16,5 @@ python3 -c 'import standardwebhooks, aiosmtpd' 2>/dev/null || {
 swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build
+# Ingest's parsers under libFuzzer and AddressSanitizer, for a bounded time.
+Tests/Fuzz/run.sh 60
