@@ -12,6 +12,8 @@ public final class FakeGigsAPI: Sendable {
     public let project: String
     private let port = Locked<Int?>(nil)
     private let seen = Locked<[String]>([])
+    /// Answers still to give instead of the documents: (status, Retry-After seconds).
+    private let failures = Locked<[(Int, Int)]>([])
     private let task = Locked<Task<Void, any Error>?>(nil)
 
     /// - Parameters:
@@ -23,9 +25,17 @@ public final class FakeGigsAPI: Sendable {
         self.project = project
         let router = Router()
         let seen = self.seen
+        let failures = self.failures
         let expected = "Bearer \(token)"
         router.get("/projects/:project/**") { request, context -> Response in
             seen.withLock { $0.append(request.uri.path) }
+            if let (status, retryAfter) = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                var response = Self.json(
+                    HTTPResponse.Status(code: status),
+                    #"{"object":"error","type":"rate_limited","message":"Too many requests"}"#)
+                response.headers[.retryAfter] = "\(retryAfter)"
+                return response
+            }
             guard request.headers[.authorization] == expected else {
                 return Self.json(
                     .unauthorized, #"{"object":"error","type":"unauthorized","message":"Invalid API key"}"#)
@@ -59,6 +69,11 @@ public final class FakeGigsAPI: Sendable {
 
     /// The base URL for `[gigs] api_url`.
     public var url: String { "http://127.0.0.1:\(port.value ?? 0)" }
+
+    /// Answers the next `count` requests with `status` (429 or a 5xx) and `Retry-After: retryAfter`.
+    public func fail(next count: Int, status: Int = 429, retryAfter: Int = 1) {
+        failures.withLock { $0 += Array(repeating: (status, retryAfter), count: count) }
+    }
 
     /// The paths requested so far.
     public var requests: [String] { seen.value }

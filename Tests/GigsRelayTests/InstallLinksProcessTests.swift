@@ -161,6 +161,51 @@ struct InstallLinksProcessTests {
         try await expectNoCredentialsLeft(fixture, daemon, api: api, event: "evt_mail")
     }
 
+    @Test("A Gigs API 429/503 storm is retried no sooner than its Retry-After, then the links are delivered")
+    func rateLimitStorm() async throws {
+        let api = try await FakeGigsAPI(documents: ["sims/sim_e1/credentials": Self.credentials])
+        api.fail(next: 2, status: 429, retryAfter: 1)
+        api.fail(next: 1, status: 503, retryAfter: 1)
+        let receiver = try WebhookReceiver(secret: linksSecret)
+        let fixture = try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                max_attempts = 10
+                backoff_initial_ms = 50
+                backoff_max_ms = 5000
+                [gigs]
+                api_url = "\(api.url)"
+                project = "\(api.project)"
+                token = "env:GIGS_API_TOKEN"
+                [actions.install-links]
+                kind = "esim-install-links"
+                channel = "http"
+                url = "\(receiver.url("/links"))"
+                secret = "env:LINKS_SECRET"
+                [[routes]]
+                events = ["com.gigs.subscription.activated"]
+                actions = ["install-links"]
+                """)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await start(fixture, api: api)
+        let body = SampleEvents.subscription(
+            id: "evt_storm", sim: #"{"object":"sim","id":"sim_e1","type":"eSIM"}"#, user: Self.user)
+        #expect(try await fixture.post(body, to: address) == 202)
+        _ = try await receiver.waitForRequests(1)
+        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: DeliveryID(1))
+        #expect(attempts.map(\.outcome) == ["failed", "failed", "failed", "succeeded"])
+        #expect(attempts.first?.error?.contains("429") == true)
+        // With a 50 ms backoff, only Retry-After explains a second between attempts.
+        for (earlier, later) in zip(attempts, attempts.dropFirst()) {
+            let gap = later.startedAt.timeIntervalSince(earlier.startedAt)
+            #expect(gap >= 0.95, "attempt \(later.number) came \(gap) s after the previous one")
+        }
+        #expect(api.requests.count == 4)
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
     @Test("A user without a locale template gets the default locale's email")
     func defaultLocale() throws {
         #expect(
