@@ -1,6 +1,8 @@
 -- wrk script: every request is a distinct Gigs event, signed (Standard Webhooks v1) in wrk itself
 -- through LuaJIT's FFI calling the system libcrypto, so the server verifies real signatures.
 -- Environment: BENCH_KEY_HEX (the HMAC key as hex), BENCH_PATH (default /webhooks/gigs), and
+-- BENCH_SIGN=body-hex: sign the way adnanh/webhook's payload-hmac-sha256 rule checks (HMAC of the body
+-- alone, hex, in X-Signature: sha256=…) instead of Standard Webhooks, for the peer comparison.
 -- BENCH_DELAY_MS: when set, each connection waits this long before each request, which offers a steady
 -- rate of connections × 1000 / BENCH_DELAY_MS events/s instead of as many as the server takes.
 local ffi = require("ffi")
@@ -35,6 +37,15 @@ end
 local sequence = 0
 local run = tostring(os.time()) .. tostring(math.random(100000, 999999))
 
+local sign_mode = os.getenv("BENCH_SIGN") or "standard-webhooks"
+
+local function hex_hmac(message)
+    crypto.HMAC(crypto.EVP_sha256(), key, #key, message, #message, mac, mac_len)
+    local hex = {}
+    for i = 0, 31 do hex[#hex + 1] = string.format("%02x", mac[i]) end
+    return table.concat(hex)
+end
+
 local function sign(message)
     crypto.HMAC(crypto.EVP_sha256(), key, #key, message, #message, mac, mac_len)
     local length = crypto.EVP_EncodeBlock(encoded, mac, 32)
@@ -58,8 +69,12 @@ function request()
         ["Content-Type"] = "application/json",
         ["webhook-id"] = message_id,
         ["webhook-timestamp"] = timestamp,
-        ["webhook-signature"] = sign(message_id .. "." .. timestamp .. "." .. body),
     }
+    if sign_mode == "body-hex" then
+        headers["X-Signature"] = "sha256=" .. hex_hmac(body)
+    else
+        headers["webhook-signature"] = sign(message_id .. "." .. timestamp .. "." .. body)
+    end
     return wrk.format("POST", path, headers, body)
 end
 

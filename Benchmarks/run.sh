@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole benchmark in one command: builds release and runs, one after another on this machine,
+#   1. ingest at 16, 64 and 256 connections, each beside the same binary's GET /healthz (the ceiling of
+#      the HTTP stack here), with the ratio;
+#   2. the peer adnanh/webhook on the same payloads at 64 connections, and the ratio;
+#   3. end to end (ingest → http action → local nginx), flat out and paced;
+#   4. growth: ingest and `events list` with 10k and 1M events stored (GROWTH_SIZES to change).
+# Prints everything and writes it, with the date, machine and command, to Benchmarks/RESULTS.md.
+#
+# Usage: Benchmarks/run.sh [DURATION_SECONDS=10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+section() { printf '\n## %s\n\n```\n' "$1" | tee -a "$out"; }
+end_section() { printf '```\n' | tee -a "$out"; }
+
+{
+    echo "# Benchmark results"
+    echo
+    echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+    echo "- Command: \`Benchmarks/run.sh $duration\` (wrk, nginx and the server share the machine)"
+    echo "- Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} | tee "$out"
+
+section "Ingest (durable, distinct signed events) and GET /healthz"
+for connections in 16 64 256; do
+    echo "--- $connections connections" | tee -a "$out"
+    Benchmarks/ingest.sh "$duration" "$connections" 2>/dev/null | grep -E '^(ingest|healthz|ratio|peak)' | tee -a "$out"
+done
+end_section
+
+section "Peer: adnanh/webhook (payload-hmac-sha256 rule, runs /bin/true, persists nothing), 64 connections"
+Benchmarks/peer-webhook.sh "$duration" 64 2>/dev/null | grep -E '^(webhook|peak)' | tee -a "$out"
+ours="$(awk '/^--- 64 connections/ { found = 1 } found && /^ingest/ { print $2; exit }' "$out")"
+theirs="$(awk '/^webhook/ { print $2; exit }' "$out")"
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio gigs-relay (durable) / webhook (not durable): %.2f\n", a / b }' | tee -a "$out"
+end_section
+
+section "End to end: ingest → http action → local nginx"
+Benchmarks/end-to-end.sh "$duration" 64 64 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+echo "--- paced at about 8,000 events/s offered (100 connections)" | tee -a "$out"
+Benchmarks/end-to-end.sh "$duration" 100 64 10000 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+end_section
+
+section "Growth: the same ingest and \`events list\` on larger stores"
+Benchmarks/growth.sh "$duration" "${GROWTH_SIZES:-10000 1000000}" 2>/dev/null | grep '^store of' | tee -a "$out"
+end_section
+
+cp "$out" Benchmarks/RESULTS.md
+echo
+echo "written to Benchmarks/RESULTS.md"
