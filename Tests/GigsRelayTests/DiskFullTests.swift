@@ -29,7 +29,8 @@ struct DiskFullTests {
     @Test(
         "A full disk: ingest answers 503 with Retry-After, never 2xx unstored; /readyz says why; recovery is automatic")
     func diskFull() async throws {
-        let fixture = try DaemonFixture()
+        // Bodies up to 64 KiB: the recovery probe writes that much, which fits once the ballast is gone.
+        let fixture = try DaemonFixture(serverTOML: "max_body_bytes = 65536")
         defer { fixture.directory.remove() }
         let volume = fixture.directory.file("var")
         try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: true)
@@ -70,6 +71,12 @@ struct DiskFullTests {
         #expect(acknowledged.count > 10)
         try await eventuallyAsync("not ready") { try await fixture.get("/readyz", from: address) == 503 }
         #expect(try await fixture.fetch("/readyz", from: address).body.contains("store: writes are failing"))
+        // It stays so while the disk is full: the recovery probe writes as much as the largest event, and
+        // a full disk may still take a smaller write.
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await fixture.get("/readyz", from: address) == 503)
+        }
 
         try FileManager.default.removeItem(atPath: "\(volume)/ballast")
         try await eventuallyAsync("ready again by itself") { try await fixture.get("/readyz", from: address) == 200 }

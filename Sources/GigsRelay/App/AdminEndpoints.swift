@@ -29,7 +29,8 @@ public struct Observability: Sendable {
         self.init(
             metrics: metrics,
             monitor: RelayMonitor(
-                store: store, metrics: metrics, ready: configuration.ready, dispatcher: dispatcher, logger: logger,
+                store: store, metrics: metrics, ready: configuration.ready,
+                probeBytes: configuration.server.maxBodyBytes, dispatcher: dispatcher, logger: logger,
                 onReading: onReading),
             dispatcher: dispatcher
         )

@@ -3,8 +3,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Watches the daemon's parts and answers whether it is ready: reads the store's counts every
-/// ``interval`` through the writer thread (probing with a real write while writes are failing, so a
-/// store that recovers is noticed without traffic), feeds metrics and systemd's status line, and keeps
+/// ``interval`` through the writer thread (probing with a write as large as the largest event while
+/// writes are failing, so a store that recovers is noticed without traffic), feeds metrics and systemd's status line, and keeps
 /// the latest picture for `/readyz` and the watchdog.
 public final class RelayMonitor: Service, Sendable {
     /// How often the store is read.
@@ -22,6 +22,8 @@ public final class RelayMonitor: Service, Sendable {
     private let store: EventStore
     private let metrics: RelayMetrics
     private let ready: RelayConfiguration.Ready
+    /// How much the recovery probe writes: `server.max_body_bytes`.
+    private let probeBytes: Int
     private let dispatcher: Heartbeat
     private let onReading: @Sendable (StoreStats) -> Void
     private let logger: Logger
@@ -35,6 +37,7 @@ public final class RelayMonitor: Service, Sendable {
         store: EventStore,
         metrics: RelayMetrics,
         ready: RelayConfiguration.Ready,
+        probeBytes: Int = 1_048_576,
         dispatcher: Heartbeat,
         logger: Logger,
         onReading: @escaping @Sendable (StoreStats) -> Void = { _ in }
@@ -42,6 +45,7 @@ public final class RelayMonitor: Service, Sendable {
         self.store = store
         self.metrics = metrics
         self.ready = ready
+        self.probeBytes = probeBytes
         self.dispatcher = dispatcher
         self.logger = logger
         self.onReading = onReading
@@ -58,9 +62,9 @@ public final class RelayMonitor: Service, Sendable {
 
     /// Reads the store's counts once.
     func read() async {
-        let probe = store.health.writeFailure != nil
+        let failing = store.health.writeFailure != nil
         do {
-            let stats = try await store.stats(probe: probe)
+            let stats = try await store.stats(probeBytes: failing ? probeBytes : nil)
             let now = unixMilliseconds()
             reading.withLock {
                 $0.stats = stats

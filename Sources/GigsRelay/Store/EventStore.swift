@@ -85,9 +85,9 @@ public final class EventStore: Sendable {
         try await perform { .finish(record, reply: $0) }
     }
 
-    /// Reads the monitor's counts; with `probe`, also proves the disk takes a write.
-    public func stats(probe: Bool = false) async throws(StoreError) -> StoreStats {
-        try await perform { .stats(probe: probe, reply: $0) }
+    /// Reads the monitor's counts; with `probeBytes`, also proves the disk takes a write that large.
+    public func stats(probeBytes: Int? = nil) async throws(StoreError) -> StoreStats {
+        try await perform { .stats(probeBytes: probeBytes, reply: $0) }
     }
 
     /// Removes up to `limit` events received before `cutoff` (Unix ms) whose deliveries all succeeded or

@@ -86,8 +86,6 @@ final class EventWriter: @unchecked Sendable {
     private var statements: Statements?
     private let logger: Logger
     private let health: StoreHealth
-    /// Changes with every probe, so each probe really writes.
-    private var probeCounter: Int64 = 0
     /// Called after a commit that created deliveries, to wake the dispatcher.
     private let onDeliveriesCreated: @Sendable () -> Void
 
@@ -129,10 +127,13 @@ final class EventWriter: @unchecked Sendable {
                 case .finish(let record, let reply):
                     try finish(record, using: statements)
                     replies.append { reply.resume(returning: .success(())) }
-                case .stats(let probe, let reply):
-                    if probe {
-                        probeCounter += 1
-                        try statements.connection.execute("PRAGMA user_version = \(probeCounter % 1_000_000)")
+                case .stats(let probeBytes, let reply):
+                    if let probeBytes {
+                        // As large as the largest event: a full disk may still take a small write.
+                        let probe = try statements.connection.prepare(
+                            "INSERT OR REPLACE INTO store_probe (id, filler) VALUES (1, zeroblob(?))")
+                        try probe.bind(Int64(probeBytes), at: 1)
+                        try probe.step()
                         wroteData = true
                     }
                     let stats = try stats(using: statements)

@@ -72,6 +72,12 @@ enum StoreSchema {
                 CREATE INDEX events_by_received_at ON events (received_at);
                 """
         ),
+        Migration(
+            name: "0004_create_store_probe",
+            sql: """
+                CREATE TABLE store_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database

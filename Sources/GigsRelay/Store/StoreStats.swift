@@ -22,7 +22,7 @@ public struct StoreStats: Sendable, Equatable {
 /// Whether the store's last writes reached the disk, as the writer thread saw them.
 ///
 /// A failed commit (disk full, I/O error) marks the store failing until a later commit that wrote
-/// something (an event, or the monitor's probe) succeeds.
+/// something (an event, or the monitor's probe, which writes as much as the largest event) succeeds.
 public final class StoreHealth: Sendable {
     private let failure = Mutex<String?>(nil)
 

@@ -18,8 +18,9 @@ final class WriteQueue: @unchecked Sendable {
         case claim(ClaimRequest, reply: Reply<Claim>)
         /// Record a finished attempt.
         case finish(AttemptRecord, reply: Reply<Void>)
-        /// Read the monitor's counts; with `probe`, also write a page to prove the disk takes writes.
-        case stats(probe: Bool, reply: Reply<StoreStats>)
+        /// Read the monitor's counts; with `probeBytes`, also write that many bytes, to prove the disk
+        /// takes a write as large as the largest event.
+        case stats(probeBytes: Int?, reply: Reply<StoreStats>)
         /// Remove one batch of old, finished events (retention).
         case prune(before: Int64, limit: Int, reply: Reply<Int>)
 
