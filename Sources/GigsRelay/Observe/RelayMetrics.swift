@@ -12,7 +12,12 @@ public final class RelayMetrics: Sendable {
     static let maximumEventTypes = 64
 
     public let registry: PrometheusCollectorRegistry
-    private let counters = Mutex<[String: Counter]>([:])
+    private let requests: CounterFamily<RequestKey>
+    private let rejections: CounterFamily<String>
+    private let secretMatches: CounterFamily<Int>
+    private let eventsStored: CounterFamily<String>
+    private let eventsDuplicate: CounterFamily<String>
+    private let attempts: CounterFamily<AttemptKey>
     private let eventTypes = Mutex<Set<String>>([])
     private let ingestDuration: DurationHistogram
     private let deliveryLag: DurationHistogram
@@ -24,6 +29,23 @@ public final class RelayMetrics: Sendable {
     public init(version: String = RelayVersion.current) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
+        requests = CounterFamily(registry, "http_requests", "HTTP requests answered, by route and status") {
+            [("route", $0.route), ("status", "\($0.status)")]
+        }
+        rejections = CounterFamily(registry, "webhook_rejections", "Webhook requests refused, by error code") {
+            [("reason", $0)]
+        }
+        secretMatches = CounterFamily(
+            registry, "signature_secret_matches", "Verified requests by the index of the secret that matched"
+        ) { [("secret", "\($0)")] }
+        eventsStored = CounterFamily(registry, "events_stored", "Events stored, by type") {
+            [("type", $0)]
+        }
+        eventsDuplicate = CounterFamily(registry, "events_duplicate", "Duplicate deliveries of stored events, by type")
+        { [("type", $0)] }
+        attempts = CounterFamily(registry, "delivery_attempts", "Delivery attempts, by action and outcome") {
+            [("action", $0.action), ("outcome", $0.outcome)]
+        }
         let buckets: [Duration] = [
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -60,23 +82,9 @@ public final class RelayMetrics: Sendable {
         MetricNameDescriptor(namespace: "gigs_relay", metricName: name, unitName: unit, helpText: help)
     }
 
-    /// One cached counter per name and label values.
-    private func count(_ name: String, _ help: String, _ labels: [(String, String)]) {
-        let key = name + labels.map { "|\($0.1)" }.joined()
-        let counter = counters.withLock { cache -> Counter in
-            if let counter = cache[key] { return counter }
-            let counter = registry.makeCounter(
-                descriptor: Self.name(name, unit: "total", help), labels: labels)
-            cache[key] = counter
-            return counter
-        }
-        counter.increment()
-    }
-
     /// An HTTP answer: `route` is the matched endpoint (`webhook`, `healthz`, …) or `unmatched`.
     func countRequest(route: String, status: Int) {
-        count(
-            "http_requests", "HTTP requests answered, by route and status", [("route", route), ("status", "\(status)")])
+        requests.increment(RequestKey(route: route, status: status))
     }
 
     /// How long a webhook request took to answer.
@@ -86,14 +94,12 @@ public final class RelayMetrics: Sendable {
 
     /// A refused webhook, by its error code (`invalid_signature`, `timestamp_out_of_range`, …).
     func countRejection(reason: String) {
-        count("webhook_rejections", "Webhook requests refused, by error code", [("reason", reason)])
+        rejections.increment(reason)
     }
 
     /// Which configured secret verified a request (its index in `webhook.secrets`, never the secret).
     func countSecretMatch(index: Int) {
-        count(
-            "signature_secret_matches", "Verified requests by the index of the secret that matched",
-            [("secret", "\(index)")])
+        secretMatches.increment(index)
     }
 
     /// A verified event, new or a duplicate, by type.
@@ -104,17 +110,12 @@ public final class RelayMetrics: Sendable {
             seen.insert(type)
             return type
         }
-        if duplicate {
-            count("events_duplicate", "Duplicate deliveries of stored events, by type", [("type", label)])
-        } else {
-            count("events_stored", "Events stored, by type", [("type", label)])
-        }
+        (duplicate ? eventsDuplicate : eventsStored).increment(label)
     }
 
     /// A finished attempt: `outcome` is succeeded, failed, dead, skipped or released.
     func countAttempt(action: String, outcome: String, lag: Duration?) {
-        count(
-            "delivery_attempts", "Delivery attempts, by action and outcome", [("action", action), ("outcome", outcome)])
+        attempts.increment(AttemptKey(action: action, outcome: outcome))
         if let lag { deliveryLag.record(lag) }
     }
 
@@ -129,5 +130,50 @@ public final class RelayMetrics: Sendable {
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] {
         registry.emitToBuffer()
+    }
+}
+
+extension RelayMetrics {
+    private struct RequestKey: Hashable, Sendable {
+        let route: String
+        let status: Int
+    }
+
+    private struct AttemptKey: Hashable, Sendable {
+        let action: String
+        let outcome: String
+    }
+
+    /// The counters of one metric, one per label value, registered on first use and cached: counting
+    /// on the ingest path is one lock and one dictionary lookup, with no string building.
+    private final class CounterFamily<Key: Hashable & Sendable>: Sendable {
+        private let registry: PrometheusCollectorRegistry
+        /// `gigs_relay_NAME_total`, with its help text.
+        private let name: String
+        private let help: String
+        private let labels: @Sendable (Key) -> [(String, String)]
+        private let counters = Mutex<[Key: Counter]>([:])
+
+        init(
+            _ registry: PrometheusCollectorRegistry,
+            _ name: String,
+            _ help: String,
+            labels: @escaping @Sendable (Key) -> [(String, String)]
+        ) {
+            self.registry = registry
+            self.name = name
+            self.help = help
+            self.labels = labels
+        }
+
+        func increment(_ key: Key) {
+            counters.withLock { cache -> Counter in
+                if let counter = cache[key] { return counter }
+                let counter = registry.makeCounter(
+                    descriptor: RelayMetrics.name(name, unit: "total", help), labels: labels(key))
+                cache[key] = counter
+                return counter
+            }.increment()
+        }
     }
 }
