@@ -45,7 +45,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                     count += 1
                 }
             }
-            print("replayed \(count) inputs")
+            FileHandle.standardOutput.write(Data("replayed \(count) inputs\n".utf8))
         }
     }
 #endif

@@ -34,8 +34,8 @@ struct ConfigCommand: ParsableCommand {
                 Terminal.error("configuration error in \(options.path): \(error)")
                 throw ExitCode.failure
             }
-            print("# \(options.path): valid")
-            print(configuration.effectiveTOML)
+            Terminal.line("# \(options.path): valid")
+            Terminal.line(configuration.effectiveTOML)
         }
     }
 }

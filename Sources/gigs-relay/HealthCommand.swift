@@ -26,7 +26,7 @@ struct HealthCommand: AsyncParsableCommand {
     func run() async throws {
         let target = try url ?? HealthProbe.readinessURL(for: options.load())
         let result = await HealthProbe.check(url: target, timeout: .seconds(timeout))
-        print(result.text)
+        Terminal.line(result.text)
         if !result.isReady { throw ExitCode.failure }
     }
 }

@@ -54,7 +54,7 @@ struct PruneCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let before = Date(timeIntervalSince1970: Double(cutoff) / 1000).formatted(.iso8601)
-        print(
+        Terminal.line(
             dryRun
                 ? "would remove \(count) events received before \(before)"
                 : "removed \(count) events received before \(before)")

@@ -58,12 +58,12 @@ struct SendCommand: AsyncParsableCommand {
         }
         let request = SignedTestRequest(event: event, secret: secret, url: url ?? configuration.webhookURL)
         if print {
-            Swift.print(request.curl)
+            Terminal.line(request.curl)
             return
         }
         do {
             let answer = try await request.send(timeout: .seconds(30))
-            Swift.print("\(answer.status) \(answer.body)")
+            Terminal.line("\(answer.status) \(answer.body)")
             Terminal.error("sent \(event.id) (\(type)) to \(request.url)")
             if !(200..<300).contains(answer.status) { throw ExitCode.failure }
         } catch let exit as ExitCode {
