@@ -18,13 +18,17 @@ struct InstallLinksProcessTests {
     static let user =
         #"{"object":"user","id":"usr_1","email":"jane@example.com","fullName":"Jane Doe","preferredLocale":"en-US"}"#
 
-    func fixture(api: FakeGigsAPI, receiver: WebhookReceiver, token: String? = nil) throws -> DaemonFixture {
+    /// A daemon with one `install-links` action posting to `receiver`; `retry` holds its `[dispatch]` keys.
+    func fixture(
+        api: FakeGigsAPI,
+        receiver: WebhookReceiver,
+        retry: String = "max_attempts = 2\nbackoff_initial_ms = 50"
+    ) throws -> DaemonFixture {
         try DaemonFixture(
             logLevel: "trace",
             extraTOML: """
                 [dispatch]
-                max_attempts = 2
-                backoff_initial_ms = 50
+                \(retry)
                 [gigs]
                 api_url = "\(api.url)"
                 project = "\(api.project)"
@@ -167,25 +171,8 @@ struct InstallLinksProcessTests {
         api.fail(next: 2, status: 429, retryAfter: 1)
         api.fail(next: 1, status: 503, retryAfter: 1)
         let receiver = try WebhookReceiver(secret: linksSecret)
-        let fixture = try DaemonFixture(
-            extraTOML: """
-                [dispatch]
-                max_attempts = 10
-                backoff_initial_ms = 50
-                backoff_max_ms = 5000
-                [gigs]
-                api_url = "\(api.url)"
-                project = "\(api.project)"
-                token = "env:GIGS_API_TOKEN"
-                [actions.install-links]
-                kind = "esim-install-links"
-                channel = "http"
-                url = "\(receiver.url("/links"))"
-                secret = "env:LINKS_SECRET"
-                [[routes]]
-                events = ["com.gigs.subscription.activated"]
-                actions = ["install-links"]
-                """)
+        let fixture = try fixture(
+            api: api, receiver: receiver, retry: "max_attempts = 10\nbackoff_initial_ms = 50\nbackoff_max_ms = 5000")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture, api: api)
         let body = SampleEvents.subscription(

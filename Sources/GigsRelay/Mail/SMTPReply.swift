@@ -5,9 +5,6 @@ struct SMTPReply: Sendable, CustomStringConvertible {
     let code: Int
     let lines: [String]
 
-    /// 2xx or 3xx.
-    var isPositive: Bool { code < 400 }
-
     /// The EHLO keywords, upper-cased (`STARTTLS`, `AUTH PLAIN LOGIN`, …), from the lines after the first.
     var extensions: [String] { lines.dropFirst().map { $0.uppercased() } }
 
