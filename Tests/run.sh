@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs missing system packages, checks formatting,
-# builds once (library, binary and tests), then runs every test against that build, then fuzzes ingest's
-# parsers for a minute (a second build, with sanitizers, in .build-fuzz).
+# builds once (library, binary and tests), then runs every test against that build, then runs the suite
+# again under ThreadSanitizer (a second build, in .build-tsan), then fuzzes ingest's parsers for a minute
+# (a third build, with libFuzzer and AddressSanitizer, in .build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,5 +17,7 @@ python3 -c 'import standardwebhooks, aiosmtpd' 2>/dev/null || {
 swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build
+# The whole suite again, with the library, the tests and the daemon they start built for ThreadSanitizer.
+Tests/Sanitizers/run-thread.sh
 # Ingest's parsers under libFuzzer and AddressSanitizer, for a bounded time.
 Tests/Fuzz/run.sh 60

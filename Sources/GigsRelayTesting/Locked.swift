@@ -1,18 +1,18 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A value shared between test tasks behind a lock; a class so closures can capture it.
 public final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
+    private let box: NIOLockedValueBox<Value>
 
     public init(_ value: Value) {
-        mutex = Mutex(value)
+        box = NIOLockedValueBox(value)
     }
 
     /// The current value.
-    public var value: Value { mutex.withLock { $0 } }
+    public var value: Value { box.withLockedValue { $0 } }
 
     /// Changes the value under the lock.
     public func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        mutex.withLock { body(&$0) }
+        box.withLockedValue { body(&$0) }
     }
 }

@@ -61,7 +61,9 @@ public final class NginxProxy: Sendable {
 
     deinit {
         process.terminate()
-        process.waitUntilExit()
+        // Polled, not `waitUntilExit()`, which can hang when Foundation's process monitor is busy.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
         directory.remove()
     }
 

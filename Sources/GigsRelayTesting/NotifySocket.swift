@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -10,7 +10,7 @@ public final class NotifySocket: Sendable {
     /// The socket's path, to pass as `NOTIFY_SOCKET`.
     public let path: String
     private let descriptor: Int32
-    private let received = Mutex<[String]>([])
+    private let received = NIOLockedValueBox<[String]>([])
 
     public init(path: String) throws {
         self.path = path
@@ -43,7 +43,7 @@ public final class NotifySocket: Sendable {
     /// Every message received so far, each with its newline-separated assignments.
     public var messages: [String] {
         drain()
-        return received.withLock { $0 }
+        return received.withLockedValue { $0 }
     }
 
     /// Waits until some message contains `assignment` (such as `READY=1`).
@@ -62,7 +62,7 @@ public final class NotifySocket: Sendable {
             let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             guard count > 0 else { return }
             let message = String(decoding: buffer[0..<count], as: UTF8.self)
-            received.withLock { $0.append(message) }
+            received.withLockedValue { $0.append(message) }
         }
     }
 }

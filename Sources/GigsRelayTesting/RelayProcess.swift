@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The real `gigs-relay` binary run as a child process, with its standard error captured.
 public final class RelayProcess: Sendable {
@@ -10,8 +10,8 @@ public final class RelayProcess: Sendable {
 
     /// What the child wrote, shared with the reader thread.
     private final class Output: Sendable {
-        let text = Mutex("")
-        let isComplete = Mutex(false)
+        let text = NIOLockedValueBox("")
+        let isComplete = NIOLockedValueBox(false)
     }
 
     private let process: Process
@@ -68,15 +68,15 @@ public final class RelayProcess: Sendable {
             while true {
                 let data = reader.availableData
                 if data.isEmpty { break }
-                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+                output.text.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
             }
-            output.isComplete.withLock { $0 = true }
+            output.isComplete.withLockedValue { $0 = true }
         }
         thread.start()
     }
 
     /// Everything the process wrote so far (standard error and standard output).
-    public var log: String { output.text.withLock { $0 } }
+    public var log: String { output.text.withLockedValue { $0 } }
 
     public var processIdentifier: Int32 { process.processIdentifier }
 
@@ -131,10 +131,20 @@ public final class RelayProcess: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         // Let the reader collect the last output.
-        while !output.isComplete.withLock({ $0 }) && ContinuousClock.now < deadline {
+        while !output.isComplete.withLockedValue({ $0 }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         return process.terminationStatus
+    }
+
+    /// Sends SIGTERM and waits for a clean exit (status 0); any other status throws with the log, which
+    /// holds the reason (a sanitizer's report, say).
+    public func stop(timeout: Duration = .seconds(30)) async throws {
+        signal(SIGTERM)
+        let status = try await waitForExit(timeout: timeout)
+        guard status == 0 else {
+            throw Failure(description: "gigs-relay exited with status \(status) after SIGTERM; its log:\n\(log)")
+        }
     }
 
     /// Runs `gigs-relay ARGUMENTS…` to completion and returns its exit status and output.

@@ -1,10 +1,20 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs a command-line tool found on `PATH` and waits for it.
+///
+/// Spawned with `posix_spawn` and reaped with `waitpid` on the calling thread, not through Foundation's
+/// `Process`: that one learns of every child's exit on one shared monitor thread, which blocks in
+/// `waitpid` when it misreads a child as exited, and a test blocked in `waitUntilExit` then waits for a
+/// daemon that only another (starved) test would stop.
 ///
 /// - Parameters:
 ///   - input: written to its standard input, which is then closed.
 ///   - environment: added to this process's environment.
+///   - directory: its working directory.
 /// - Returns: its exit status and everything it printed (standard output and error together).
 @discardableResult
 public func runTool(
@@ -13,24 +23,53 @@ public func runTool(
     environment: [String: String] = [:],
     directory: URL? = nil
 ) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    if let directory { process.currentDirectoryURL = directory }
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let stdin = Pipe()
-    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-    try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
+    var command = ["env"]
+    if let directory { command.append("--chdir=\(directory.path)") }
+    command += arguments
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
+
+    var inputPipe: [Int32] = [-1, -1]
+    var outputPipe: [Int32] = [-1, -1]
+    guard pipe(&inputPipe) == 0, pipe(&outputPipe) == 0 else {
+        throw RelayProcess.Failure(description: "pipe failed: errno \(errno)")
     }
-    let printed = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
+    for descriptor in inputPipe + outputPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 2)
+
+    var pid = pid_t()
+    let spawned = withCStrings(command) { argv in
+        withCStrings(variables) { envp in posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp) }
+    }
+    close(inputPipe[0])
+    close(outputPipe[1])
+    guard spawned == 0 else {
+        close(inputPipe[1])
+        close(outputPipe[0])
+        throw RelayProcess.Failure(description: "could not start \(arguments.first ?? ""): errno \(spawned)")
+    }
+    let writer = FileHandle(fileDescriptor: inputPipe[1], closeOnDealloc: true)
+    if let input { writer.write(Data(input.utf8)) }
+    try writer.close()
+    let printed = FileHandle(fileDescriptor: outputPipe[0], closeOnDealloc: true).readDataToEndOfFile()
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (exitStatus, String(decoding: printed, as: UTF8.self))
+}
+
+/// Calls `body` with `strings` as a NULL-terminated array of C strings.
+private func withCStrings<Result>(
+    _ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result
+) -> Result {
+    var pointers = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers)
 }
 
 /// A throwaway self-signed certificate for `127.0.0.1` and `localhost`, made with the openssl tool.

@@ -27,8 +27,7 @@ struct AbuseProcessTests {
         }
         #expect(cutOff)
         #expect(ContinuousClock.now - started < .seconds(3))
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("A body that stalls is cut off at body_timeout_seconds and nothing is stored")
@@ -47,8 +46,7 @@ struct AbuseProcessTests {
         #expect(answer.closed)
         #expect(ContinuousClock.now - started < .seconds(3))
         #expect(try EventLogReader(path: fixture.storePath).count() == 0)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("Past max_failed_verifications a client gets 429 with Retry-After, even when signed; others do not")
@@ -74,8 +72,7 @@ struct AbuseProcessTests {
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(), to: address, headers: attacker) == 429)
         let other = ["X-Forwarded-For": "198.51.100.8"]
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(), to: address, headers: other) == 202)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         // The rightmost address the trusted proxy did not vouch for is the client, not the leftmost one.
         #expect(daemon.log.contains("relay.client.address=198.51.100.7"))
         #expect(!daemon.log.contains("relay.client.address=203.0.113.9"))
@@ -92,8 +89,7 @@ struct AbuseProcessTests {
             try await fixture.post(
                 SampleEvents.subscriptionActivated(), to: address, signer: forger,
                 headers: ["X-Forwarded-For": "198.51.100.7"]) == 401)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         #expect(daemon.log.contains("relay.client.address=127.0.0.1"))
         #expect(!daemon.log.contains("198.51.100.7"))
     }
@@ -112,8 +108,7 @@ struct AbuseProcessTests {
         try await eventuallyAsync("a connection is accepted again") {
             try await fixture.post(SampleEvents.subscriptionActivated(), to: address, timeout: .seconds(2)) == 202
         }
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 }
 

@@ -65,8 +65,7 @@ struct CrashCycleTests {
         try await eventually(timeout: .seconds(120), "every delivery succeeded") {
             try reader.deliveries(DeliveryFilter(status: .succeeded, limit: 1_000_000)).count == events
         }
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
 
         // The receiver saw each delivery no more often than its recorded attempts explain.
         var seen: [String: Int] = [:]
@@ -102,7 +101,6 @@ struct CrashCycleTests {
         try await eventually(timeout: .seconds(30), "caught up") {
             try reader.deliveries(DeliveryFilter(status: .succeeded)).count == 10
         }
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 }

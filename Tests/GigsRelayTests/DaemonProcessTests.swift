@@ -52,8 +52,7 @@ struct DaemonProcessTests {
         for id in acked.prefix(20) {
             #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: id), to: newAddress) == 200)
         }
-        restarted.signal(SIGTERM)
-        #expect(try await restarted.waitForExit() == 0)
+        try await restarted.stop()
         #expect(try reader.count() >= acked.count)
     }
 
@@ -71,8 +70,7 @@ struct DaemonProcessTests {
         }
         #expect(statuses.filter { $0 == 202 }.count == 1)
         #expect(statuses.filter { $0 == 200 }.count == 31)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         #expect(try EventLogReader(path: fixture.storePath).count() == 1)
     }
 
@@ -97,8 +95,7 @@ struct DaemonProcessTests {
         #expect(ContinuousClock.now - started < .seconds(5))
 
         #expect(try await fixture.get("/healthz", from: address) == 200)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 
     @Test("systemd hears READY=1 once listening and STOPPING=1 on SIGTERM; the exit is clean")
@@ -112,8 +109,7 @@ struct DaemonProcessTests {
         #expect(!socket.messages.contains { $0.contains("STOPPING=1") })
 
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_before_stop"), to: address) == 202)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         try await socket.waitFor("STOPPING=1")
         #expect(try EventLogReader(path: fixture.storePath).count() == 1)
     }
@@ -149,8 +145,7 @@ struct DaemonProcessTests {
         #expect(missing.status == 1)
         #expect(missing.output.contains("no stored event has id evt_nope"))
 
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 
     @Test("An event signed by an independent signer (the openssl CLI in deploy/send-test-event.sh) is accepted")
@@ -164,8 +159,7 @@ struct DaemonProcessTests {
         #expect(status == 0)
         #expect(output.hasPrefix("HTTP/1.1 202"))
         #expect(output.contains(#"{"id":"evt_openssl","status":"accepted"}"#))
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         #expect(try EventLogReader(path: fixture.storePath).event(id: EventID("evt_openssl")) != nil)
     }
 
@@ -199,8 +193,7 @@ struct DaemonProcessTests {
         #expect(try await fixture.post(body, to: address, signer: stranger) == 401)
         let malformed = Array(#"{"id":"evt_x","type":"com.gigs.x","data":{"email":"secret.person@example.com""#.utf8)
         #expect(try await fixture.post(malformed, to: address) == 400)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
 
         let log = daemon.log
         #expect(log.contains("Rejected webhook delivery"))  // the log did capture the failures

@@ -104,8 +104,7 @@ struct DeployTests {
         #expect(daemon.log.contains("Serving on the socket systemd passed"))
         try await socket.waitFor("READY=1")
         #expect(try await fixture.get("/healthz", from: address) == 200)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         #expect(try EventLogReader(path: fixture.storePath).rowCount(id: EventID("evt_activated")) == 1)
     }
 
@@ -150,8 +149,7 @@ struct DeployTests {
             throw error
         }
         try await client.shutdown()
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         #expect(daemon.log.contains("relay.client.address=127.0.0.1"))
     }
 }

@@ -81,8 +81,7 @@ struct DiskFullTests {
         try FileManager.default.removeItem(atPath: "\(volume)/ballast")
         try await eventuallyAsync("ready again by itself") { try await fixture.get("/readyz", from: address) == 200 }
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_after_full"), to: address) == 202)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         let reader = try EventLogReader(path: fixture.storePath)
         for id in acknowledged + ["evt_after_full"] {
             #expect(try reader.rowCount(id: EventID(id)) == 1, "\(id) was acknowledged but is not stored")

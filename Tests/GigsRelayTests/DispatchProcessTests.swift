@@ -45,8 +45,7 @@ struct DispatchProcessTests {
     }
 
     func stop(_ daemon: RelayProcess) async throws {
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 
     @Test("One event fans out to an http and an exec action; the outgoing signature verifies independently")
@@ -256,8 +255,7 @@ struct DispatchProcessTests {
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_shutdown"), to: address) == 202)
         _ = try await receiver.waitForRequests(1)
         let stopping = ContinuousClock.now
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         #expect(ContinuousClock.now - stopping < .seconds(6))
         let released = try #require(try deliveries(fixture).first)
         #expect(released.status == .pending)

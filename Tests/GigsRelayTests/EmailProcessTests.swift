@@ -66,8 +66,7 @@ struct EmailProcessTests {
         #expect(mail.messageId == "<gigs-relay.dlv_1.evt_change@example.com>")
         try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
 
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         #expect(!daemon.log.contains(smtp.password))
         let stored = FileManager.default.contents(atPath: fixture.storePath + "-wal") ?? Data()
         #expect(!String(decoding: stored, as: UTF8.self).contains(smtp.password))
@@ -86,8 +85,7 @@ struct EmailProcessTests {
         #expect(mail.subject == "Subscription group sgr_0SNlurA049MEWV7gRp deleted")
         #expect(mail.text?.contains("- sub_a1\n- sub_b2\n- sub_c3\n") == true)
         #expect(mail.html?.contains("<li>sub_b2</li>") == true)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("A 4xx reply is retried with the same Message-ID; a 5xx reply makes the delivery dead at once")
@@ -118,8 +116,7 @@ struct EmailProcessTests {
         let dead = try #require(try EventLogReader(path: fixture.storePath).deliveries(filter).first)
         #expect(dead.attempts == 1)
         #expect(dead.lastError?.hasPrefix("SMTP message rejected: 550") == true)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("An untrusted certificate fails closed: nothing is sent, the delivery retries with a TLS error")
@@ -136,8 +133,7 @@ struct EmailProcessTests {
         #expect(dead.attempts == 2)
         #expect(dead.lastError?.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(dead.lastError ?? "")")
         #expect(smtp.messages.isEmpty)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         #expect(!daemon.log.contains(smtp.password))
     }
 }

@@ -136,8 +136,7 @@ struct HostileInputTests {
         #expect(try await fixture.post(event, to: address) == 202)
         #expect(try EventLogReader(path: fixture.storePath).count() == 1)
         #expect(daemon.isRunning)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 }
 

@@ -89,8 +89,7 @@ struct InstallLinksProcessTests {
     func expectNoCredentialsLeft(_ fixture: DaemonFixture, _ daemon: RelayProcess, api: FakeGigsAPI, event: String)
         async throws
     {
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         var stored = Data()
         for suffix in ["", "-wal"] {
             stored += FileManager.default.contents(atPath: fixture.storePath + suffix) ?? Data()
@@ -189,8 +188,7 @@ struct InstallLinksProcessTests {
             #expect(gap >= 0.95, "attempt \(later.number) came \(gap) s after the previous one")
         }
         #expect(api.requests.count == 4)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("A user without a locale template gets the default locale's email")
@@ -214,8 +212,7 @@ struct InstallLinksProcessTests {
         #expect(try delivery(fixture)?.lastError?.hasPrefix("not_esim") == true)
         #expect(api.requests.isEmpty)
         #expect(receiver.requests.isEmpty)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("A null data.sim and a bare user id are looked up before the credentials")
@@ -240,8 +237,7 @@ struct InstallLinksProcessTests {
                 "/projects/dev-project/sims/sim_e1/credentials",
             ]
         )
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("A 401 from the Gigs API makes the delivery dead at once with a readable error, never the token")
@@ -260,8 +256,7 @@ struct InstallLinksProcessTests {
         #expect(dead.attempts == 1)
         #expect(dead.lastError == "Gigs API sims answered 401 (unauthorized: Invalid API key)")
         #expect(receiver.requests.isEmpty)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         #expect(!daemon.log.contains(wrongToken))
     }
 }

@@ -75,8 +75,7 @@ struct OperationsProcessTests {
         #expect(!metrics.contains("evt_metrics"))
         let (status, lint) = try runTool(["promtool", "check", "metrics"], input: metrics)
         #expect(status == 0, "promtool: \(lint)")
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("A backlog beyond ready.max_pending makes /readyz 503 with the reason, and `health` exit 1")
@@ -94,8 +93,7 @@ struct OperationsProcessTests {
         let health = try await fixture.cli(["health", "--url", "http://\(address)/readyz"])
         #expect(health.status == 1)
         #expect(health.output.contains("ready.max_pending"))
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("With [admin] listen, health and metrics move to their own listener")
@@ -113,8 +111,7 @@ struct OperationsProcessTests {
             #expect(try await fixture.get(path, from: address) == 404, "\(path) on the webhook listener")
         }
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_admin"), to: address) == 202)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("systemd gets WATCHDOG=1 pings and STATUS lines with the store's counts")
@@ -133,8 +130,7 @@ struct OperationsProcessTests {
                 $0.contains("STATUS=Listening on \(address); 1 events received, 0 deliveries pending, 0 dead")
             }
         }
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
         try await socket.waitFor("STOPPING=1")
     }
 }
@@ -148,8 +144,7 @@ extension OperationsProcessTests {
         let forger = TestSigner(secret: TestSigner.randomSecret())
         #expect(
             try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_j"), to: address, signer: forger) == 401)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         let lines = daemon.log.split(separator: "\n")
         #expect(lines.count > 3)
         var levels: Set<String> = []
@@ -173,8 +168,7 @@ extension OperationsProcessTests {
         let forger = TestSigner(secret: TestSigner.randomSecret())
         #expect(
             try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_p"), to: address, signer: forger) == 401)
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
         let lines = daemon.log.split(separator: "\n")
         #expect(lines.allSatisfy { $0.hasPrefix("<") })
         #expect(lines.contains { $0.hasPrefix("<6>info ") })

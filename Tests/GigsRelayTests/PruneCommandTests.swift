@@ -57,8 +57,7 @@ struct PruneCommandTests {
         #expect(try await fixture.cli(["prune", "--older-than", "0s", "--include-dead", "--yes"]).status == 0)
         #expect(try reader.count() == 0)
         #expect(try reader.deliveries(DeliveryFilter()).isEmpty)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 }
 

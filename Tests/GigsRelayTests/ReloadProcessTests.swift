@@ -74,8 +74,7 @@ struct ReloadProcessTests {
         #expect(try await fixture.post(after, to: address, signer: newSigner) == 202)
         #expect(try await receiver.waitForRequests(2).last?.path == "/two")
         #expect(!daemon.log.contains(newSigner.encodedSecret))
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 
     @Test("A reload with a bad file logs why and keeps serving with the running configuration")
@@ -103,8 +102,7 @@ struct ReloadProcessTests {
         #expect(try await fixture.post(event, to: address, signer: signer) == 202)
         #expect(try await receiver.waitForRequests(1).last?.path == "/one")
         #expect(daemon.isRunning)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.waitForExit() == 0)
+        try await daemon.stop()
     }
 
     @Test("config check prints the effective configuration with references only, and exits 1 naming a bad key")

@@ -36,8 +36,7 @@ struct SendCommandTests {
         let body = String(decoding: try #require(try reader.event(id: newest.id)).body, as: UTF8.self)
         #expect(body.contains(#""type":"pSIM""#))
         #expect(body.contains(#""preferredLocale":"de-DE""#))
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 
     @Test("--print prints a curl command that the daemon accepts as it is")
@@ -59,7 +58,6 @@ struct SendCommandTests {
         #expect(
             try EventLogReader(path: fixture.storePath).list(limit: 1).first?.type
                 == "com.gigs.subscriptionGroup.deleted")
-        daemon.signal(SIGTERM)
-        _ = try await daemon.waitForExit()
+        try await daemon.stop()
     }
 }

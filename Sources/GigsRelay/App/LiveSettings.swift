@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The parts of the configuration that a reload (SIGHUP) replaces, swapped together in one step: the
 /// webhook secrets and tolerance, the routes, and the actions with their settings.
@@ -27,18 +27,18 @@ public final class LiveSettings: Sendable {
         }
     }
 
-    private let current: Mutex<Snapshot>
+    private let current: NIOLockedValueBox<Snapshot>
 
     public init(_ snapshot: Snapshot) {
-        self.current = Mutex(snapshot)
+        self.current = NIOLockedValueBox(snapshot)
     }
 
     /// What is in effect now.
-    public var snapshot: Snapshot { current.withLock { $0 } }
+    public var snapshot: Snapshot { current.withLockedValue { $0 } }
 
     /// Puts `snapshot` in effect.
     func replace(with snapshot: Snapshot) {
-        current.withLock { $0 = snapshot }
+        current.withLockedValue { $0 = snapshot }
     }
 
     /// Resolves every secret and builds every action of `configuration`: anything wrong is a

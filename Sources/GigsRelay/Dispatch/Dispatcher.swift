@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Synchronization
 
@@ -221,17 +222,17 @@ public final class Dispatcher: Service {
 
 /// Counts running attempts in total and per action, for the claim's limits.
 final class RunningAttempts: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = NIOLockedValueBox<[String: Int]>([:])
 
-    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
+    var total: Int { counts.withLockedValue { $0.values.reduce(0, +) } }
 
-    func start(_ action: String) { counts.withLock { $0[action, default: 0] += 1 } }
+    func start(_ action: String) { counts.withLockedValue { $0[action, default: 0] += 1 } }
 
-    func finish(_ action: String) { counts.withLock { $0[action, default: 1] -= 1 } }
+    func finish(_ action: String) { counts.withLockedValue { $0[action, default: 1] -= 1 } }
 
     /// Remaining room of every action with `max_concurrency`.
     func room(_ settings: [String: ActionConfiguration]) -> [String: Int] {
-        counts.withLock { counts in
+        counts.withLockedValue { counts in
             var room: [String: Int] = [:]
             for (name, action) in settings {
                 if let limit = action.maxConcurrency { room[name] = max(limit - counts[name, default: 0], 0) }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Wakes the dispatcher when there may be work: deliveries were created, or a worker finished.
 ///
@@ -10,13 +10,13 @@ public final class WakeupSignal: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     /// Wakes the waiter, or the next call to ``wait(timeout:)``.
     public func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.isSignalled = true
                 return nil
@@ -29,7 +29,7 @@ public final class WakeupSignal: Sendable {
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled, whichever comes first.
     public func wait(timeout: Duration) async {
-        if state.withLock({ state in
+        if state.withLockedValue({ state in
             defer { state.isSignalled = false }; return state.isSignalled
         }) {
             return
@@ -45,7 +45,7 @@ public final class WakeupSignal: Sendable {
     private func waitForSignal() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = state.withLockedValue { state -> Bool in
                     if state.isSignalled || Task.isCancelled {
                         state.isSignalled = false
                         return true
@@ -56,7 +56,7 @@ public final class WakeupSignal: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
                 defer { state.waiter = nil }
                 return state.waiter
             }

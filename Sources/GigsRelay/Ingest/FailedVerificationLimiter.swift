@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Counts failed signature checks per client and refuses (429) a client that exceeded
 /// `server.max_failed_verifications` within `server.failed_verification_window_seconds`, until its
@@ -13,7 +13,7 @@ final class FailedVerificationLimiter: Sendable {
 
     private let limit: Int
     private let windowMilliseconds: Int64
-    private let windows = Mutex<[String: Window]>([:])
+    private let windows = NIOLockedValueBox<[String: Window]>([:])
 
     init(limit: Int, windowSeconds: Int) {
         self.limit = limit
@@ -22,7 +22,7 @@ final class FailedVerificationLimiter: Sendable {
 
     /// Seconds until `client` may try again, or nil when it is not blocked.
     func blockedFor(_ client: String, now: Int64) -> Int? {
-        windows.withLock { windows in
+        windows.withLockedValue { windows in
             guard let window = windows[client], window.failures >= limit else { return nil }
             let left = window.started + windowMilliseconds - now
             guard left > 0 else {
@@ -35,7 +35,7 @@ final class FailedVerificationLimiter: Sendable {
 
     /// Records one failed verification by `client`.
     func recordFailure(_ client: String, now: Int64) {
-        windows.withLock { windows in
+        windows.withLockedValue { windows in
             if var window = windows[client], now - window.started < windowMilliseconds {
                 window.failures += 1
                 windows[client] = window

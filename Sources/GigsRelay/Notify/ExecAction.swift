@@ -1,6 +1,6 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Subprocess
-import Synchronization
 
 #if canImport(System)
     import System
@@ -82,14 +82,14 @@ public struct ExecAction: DeliveryAction {
 /// Keeps the last bytes of a stream.
 final class OutputTail: Sendable {
     private let limit: Int
-    private let bytes = Mutex<[UInt8]>([])
+    private let bytes = NIOLockedValueBox<[UInt8]>([])
 
     init(limit: Int) {
         self.limit = limit
     }
 
     func append(_ chunk: UnsafeRawBufferPointer) {
-        bytes.withLock { bytes in
+        bytes.withLockedValue { bytes in
             bytes.append(contentsOf: chunk)
             if bytes.count > limit { bytes.removeFirst(bytes.count - limit) }
         }
@@ -97,6 +97,6 @@ final class OutputTail: Sendable {
 
     /// The kept bytes as text, or nil when there were none.
     var text: String? {
-        bytes.withLock { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) }
+        bytes.withLockedValue { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) }
     }
 }

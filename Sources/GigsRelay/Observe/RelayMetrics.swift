@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import Prometheus
-import Synchronization
 
 /// The daemon's Prometheus metrics (swift-prometheus), exposed on `GET /metrics`.
 ///
@@ -18,7 +18,7 @@ public final class RelayMetrics: Sendable {
     private let eventsStored: CounterFamily<String>
     private let eventsDuplicate: CounterFamily<String>
     private let attempts: CounterFamily<AttemptKey>
-    private let eventTypes = Mutex<Set<String>>([])
+    private let eventTypes = NIOLockedValueBox<Set<String>>([])
     private let ingestDuration: DurationHistogram
     private let deliveryLag: DurationHistogram
     private let pending: Gauge
@@ -104,7 +104,7 @@ public final class RelayMetrics: Sendable {
 
     /// A verified event, new or a duplicate, by type.
     func countEvent(type: String, duplicate: Bool) {
-        let label = eventTypes.withLock { seen -> String in
+        let label = eventTypes.withLockedValue { seen -> String in
             if seen.contains(type) { return type }
             guard seen.count < Self.maximumEventTypes else { return "other" }
             seen.insert(type)
@@ -152,7 +152,7 @@ extension RelayMetrics {
         private let name: String
         private let help: String
         private let labels: @Sendable (Key) -> [(String, String)]
-        private let counters = Mutex<[Key: Counter]>([:])
+        private let counters = NIOLockedValueBox<[Key: Counter]>([:])
 
         init(
             _ registry: PrometheusCollectorRegistry,
@@ -167,7 +167,7 @@ extension RelayMetrics {
         }
 
         func increment(_ key: Key) {
-            counters.withLock { cache -> Counter in
+            counters.withLockedValue { cache -> Counter in
                 if let counter = cache[key] { return counter }
                 let counter = registry.makeCounter(
                     descriptor: RelayMetrics.name(name, unit: "total", help), labels: labels(key))

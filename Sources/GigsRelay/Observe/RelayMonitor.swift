@@ -1,6 +1,6 @@
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 
 /// Watches the daemon's parts and answers whether it is ready: reads the store's counts every
 /// ``interval`` through the writer thread (probing with a write as large as the largest event while
@@ -27,7 +27,7 @@ public final class RelayMonitor: Service, Sendable {
     private let dispatcher: Heartbeat
     private let onReading: @Sendable (StoreStats) -> Void
     private let logger: Logger
-    private let reading = Mutex(Reading())
+    private let reading = NIOLockedValueBox(Reading())
     private let started = unixMilliseconds()
 
     /// - Parameters:
@@ -66,7 +66,7 @@ public final class RelayMonitor: Service, Sendable {
         do {
             let stats = try await store.stats(probeBytes: failing ? probeBytes : nil)
             let now = unixMilliseconds()
-            reading.withLock {
+            reading.withLockedValue {
                 $0.stats = stats
                 $0.answeredAt = now
             }
@@ -75,7 +75,7 @@ public final class RelayMonitor: Service, Sendable {
         } catch {
             // The writer answered, with a failure (a full disk, say): it is alive, and readiness reports
             // the failure through the store's health.
-            reading.withLock { $0.answeredAt = unixMilliseconds() }
+            reading.withLockedValue { $0.answeredAt = unixMilliseconds() }
             logger.warning("Cannot read the store's counts", metadata: [LogKey.error: "\(error)"])
         }
     }
@@ -87,7 +87,7 @@ public final class RelayMonitor: Service, Sendable {
         if let failure = store.health.writeFailure {
             reasons.append("store: writes are failing (\(failure))")
         }
-        if let stats = reading.withLock({ $0.stats }) {
+        if let stats = reading.withLockedValue({ $0.stats }) {
             if let limit = ready.maxPending, stats.pendingDeliveries > limit {
                 reasons.append("backlog: \(stats.pendingDeliveries) deliveries pending (ready.max_pending = \(limit))")
             }
@@ -106,7 +106,7 @@ public final class RelayMonitor: Service, Sendable {
     /// would not cure them).
     public func livenessProblems(now: Int64) -> [String] {
         var reasons: [String] = []
-        let reading = reading.withLock { $0 }
+        let reading = reading.withLockedValue { $0 }
         let storeSilence = now - (reading.answeredAt == 0 ? started : reading.answeredAt)
         if storeSilence > Self.stuckAfterMilliseconds {
             reasons.append("store: the writer has not answered for \(storeSilence / 1000) s")
@@ -121,5 +121,5 @@ public final class RelayMonitor: Service, Sendable {
     }
 
     /// The latest counts, if the store has answered.
-    public var stats: StoreStats? { reading.withLock { $0.stats } }
+    public var stats: StoreStats? { reading.withLockedValue { $0.stats } }
 }

@@ -1,13 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// Asks the daemon's own HTTP listener for `GET webhook.path`, which answers 405 within a second when the
 /// event loops and the request tasks work: the watchdog's end-to-end check of the HTTP side.
 final class HTTPLoopProbe: Sendable {
-    private let address = Mutex<String?>(nil)
+    private let address = NIOLockedValueBox<String?>(nil)
     private let path: String
     private let client: HTTPClient
 
@@ -18,12 +18,12 @@ final class HTTPLoopProbe: Sendable {
 
     /// Records the bound address (`HOST:PORT` or `unix:PATH`) once the server listens.
     func listening(on address: String) {
-        self.address.withLock { $0 = address }
+        self.address.withLockedValue { $0 = address }
     }
 
     /// Nil when the listener answered as expected; otherwise what went wrong.
     func check() async -> String? {
-        guard let address = address.withLock({ $0 }) else { return "http: not listening yet" }
+        guard let address = address.withLockedValue({ $0 }) else { return "http: not listening yet" }
         let url = Self.localURL(address: address, path: path)
         do {
             let response = try await client.execute(

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Lets at most `limit` log records through per interval and counts the rest, so a client sending
 /// bad requests (forged signatures, wrong content types) cannot flood the journal.
@@ -12,19 +12,19 @@ final class LogThrottle: Sendable {
 
     private let limit: Int
     private let interval: Duration
-    private let window: Mutex<Window>
+    private let window: NIOLockedValueBox<Window>
 
     init(limit: Int = 10, interval: Duration = .seconds(10)) {
         self.limit = limit
         self.interval = interval
-        self.window = Mutex(Window(start: .now))
+        self.window = NIOLockedValueBox(Window(start: .now))
     }
 
     /// Logs unless this window's quota is used; the first record of a new window reports how many were
     /// suppressed before it.
     func log(logger: Logger, level: Logger.Level, _ message: Logger.Message, metadata: Logger.Metadata) {
         let now = ContinuousClock.now
-        let decision: (log: Bool, suppressed: Int) = window.withLock { window in
+        let decision: (log: Bool, suppressed: Int) = window.withLockedValue { window in
             var suppressedBefore = 0
             if now - window.start >= interval {
                 suppressedBefore = window.suppressed

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Counts the monitor reads from the store for readiness, metrics and systemd's status line.
 public struct StoreStats: Sendable, Equatable {
@@ -24,18 +24,18 @@ public struct StoreStats: Sendable, Equatable {
 /// A failed commit (disk full, I/O error) marks the store failing until a later commit that wrote
 /// something (an event, or the monitor's probe, which writes as much as the largest event) succeeds.
 public final class StoreHealth: Sendable {
-    private let failure = Mutex<String?>(nil)
+    private let failure = NIOLockedValueBox<String?>(nil)
 
     public init() {}
 
     /// Why the last write failed, or nil when the store is writing.
-    public var writeFailure: String? { failure.withLock { $0 } }
+    public var writeFailure: String? { failure.withLockedValue { $0 } }
 
     func recordFailure(_ error: some Error) {
-        failure.withLock { $0 = "\(error)".bounded(300) }
+        failure.withLockedValue { $0 = "\(error)".bounded(300) }
     }
 
     func recordWrite() {
-        failure.withLock { $0 = nil }
+        failure.withLockedValue { $0 = nil }
     }
 }
