@@ -4,7 +4,7 @@
 # each, ingest through HTTP (wrk, distinct signed events) and the latency of `gigs-relay events list`.
 #
 # Usage: Benchmarks/growth.sh [DURATION_SECONDS=10] [SIZES="10000 1000000"]
-# (add 10000000 to SIZES for the 10M point: about 8 GB of disk and several minutes of generation)
+# (with 10000000 in SIZES: about 8 GB of disk and two minutes of generation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -63,6 +63,9 @@ list_ms() { # median wall time of `events list` (5 runs), in ms
 echo "gigs-relay growth benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at 64 connections per size"
 for size in $sizes; do
     grow_to "$size"
+    # The generator writes without fsync; flush its pages now, or the kernel's writeback of a large
+    # store competes with the measured run's fsyncs and shows up as ingest latency.
+    sync
     bench_start_daemon ""
     before="$(cpu_ticks)"
     line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c64 -d"${duration}s" -s Benchmarks/signed-events.lua \

@@ -4,6 +4,7 @@
 #
 # Usage: Benchmarks/ingest.sh [DURATION_SECONDS=10] [CONNECTIONS=64]
 # wrk runs on the same machine (2 threads) and signs every request itself, which costs client CPU.
+# BENCH_PROFILE=FILE: also records a perf profile (cpu-clock, call graphs) of the daemon during ingest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -28,6 +29,9 @@ run() { # name, extra wrk args…
     eval "${name}_rate=$rate ${name}_ok=$((requests - non2xx))"
 }
 
+if [ -n "${BENCH_PROFILE:-}" ]; then
+    (sleep 1; perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep $((duration - 2)) >/dev/null 2>&1) &
+fi
 echo "gigs-relay ingest benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections"
 BENCH_KEY_HEX="$key_hex" run ingest -s Benchmarks/signed-events.lua "http://127.0.0.1:$port"
 run healthz -s Benchmarks/report.lua "http://127.0.0.1:$port/healthz"
