@@ -7,15 +7,16 @@ import Foundation
 /// Runs a command-line tool found on `PATH` and waits for it.
 ///
 /// Spawned with `posix_spawn` and reaped with `waitpid` on the calling thread, not through Foundation's
-/// `Process`: that one learns of every child's exit on one shared monitor thread, which blocks in
-/// `waitpid` when it misreads a child as exited, and a test blocked in `waitUntilExit` then waits for a
-/// daemon that only another (starved) test would stop.
+/// `Process`, which learns of every child's exit on one shared monitor thread. That thread was seen
+/// blocked in `waitpid` on a daemon still running, while tests blocked in `waitUntilExit` held both of
+/// Swift's cooperative threads, so the test that would have stopped the daemon never ran.
 ///
 /// - Parameters:
 ///   - input: written to its standard input, which is then closed.
 ///   - environment: added to this process's environment.
 ///   - directory: its working directory.
-/// - Returns: its exit status and everything it printed (standard output and error together).
+/// - Returns: its exit status (128 + N when signal N killed it) and everything it printed (standard
+///   output and error together).
 @discardableResult
 public func runTool(
     _ arguments: [String],
