@@ -44,7 +44,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        let cutoff = unixNow() - (try Self.age(olderThan))
+        let cutoff = unixMilliseconds() - (try Self.age(olderThan))
         let maintenance = try openMaintenance(configuration)
         let count: Int
         do {
@@ -60,6 +60,4 @@ struct PruneCommand: ParsableCommand {
                 : "removed \(count) events received before \(before)")
         if count == 0 { throw DeliveriesCommand.nothingMatched }
     }
-
-    private func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

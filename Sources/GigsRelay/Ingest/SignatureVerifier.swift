@@ -36,7 +36,7 @@ public struct SignatureVerifier: Sendable {
             headers: headers,
             timestamp: timestamp,
             body: body,
-            receivedAt: Int64((receivedAt.timeIntervalSince1970 * 1000).rounded(.down)),
+            receivedAt: unixMilliseconds(receivedAt),
             secretIndex: secretIndex
         )
     }

@@ -136,7 +136,7 @@ public struct Claim: Sendable {
     public let nextDueAt: Int64?
 }
 
-/// Unix milliseconds of a date.
-func unixMilliseconds(_ date: Date = Date()) -> Int64 {
+/// Unix milliseconds of a date (the store's timestamps).
+public func unixMilliseconds(_ date: Date = Date()) -> Int64 {
     Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
 }

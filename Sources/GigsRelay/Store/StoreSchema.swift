@@ -105,7 +105,7 @@ enum StoreSchema {
                 try connection.execute(migration.sql)
                 let record = try connection.prepare("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)")
                 try record.bind(migration.name, at: 1)
-                try record.bind(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), at: 2)
+                try record.bind(unixMilliseconds(), at: 2)
                 try record.step()
                 try connection.execute("COMMIT")
             } catch {
