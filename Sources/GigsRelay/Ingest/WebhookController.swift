@@ -39,9 +39,11 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
 
     /// Handles one delivery; every failure becomes its JSON error answer.
     func receive(_ request: Request, context: Context) async -> Response {
-        let client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
+        // Who the client is matters only to the limiter, once some client failed, and to refusals: a
+        // genuine delivery does not pay for formatting the address.
+        lazy var client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
         do throws(IngestError) {
-            if let wait = limiter.blockedFor(client, now: unixMilliseconds()) {
+            if limiter.isTracking, let wait = limiter.blockedFor(client, now: unixMilliseconds()) {
                 throw IngestError.tooManyFailedVerifications(retryAfter: wait)
             }
             let (event, result) = try await ingest(request)
