@@ -31,6 +31,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CRelayMalloc"),
+        .systemLibrary(name: "CRelayPosix"),
         .systemLibrary(
             name: "CRelayOpenSSL",
             pkgConfig: "libcrypto",
@@ -51,6 +52,7 @@ let package = Package(
             dependencies: [
                 "CRelayMalloc",
                 "CRelayOpenSSL",
+                "CRelayPosix",
                 "CRelaySQLite",
                 "CRelaySystemd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -16,6 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.apply()
+        BrokenPipes.ignore()
         let configuration = try options.load()
         let log = configuration.log
         let journal = RelayLogHandler.isJournal

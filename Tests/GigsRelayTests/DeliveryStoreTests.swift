@@ -22,10 +22,22 @@ struct DeliveryStoreTests {
         await store.close()
     }
 
-    func claim(_ store: EventStore, limit: Int = 10, room: [String: Int] = [:], now: Int64, lease: Int64 = 60_000)
-        async throws -> Claim
-    {
-        try await store.claim(ClaimRequest(limit: limit, room: room, now: now, leaseMilliseconds: lease))
+    /// The actions these tests route to, each with room for every delivery unless `room` says otherwise.
+    static let actions = ["a", "b", "slow", "fast"]
+
+    func claim(
+        _ store: EventStore,
+        limit: Int = 10,
+        room: [String: Int] = [:],
+        now: Int64,
+        lease: Int64 = 60_000,
+        maxAttempts: Int = 8
+    ) async throws -> Claim {
+        var actions = Dictionary(uniqueKeysWithValues: Self.actions.map { ($0, 100) })
+        actions.merge(room) { _, new in new }
+        return try await store.claim(
+            ClaimRequest(
+                limit: limit, room: actions, now: now, leaseMilliseconds: lease, defaultMaxAttempts: maxAttempts))
     }
 
     @Test("A new event gets one pending delivery per action in its transaction; a duplicate gets none")
@@ -110,6 +122,59 @@ struct DeliveryStoreTests {
         #expect(attempts.map(\.number) == [1, 2, 3])
         #expect(attempts.map(\.outcome) == ["failed", "failed", "dead"])
         #expect(attempts[1].error?.contains("lease expired") == true)
+    }
+
+    @Test("A delivery whose attempts never finish is dead after max_attempts expired leases, not claimed forever")
+    func poisonedDelivery() async throws {
+        defer { directory.remove() }
+        var now = unixNow() + 1000
+        try await withStore { store in
+            _ = try await store.append(try signer.verifiedEvent(id: "evt_poison"), actions: ["a"])
+            // Three attempts start and none reports: the process died each time.
+            for attempt in 1...3 {
+                let job = try #require(try await claim(store, now: now, lease: 1000, maxAttempts: 3).jobs.first)
+                #expect(job.attempt == attempt)
+                now += 1001
+            }
+            let last = try await claim(store, now: now, lease: 1000, maxAttempts: 3)
+            #expect(last.jobs.isEmpty)
+            #expect(last.poisoned.map(\.eventID) == [EventID("evt_poison")])
+            #expect(try await claim(store, now: now + 100_000, maxAttempts: 3).jobs.isEmpty)
+        }
+        let reader = try EventLogReader(path: path)
+        let delivery = try #require(try reader.deliveries(DeliveryFilter()).first)
+        #expect(delivery.status == .dead)
+        #expect(delivery.attempts == 3)
+        #expect(delivery.lastError == "attempt did not finish: lease expired 3 times (attempt 3 of 3)")
+        let attempts = try reader.attempts(of: delivery.id)
+        #expect(attempts.map(\.outcome) == ["failed", "failed", "dead"])
+        // An operator's retry gives it a fresh budget.
+        #expect(try StoreMaintenance(path: path).retry([delivery.id]) == [delivery.id])
+        try await withStore { store in
+            let again = try await claim(store, now: unixNow() + 1000, maxAttempts: 3)
+            #expect(again.jobs.first?.attempt == 1)
+        }
+    }
+
+    @Test("Claims share the workers among actions in turn, and leave deliveries of unlisted actions alone")
+    func fairAndUnlisted() async throws {
+        defer { directory.remove() }
+        try await withStore { store in
+            for index in 0..<6 {
+                _ = try await store.append(try signer.verifiedEvent(id: "evt_slow_\(index)"), actions: ["slow"])
+            }
+            _ = try await store.append(try signer.verifiedEvent(id: "evt_fast"), actions: ["fast"])
+            _ = try await store.append(try signer.verifiedEvent(id: "evt_gone"), actions: ["removed"])
+            let now = unixNow() + 1000
+            // The fast action's one delivery is newer than six slow ones, yet gets one of two workers.
+            let first = try await claim(store, limit: 2, now: now)
+            #expect(Set(first.jobs.map(\.action)) == ["slow", "fast"])
+            let rest = try await claim(store, limit: 10, now: now)
+            #expect(rest.jobs.count == 5 && rest.jobs.allSatisfy { $0.action == "slow" })
+            #expect(try await claim(store, limit: 10, now: now + 1_000_000).jobs.allSatisfy { $0.action != "removed" })
+        }
+        let removed = try EventLogReader(path: path).deliveries(DeliveryFilter(action: "removed"))
+        #expect(removed.map(\.status) == [.pending])
     }
 
     @Test("A released attempt goes back to pending without counting")

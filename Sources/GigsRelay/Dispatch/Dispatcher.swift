@@ -69,14 +69,17 @@ public final class Dispatcher: Service {
             var timeout = Self.pollInterval
             if free > 0 {
                 let now = unixMilliseconds()
+                let settings = live.snapshot.settings
                 let claim: Claim
                 do {
                     claim = try await store.claim(
                         ClaimRequest(
                             limit: free,
-                            room: running.room(live.snapshot.settings),
+                            room: running.room(settings, workers: dispatch.workers),
                             now: now,
-                            leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000
+                            leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000,
+                            maxAttempts: settings.mapValues(\.retry.maxAttempts),
+                            defaultMaxAttempts: dispatch.retry.maxAttempts
                         )
                     )
                 } catch {
@@ -84,6 +87,7 @@ public final class Dispatcher: Service {
                     await wakeup.wait(timeout: Self.pollInterval)
                     continue
                 }
+                for delivery in claim.poisoned { reportPoisoned(delivery) }
                 for job in claim.jobs {
                     running.start(job.action)
                     group.addTask {
@@ -100,6 +104,19 @@ public final class Dispatcher: Service {
             }
             await wakeup.wait(timeout: timeout)
         }
+    }
+
+    /// Logs and counts a delivery the claim made `dead` because its attempts never finished.
+    private func reportPoisoned(_ delivery: PoisonedDelivery) {
+        metrics.countAttempt(action: delivery.action, outcome: "dead", lag: nil)
+        logger.warning(
+            "Delivery is dead: its attempts did not finish",
+            metadata: [
+                LogKey.deliveryID: "\(delivery.id)", LogKey.action: "\(delivery.action)",
+                LogKey.eventID: "\(delivery.eventID)", LogKey.attempt: "\(delivery.attempts)",
+                LogKey.error: "\(delivery.error)",
+            ]
+        )
     }
 
     /// Waits for running attempts up to the grace period, then interrupts the rest.
@@ -130,7 +147,8 @@ public final class Dispatcher: Service {
         if let action = current.actions[job.action], let configuration = current.settings[job.action] {
             outcome = await Self.perform(action, job: job, timeout: .seconds(configuration.timeoutSeconds))
         } else {
-            outcome = .permanent(error: "action \(job.action) is not configured")
+            // Removed by a reload since the claim: back to pending, not dead (it may come back).
+            outcome = nil
         }
         let record: AttemptOutcome
         var output: String?
@@ -152,7 +170,7 @@ public final class Dispatcher: Service {
                 record = .dead(error: "\(error) (attempt \(job.attempt) of \(policy.maxAttempts))".bounded())
             } else {
                 let delay = policy.delay(afterAttempt: job.attempt, retryAfter: retryAfter)
-                let next = unixMilliseconds() + delay.wholeMilliseconds
+                let next = unixMilliseconds().saturatingAdd(delay.wholeMilliseconds)
                 record = .retry(error: error.bounded(), nextAttemptAt: next)
             }
         }
@@ -230,21 +248,18 @@ final class RunningAttempts: Sendable {
 
     func finish(_ action: String) { counts.withLockedValue { $0[action, default: 1] -= 1 } }
 
-    /// Remaining room of every action with `max_concurrency`.
-    func room(_ settings: [String: ActionConfiguration]) -> [String: Int] {
-        counts.withLockedValue { counts in
+    /// Remaining room of every configured action: its `max_concurrency`, or by default every worker but
+    /// one for each other action, less its running attempts. So one action that hangs or fails slowly
+    /// never holds every worker: each other action keeps at least one (set `max_concurrency` to keep
+    /// more). Deliveries of actions not configured (removed by a reload) get no room: they stay queued.
+    func room(_ settings: [String: ActionConfiguration], workers: Int) -> [String: Int] {
+        let defaultLimit = max(workers - (settings.count - 1), 1)
+        return counts.withLockedValue { counts in
             var room: [String: Int] = [:]
             for (name, action) in settings {
-                if let limit = action.maxConcurrency { room[name] = max(limit - counts[name, default: 0], 0) }
+                room[name] = max((action.maxConcurrency ?? defaultLimit) - counts[name, default: 0], 0)
             }
             return room
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds, rounded down.
-    var wholeMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

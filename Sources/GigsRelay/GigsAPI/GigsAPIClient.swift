@@ -104,7 +104,7 @@ public struct GigsAPIClient: Sendable {
             throw GigsAPIError(
                 message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail.bounded(200)))")",
                 isRetryable: status == 408 || status == 429 || status >= 500,
-                retryAfter: headers.first(name: "Retry-After").flatMap(RetryAfter.parse)
+                retryAfter: headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
             )
         }
         do {

@@ -7,9 +7,9 @@ import NIOCore
 /// The webhook endpoint: checks the request's shape, verifies the signature, stores the event and
 /// answers only once it is durable.
 ///
-/// Order of checks: method (405), the client's failed-verification budget (429), content type (415),
+/// Order of checks: method (405), content type (415),
 /// declared length (413, before any body byte is read), signature headers (401), body up to the limit
-/// (413), timestamp and signature (401), envelope (400), store with one delivery per routed action (202
+/// (413), timestamp and signature (401; 429 instead once the client failed too often), envelope (400), store with one delivery per routed action (202
 /// accepted, 200 duplicate, 503 when it cannot write).
 struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     /// The secrets and routes in effect (a reload replaces them).
@@ -38,14 +38,13 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     }
 
     /// Handles one delivery; every failure becomes its JSON error answer.
+    ///
+    /// Verification comes first, the failed-verification limit after: a correctly signed request always
+    /// goes through, whoever else shares its address (Svix's senders are shared by every Svix customer),
+    /// and only a request that fails verification counts against its client. A client over its budget
+    /// gets 429 instead of 401 for such requests until its window ends.
     func receive(_ request: Request, context: Context) async -> Response {
-        // Who the client is matters only to the limiter, once some client failed, and to refusals: a
-        // genuine delivery does not pay for formatting the address.
-        lazy var client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
         do throws(IngestError) {
-            if limiter.isTracking, let wait = limiter.blockedFor(client, now: unixMilliseconds()) {
-                throw IngestError.tooManyFailedVerifications(retryAfter: wait)
-            }
             let (event, result) = try await ingest(request)
             metrics.countSecretMatch(index: event.secretIndex)
             metrics.countEvent(type: event.type, duplicate: result == .duplicate)
@@ -55,10 +54,19 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
             )
             return JSONResponse.stored(event.id, result: result)
         } catch {
-            metrics.countRejection(reason: error.label)
-            if error.isAuthenticationFailure { limiter.recordFailure(client, now: unixMilliseconds()) }
-            log(error, client: client, logger: context.logger)
-            return JSONResponse.error(error)
+            // Who the client is matters only to the limiter and to the log of a refusal.
+            let client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
+            var refusal = error
+            if error.isAuthenticationFailure {
+                let now = unixMilliseconds()
+                if let wait = limiter.blockedFor(client, now: now) {
+                    refusal = .tooManyFailedVerifications(retryAfter: wait)
+                }
+                limiter.recordFailure(client, now: now)
+            }
+            metrics.countRejection(reason: refusal.label)
+            log(refusal, client: client, logger: context.logger)
+            return JSONResponse.error(refusal)
         }
     }
 

@@ -55,11 +55,13 @@ struct SMTPClient: Sendable {
     }
 
     private func submit(_ message: MailMessage) async throws {
+        let boundary = StartTLSBoundary()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .connect(host: settings.host, port: settings.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(SMTPReplyDecoder(boundary: boundary)))
                     return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -71,8 +73,9 @@ struct SMTPClient: Sendable {
                 guard ehlo.extensions.contains("STARTTLS") else {
                     throw SMTPError.unsupported("does not offer STARTTLS, which smtp.starttls = \"required\" needs")
                 }
+                boundary.arm()
                 try await session.command("STARTTLS", expecting: [220], stage: "STARTTLS")
-                try await startTLS(on: channel.channel, context: tls)
+                try await startTLS(on: channel.channel, context: tls, boundary: boundary)
                 ehlo = try await session.command("EHLO \(heloName)", expecting: [250], stage: "EHLO after STARTTLS")
             }
             if let username = settings.username, let password {
@@ -93,11 +96,15 @@ struct SMTPClient: Sendable {
     /// Puts a TLS client handler in front of the pipeline and waits for the handshake, which verifies the
     /// certificate chain and the host name (or, for an IP address, the address). A failed handshake
     /// throws its own error (`CERTIFICATE_VERIFY_FAILED`, …), not a later write's.
-    private func startTLS(on channel: any Channel, context: NIOSSLContext) async throws {
+    ///
+    /// Any byte the server sent after its STARTTLS reply and before this point fails the attempt
+    /// (``StartTLSBoundary``).
+    private func startTLS(on channel: any Channel, context: NIOSSLContext, boundary: StartTLSBoundary) async throws {
         let host = settings.host
         let serverName: String? = (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
         let handshake = channel.eventLoop.makePromise(of: Void.self)
         try await channel.eventLoop.submit {
+            try boundary.beginTLS()
             let tls = try NIOSSLClientHandler(context: context, serverHostname: serverName)
             try channel.pipeline.syncOperations.addHandler(tls, position: .first)
             try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake), position: .after(tls))

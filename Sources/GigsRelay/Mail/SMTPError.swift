@@ -7,6 +7,7 @@ struct SMTPError: Error, Sendable, CustomStringConvertible {
         case rejected(stage: String, reply: SMTPReply)
         case connection(String)
         case malformedReply
+        case plaintextAfterStartTLS
         case unsupported(String)
     }
 
@@ -23,6 +24,9 @@ struct SMTPError: Error, Sendable, CustomStringConvertible {
     /// The server sent something that is not an SMTP reply.
     static let malformedReply = SMTPError(code: .malformedReply)
 
+    /// The server sent bytes after its STARTTLS reply, before the TLS handshake.
+    static let plaintextAfterStartTLS = SMTPError(code: .plaintextAfterStartTLS)
+
     /// The server lacks something the configuration requires (STARTTLS, an AUTH mechanism).
     static func unsupported(_ what: String) -> SMTPError { SMTPError(code: .unsupported(what)) }
 
@@ -30,7 +34,7 @@ struct SMTPError: Error, Sendable, CustomStringConvertible {
     var isRetryable: Bool {
         switch code {
         case .rejected(_, let reply): reply.code < 500
-        case .connection, .malformedReply: true
+        case .connection, .malformedReply, .plaintextAfterStartTLS: true
         case .unsupported: false
         }
     }
@@ -40,6 +44,8 @@ struct SMTPError: Error, Sendable, CustomStringConvertible {
         case .rejected(let stage, let reply): "SMTP \(stage) rejected: \(reply)"
         case .connection(let what): "SMTP connection failed: \(what)".bounded(300)
         case .malformedReply: "SMTP server sent a malformed reply"
+        case .plaintextAfterStartTLS:
+            "SMTP server sent data after its STARTTLS reply, before the TLS handshake (refused: it could be injected)"
         case .unsupported(let what): "SMTP server \(what)"
         }
     }

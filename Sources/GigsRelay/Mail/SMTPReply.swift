@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// One SMTP reply: a three-digit code and its text lines (`250-…` continuation lines joined).
@@ -22,8 +23,16 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
 
     private var code: Int?
     private var lines: [String] = []
+    private let boundary: StartTLSBoundary
+
+    init(boundary: StartTLSBoundary = StartTLSBoundary()) {
+        self.boundary = boundary
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard buffer.readableBytes > 0 else { return .needMoreData }
+        // Bytes after the STARTTLS reply and before the TLS handler: they would be read as if encrypted.
+        try boundary.refusePlaintextAfterReply()
         guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
             guard buffer.readableBytes <= Self.maximumLineLength else { throw SMTPError.malformedReply }
             return .needMoreData
@@ -45,6 +54,7 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             guard lines.count < Self.maximumLines else { throw SMTPError.malformedReply }
             self.code = code
         case UInt8(ascii: " "):
+            try boundary.replyDecoded(code: code, bytesLeft: buffer.readableBytes)
             context.fireChannelRead(wrapInboundOut(SMTPReply(code: code, lines: lines)))
             self.code = nil
             lines = []
@@ -52,5 +62,65 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             throw SMTPError.malformedReply
         }
         return .continue
+    }
+}
+
+/// Where the plaintext part of an SMTP conversation ends: at the server's `220` to STARTTLS.
+///
+/// Anything the server sends after that reply and before the TLS handshake is an error (RFC 3207 §4.2
+/// and the "STARTTLS command injection" class of bugs): otherwise replies pipelined in plain text, a
+/// `250` for a message the server refused say, would be read as if they had come over TLS. The decoder
+/// and the client share one boundary; the decoder runs on the channel's event loop, the client arms and
+/// closes the boundary from its task, hence the lock.
+final class StartTLSBoundary: Sendable {
+    private enum Phase {
+        case plaintext
+        /// STARTTLS was sent; its reply is awaited.
+        case awaitingReply
+        /// The 220 arrived; nothing may follow until TLS is up.
+        case replied
+        /// Something followed the 220.
+        case violated
+        /// The TLS handler is installed: what follows is decrypted.
+        case encrypted
+    }
+
+    private let phase = NIOLockedValueBox(Phase.plaintext)
+
+    /// Called just before STARTTLS is written.
+    func arm() { phase.withLockedValue { $0 = .awaitingReply } }
+
+    /// The decoder found a complete reply, with `bytesLeft` more bytes already received behind it.
+    func replyDecoded(code: Int, bytesLeft: Int) throws(SMTPError) {
+        let violated = phase.withLockedValue { phase in
+            guard phase == .awaitingReply else { return false }
+            guard code == 220 else {
+                phase = .plaintext
+                return false
+            }
+            phase = bytesLeft == 0 ? .replied : .violated
+            return bytesLeft > 0
+        }
+        if violated { throw SMTPError.plaintextAfterStartTLS }
+    }
+
+    /// The decoder received bytes: refused between the 220 and the TLS handler.
+    func refusePlaintextAfterReply() throws(SMTPError) {
+        let violated = phase.withLockedValue { phase in
+            guard phase == .replied || phase == .violated else { return false }
+            phase = .violated
+            return true
+        }
+        if violated { throw SMTPError.plaintextAfterStartTLS }
+    }
+
+    /// Called on the event loop while the TLS handler is installed: fails when plaintext followed the 220.
+    func beginTLS() throws(SMTPError) {
+        let clean = phase.withLockedValue { phase in
+            guard phase == .replied else { return false }
+            phase = .encrypted
+            return true
+        }
+        if !clean { throw SMTPError.plaintextAfterStartTLS }
     }
 }

@@ -86,7 +86,7 @@ extension HTTPAction {
         case 408, 429, 500..<600:
             return .retryable(
                 error: "HTTP \(status)",
-                retryAfter: headers.first(name: "Retry-After").flatMap(RetryAfter.parse)
+                retryAfter: headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
             )
         case 300..<400:
             return .retryable(error: "HTTP \(status) (redirects are not followed)")
@@ -99,19 +99,5 @@ extension HTTPAction {
     static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError { return error.shortDescription }
         return String(describing: type(of: error)) + ": " + String(describing: error).bounded(200)
-    }
-}
-
-/// Parses `Retry-After`: delay seconds or an HTTP date.
-enum RetryAfter {
-    static func parse(_ value: String) -> Duration? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Int64(trimmed), seconds >= 0 { return .seconds(seconds) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: trimmed) else { return nil }
-        return .milliseconds(max(Int64(date.timeIntervalSinceNow * 1000), 0))
     }
 }

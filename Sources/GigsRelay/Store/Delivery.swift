@@ -114,19 +114,36 @@ public struct AttemptRecord: Sendable {
 public struct ClaimRequest: Sendable {
     /// Most deliveries to claim.
     public let limit: Int
-    /// Remaining room per action with `max_concurrency`; actions not listed are unlimited.
+    /// The actions to claim for, each with how many more of its deliveries may run now. Deliveries of
+    /// actions not listed (no longer configured) are left as they are.
     public let room: [String: Int]
     /// Now, in Unix ms.
     public let now: Int64
     /// The lease's length.
     public let leaseMilliseconds: Int64
+    /// `max_attempts` of every action that overrides it.
+    public let maxAttempts: [String: Int]
+    /// `dispatch.max_attempts`, for the other actions.
+    public let defaultMaxAttempts: Int
 
-    public init(limit: Int, room: [String: Int], now: Int64, leaseMilliseconds: Int64) {
+    public init(
+        limit: Int,
+        room: [String: Int],
+        now: Int64,
+        leaseMilliseconds: Int64,
+        maxAttempts: [String: Int] = [:],
+        defaultMaxAttempts: Int = RetryPolicy().maxAttempts
+    ) {
         self.limit = limit
         self.room = room
         self.now = now
         self.leaseMilliseconds = leaseMilliseconds
+        self.maxAttempts = maxAttempts
+        self.defaultMaxAttempts = defaultMaxAttempts
     }
+
+    /// The attempt budget of `action`.
+    func maxAttempts(of action: String) -> Int { maxAttempts[action] ?? defaultMaxAttempts }
 }
 
 /// What one claim found.
@@ -134,6 +151,20 @@ public struct Claim: Sendable {
     public let jobs: [DeliveryJob]
     /// When the earliest unclaimed delivery becomes due (Unix ms), if any is waiting.
     public let nextDueAt: Int64?
+    /// Deliveries whose last attempt never finished (the process died or hung past the lease) and that had
+    /// no attempts left: the claim made them `dead` instead of running them again.
+    public var poisoned: [PoisonedDelivery] = []
+}
+
+/// A delivery the claim found with an expired lease and an exhausted attempt budget, now `dead`.
+public struct PoisonedDelivery: Sendable {
+    public let id: DeliveryID
+    public let eventID: EventID
+    public let action: String
+    /// Attempts started, the unfinished one included.
+    public let attempts: Int
+    /// The error recorded as its `lastError`.
+    public let error: String
 }
 
 /// Unix milliseconds of a date (the store's timestamps).

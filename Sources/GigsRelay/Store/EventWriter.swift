@@ -14,6 +14,7 @@ final class EventWriter: @unchecked Sendable {
         let insertDelivery: SQLiteStatement
         let selectDue: SQLiteStatement
         let markRunning: SQLiteStatement
+        let markPoisoned: SQLiteStatement
         let nextDue: SQLiteStatement
         let finish: SQLiteStatement
         let release: SQLiteStatement
@@ -36,22 +37,30 @@ final class EventWriter: @unchecked Sendable {
             insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
             selectDue = try connection.prepare(
                 """
-                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at
-                FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.seq = d.event_seq
-                WHERE d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?
-                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations
+                FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
+                WHERE d.action = ?1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?2
+                ORDER BY d.next_attempt_at, d.id LIMIT ?3
                 """
             )
             markRunning = try connection.prepare(
                 """
-                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
+                    lease_expirations = lease_expirations + ?
                 WHERE id = ?
+                """
+            )
+            markPoisoned = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'dead', lease_expirations = lease_expirations + 1, last_error = ?,
+                    next_attempt_at = 0, updated_at = ?
+                WHERE id = ? AND status = 'running'
                 """
             )
             nextDue = try connection.prepare(
                 """
-                SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due
-                WHERE status IN ('pending', 'failed', 'running') ORDER BY next_attempt_at LIMIT 1
+                SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due_by_action
+                WHERE action = ? AND status IN ('pending', 'failed', 'running') ORDER BY next_attempt_at LIMIT 1
                 """
             )
             finish = try connection.prepare(
@@ -191,32 +200,48 @@ final class EventWriter: @unchecked Sendable {
         return .accepted
     }
 
-    /// Picks due deliveries (including running ones whose lease expired), oldest due first, within each
-    /// action's remaining room, and marks them running under a new lease.
+    /// Picks due deliveries (including running ones whose lease expired) of the requested actions, each
+    /// within its room, taking the actions in turn (oldest due first within each) so that one action's
+    /// backlog cannot crowd out another's; marks them running under a new lease.
+    ///
+    /// An expired lease means an attempt started and never finished: the process died or hung during it.
+    /// That attempt counts. A delivery whose expired attempt was its last allowed one becomes `dead`
+    /// ("attempt did not finish: lease expired N times") instead of being run again, so a delivery that
+    /// crashes the daemon costs at most `max_attempts` restarts.
     private func claim(_ request: ClaimRequest, using statements: Statements) throws(SQLiteError) -> Claim {
-        var room = request.room
-        var jobs: [DeliveryJob] = []
-        var expiredLeases: [(DeliveryID, Int)] = []
+        var queues: [[DeliveryJob]] = []
+        var expiredLeases: Set<DeliveryID> = []
+        var poisoned: [PoisonedDelivery] = []
         let select = statements.selectDue
-        do {
+        for (action, room) in request.room.sorted(by: { $0.key < $1.key }) {
+            guard room > 0 else { continue }
+            var queue: [DeliveryJob] = []
             defer { select.reset() }
-            try select.bind(request.now, at: 1)
-            try select.bind(Int64(request.limit * 4), at: 2)
-            while jobs.count < request.limit, try select.step() {
-                let action = select.text(at: 1) ?? ""
-                if let left = room[action] {
-                    guard left > 0 else { continue }
-                    room[action] = left - 1
-                }
+            try select.bind(action, at: 1)
+            try select.bind(request.now, at: 2)
+            try select.bind(Int64(min(room, request.limit)), at: 3)
+            while try select.step() {
                 let id = DeliveryID(select.int64(at: 0))
-                let previousAttempts = Int(select.int64(at: 2))
+                let previousAttempts = Int(clamping: select.int64(at: 2))
+                let eventID = EventID(select.text(at: 4) ?? "")
                 if select.text(at: 3) == DeliveryStatus.running.rawValue {
-                    expiredLeases.append((id, previousAttempts))
+                    let budget = request.maxAttempts(of: action)
+                    if previousAttempts >= budget {
+                        let expirations = select.int64(at: 8).saturatingAdd(1)
+                        let error =
+                            "attempt did not finish: lease expired \(expirations) time\(expirations == 1 ? "" : "s")"
+                            + " (attempt \(previousAttempts) of \(budget))"
+                        poisoned.append(
+                            PoisonedDelivery(
+                                id: id, eventID: eventID, action: action, attempts: previousAttempts, error: error))
+                        continue
+                    }
+                    expiredLeases.insert(id)
                 }
-                jobs.append(
+                queue.append(
                     DeliveryJob(
                         id: id,
-                        eventID: EventID(select.text(at: 4) ?? ""),
+                        eventID: eventID,
                         eventType: select.text(at: 5) ?? "",
                         action: action,
                         attempt: previousAttempts + 1,
@@ -225,16 +250,38 @@ final class EventWriter: @unchecked Sendable {
                     )
                 )
             }
+            if !queue.isEmpty { queues.append(queue) }
         }
-        for (id, attempt) in expiredLeases {
+        let jobs = Self.takeInTurn(from: queues, limit: request.limit)
+        let claimed = Set(jobs.map(\.id))
+        expiredLeases.formIntersection(claimed)
+        for delivery in poisoned {
+            let mark = statements.markPoisoned
+            defer { mark.reset() }
+            try mark.bind(delivery.error, at: 1)
+            try mark.bind(request.now, at: 2)
+            try mark.bind(delivery.id.rawValue, at: 3)
+            try mark.step()
             try insertAttempt(
                 AttemptRecord(
-                    delivery: id,
-                    attempt: attempt,
+                    delivery: delivery.id,
+                    attempt: delivery.attempts,
+                    startedAt: request.now,
+                    durationMilliseconds: 0,
+                    outcome: .dead(error: delivery.error)
+                ),
+                using: statements
+            )
+        }
+        for job in jobs where expiredLeases.contains(job.id) {
+            try insertAttempt(
+                AttemptRecord(
+                    delivery: job.id,
+                    attempt: job.attempt - 1,
                     startedAt: request.now,
                     durationMilliseconds: 0,
                     outcome: .retry(
-                        error: "the attempt did not finish before its lease expired", nextAttemptAt: request.now)
+                        error: "attempt did not finish: its lease expired", nextAttemptAt: request.now)
                 ),
                 using: statements
             )
@@ -244,12 +291,43 @@ final class EventWriter: @unchecked Sendable {
             defer { mark.reset() }
             try mark.bind(request.now + request.leaseMilliseconds, at: 1)
             try mark.bind(request.now, at: 2)
-            try mark.bind(job.id.rawValue, at: 3)
+            try mark.bind(expiredLeases.contains(job.id) ? 1 : 0, at: 3)
+            try mark.bind(job.id.rawValue, at: 4)
             try mark.step()
         }
+        // After marking, so the claimed deliveries count with their lease's end.
+        var nextDueAt: Int64?
+        for action in request.room.keys {
+            if let due = try earliestDue(of: action, using: statements) { nextDueAt = min(due, nextDueAt ?? due) }
+        }
+        var claim = Claim(jobs: jobs, nextDueAt: nextDueAt)
+        claim.poisoned = poisoned
+        return claim
+    }
+
+    /// The earliest `next_attempt_at` of `action`'s unfinished deliveries; nil when there is none.
+    private func earliestDue(of action: String, using statements: Statements) throws(SQLiteError) -> Int64? {
         let nextDue = statements.nextDue
         defer { nextDue.reset() }
-        return Claim(jobs: jobs, nextDueAt: try nextDue.step() ? nextDue.int64(at: 0) : nil)
+        try nextDue.bind(action, at: 1)
+        return try nextDue.step() ? nextDue.int64(at: 0) : nil
+    }
+
+    /// Up to `limit` jobs, one from each queue in turn (the queue whose head is oldest first).
+    static func takeInTurn(from queues: [[DeliveryJob]], limit: Int) -> [DeliveryJob] {
+        var queues = queues.map { $0[...] }
+        var jobs: [DeliveryJob] = []
+        while jobs.count < limit {
+            var tookAny = false
+            for index in queues.indices where jobs.count < limit {
+                if let job = queues[index].popFirst() {
+                    jobs.append(job)
+                    tookAny = true
+                }
+            }
+            if !tookAny { break }
+        }
+        return jobs
     }
 
     /// The monitor's counts.

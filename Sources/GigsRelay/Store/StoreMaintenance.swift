@@ -27,7 +27,8 @@ public final class StoreMaintenance {
         try transaction(dryRun: dryRun) { () throws(SQLiteError) in
             let update = try connection.prepare(
                 """
-                UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                UPDATE deliveries SET status = 'pending', attempts = 0, lease_expirations = 0, next_attempt_at = ?,
+                    updated_at = ?
                 WHERE id = ? AND status IN ('dead', 'failed')
                 """
             )

@@ -78,6 +78,14 @@ enum StoreSchema {
                 CREATE TABLE store_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
                 """
         ),
+        Migration(
+            name: "0005_lease_expirations_and_due_by_action",
+            sql: """
+                ALTER TABLE deliveries ADD COLUMN lease_expirations INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX deliveries_due_by_action ON deliveries (action, next_attempt_at)
+                    WHERE status IN ('pending', 'failed', 'running');
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database

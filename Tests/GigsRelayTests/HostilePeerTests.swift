@@ -1,0 +1,344 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Testing
+
+/// The hostile-peer harness: the real binary against a real HTTP server, a real SMTP server and real
+/// commands that misbehave in every way the daemon must survive. For each case the daemon still serves
+/// ingest afterwards (a signed event gets 2xx), the delivery ends in its documented state with a readable
+/// `lastError`, memory stays bounded, and other actions' deliveries are unaffected.
+@Suite("Hostile peers (real binary)", .serialized)
+struct HostilePeerTests {
+    let actionSecret = TestSigner.randomSecret()
+
+    func deliveries(_ fixture: DaemonFixture, action: String? = nil) throws -> [StoredDelivery] {
+        try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(action: action, limit: 1000))
+    }
+
+    /// Resident memory of a process, in MiB.
+    func residentMiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+
+    /// A daemon is still serving ingest: a new signed event gets 202.
+    func expectServing(_ fixture: DaemonFixture, _ address: String, _ daemon: RelayProcess) async throws {
+        #expect(daemon.isRunning)
+        let id = "evt_alive_\(UUID().uuidString.prefix(8))"
+        #expect(try await fixture.post(SampleEvents.body(id: id, type: "com.gigs.ping"), to: address) == 202)
+    }
+
+    @Test("Regression: 503 with Retry-After 99999999999999999 (and other bad values) never kills the daemon")
+    func hostileHTTP() async throws {
+        let peer = try HostilePeer.http()
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        let cases = [
+            "retry-after-huge", "retry-after-negative", "retry-after-digits", "retry-after-far-date",
+            "retry-after-garbage", "huge-body", "huge-error-body", "drip", "blackhole", "reset-mid-body",
+            "bad-chunking", "redirect-loop", "huge-content-length", "garbage",
+        ]
+        var actions = ""
+        for name in cases {
+            actions += """
+                [actions.\(name)]
+                kind = "http"
+                url = "\(peer.url("/" + name))"
+                secret = "env:ACTION_SECRET"
+                timeout_seconds = 2
+
+                """
+        }
+        let fixture = try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                workers = 32
+                max_attempts = 2
+                backoff_initial_ms = 50
+                backoff_max_ms = 200
+                lease_seconds = 10
+                \(actions)
+                [actions.healthy]
+                kind = "http"
+                url = "\(receiver.url())"
+                secret = "env:ACTION_SECRET"
+                timeout_seconds = 5
+                [[routes]]
+                events = ["com.gigs.subscription.*"]
+                actions = [\((cases + ["healthy"]).map { "\"\($0)\"" }.joined(separator: ", "))]
+                """
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_hostile"), to: address) == 202)
+
+        // The healthy action is not held up by fourteen misbehaving ones.
+        try await eventually(timeout: .seconds(5), "the healthy delivery") {
+            try deliveries(fixture, action: "healthy").first?.status == .succeeded
+        }
+        var peakMiB = 0
+        try await eventually(timeout: .seconds(60), "every hostile delivery to finish") {
+            peakMiB = max(peakMiB, residentMiB(daemon.processIdentifier))
+            return try deliveries(fixture).allSatisfy { $0.status == .dead || $0.status == .succeeded }
+        }
+        let ended = Dictionary(uniqueKeysWithValues: try deliveries(fixture).map { ($0.action, $0) })
+        for name in ["retry-after-huge", "retry-after-negative", "retry-after-digits", "retry-after-far-date"] {
+            #expect(ended[name]?.status == .dead && ended[name]?.attempts == 2, "\(name)")
+        }
+        #expect(ended["retry-after-huge"]?.lastError?.contains("HTTP 503") == true)
+        // A 2xx head is an acceptance; the rest of a dripping or endless body is cut by the deadline.
+        #expect(ended["drip"]?.status == .succeeded)
+        #expect(ended["huge-body"]?.status == .succeeded)
+        #expect(ended["blackhole"]?.lastError?.contains("timed out") == true)
+        #expect(ended["redirect-loop"]?.lastError?.contains("HTTP 302") == true)
+        #expect(ended["huge-error-body"]?.lastError?.contains("HTTP 500") == true)
+        for (name, delivery) in ended where name != "healthy" && delivery.status == .dead {
+            #expect(delivery.lastError?.isEmpty == false, "\(name) has a readable error")
+        }
+        // A 100 MB answer is not read into memory.
+        #expect(peakMiB < 200, "peak RSS \(peakMiB) MiB")
+        try await expectServing(fixture, address, daemon)
+        try await daemon.stop()
+    }
+
+    @Test("Regression: exec commands that do not read, close early, flood, linger, die or vanish end as attempts")
+    func hostileCommands() async throws {
+        let scratch = TemporaryDirectory()
+        defer { scratch.remove() }
+        func script(_ name: String, _ text: String) throws -> String {
+            let path = try scratch.write(name, "#!/bin/sh\n" + text + "\n")
+            chmod(path, 0o755)
+            return path
+        }
+        let commands: [(String, String)] = [
+            ("ignores-input", "\"/bin/true\""),
+            ("closes-early", "\"\(try script("closes.sh", "exec 0<&- 1>&- 2>&-; sleep 0.2; exit 3"))\""),
+            ("floods", "\"\(try script("floods.sh", "head -c 100000000 /dev/zero | tr '\\0' x; echo done"))\""),
+            ("lingers", "\"\(try script("lingers.sh", "setsid sleep 30 & echo started; exit 0"))\""),
+            ("killed", "\"\(try script("killed.sh", "echo dying; kill -9 $$"))\""),
+            ("vanishes", "\"\(scratch.file("missing.sh"))\""),
+        ]
+        var actions = ""
+        for (name, command) in commands {
+            actions += """
+                [actions.\(name)]
+                kind = "exec"
+                command = [\(command)]
+                timeout_seconds = 10
+
+                """
+        }
+        let fixture = try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                max_attempts = 1
+                \(actions)
+                [[routes]]
+                events = ["com.gigs.subscription.*"]
+                actions = [\(commands.map { "\"\($0.0)\"" }.joined(separator: ", "))]
+                """
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        // Larger than a pipe's buffer: writing it to a command that never reads used to kill the daemon.
+        let padding = String(repeating: "p", count: 300_000)
+        let big = Array(
+            #"{"object":"event","id":"evt_big","type":"com.gigs.subscription.activated","data":{"pad":"\#(padding)"}}"#
+                .utf8)
+        let started = ContinuousClock.now
+        #expect(try await fixture.post(big, to: address) == 202)
+        var peakMiB = 0
+        try await eventually(timeout: .seconds(60), "every command's delivery to finish") {
+            peakMiB = max(peakMiB, residentMiB(daemon.processIdentifier))
+            return try deliveries(fixture).allSatisfy { $0.status == .dead || $0.status == .succeeded }
+        }
+        let ended = Dictionary(uniqueKeysWithValues: try deliveries(fixture).map { ($0.action, $0) })
+        #expect(ended["ignores-input"]?.status == .succeeded)
+        #expect(ended["closes-early"]?.lastError == "exited with status 3 (attempt 1 of 1)")
+        #expect(ended["floods"]?.status == .succeeded)
+        #expect(ended["lingers"]?.status == .succeeded)
+        #expect(ended["killed"]?.lastError?.hasPrefix("killed by signal 9") == true)
+        #expect(ended["vanishes"]?.lastError?.hasPrefix("cannot run") == true)
+        // The lingering background child did not hold the attempt until its timeout.
+        #expect(ContinuousClock.now - started < .seconds(9))
+        let reader = try EventLogReader(path: fixture.storePath)
+        for delivery in ended.values {
+            for attempt in try reader.attempts(of: delivery.id) {
+                #expect((attempt.output?.utf8.count ?? 0) <= 4096 + 3, "\(delivery.action) output is bounded")
+            }
+        }
+        let flood = try reader.attempts(of: try #require(ended["floods"]).id).first?.output
+        #expect(flood?.hasSuffix("done\n") == true)
+        #expect(peakMiB < 200, "peak RSS \(peakMiB) MiB")
+        try await expectServing(fixture, address, daemon)
+        try await daemon.stop()
+    }
+
+    @Test("Regression: bad signatures from an address never make a correctly signed delivery from it get 429")
+    func verifyFirstLimitAfter() async throws {
+        let fixture = try DaemonFixture(serverTOML: "max_failed_verifications = 5")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        let forger = TestSigner(secret: TestSigner.randomSecret())
+        for index in 0..<20 {
+            let status = try await fixture.post(
+                SampleEvents.body(id: "evt_forged_\(index)", type: "com.gigs.ping"), to: address, signer: forger)
+            #expect(status == (index < 5 ? 401 : 429))
+        }
+        #expect(try await fixture.post(SampleEvents.body(id: "evt_genuine", type: "com.gigs.ping"), to: address) == 202)
+        #expect(
+            try await fixture.post(
+                SampleEvents.body(id: "evt_forged_x", type: "com.gigs.ping"), to: address, signer: forger)
+                == 429)
+        #expect(
+            try await fixture.post(SampleEvents.body(id: "evt_genuine_2", type: "com.gigs.ping"), to: address) == 202)
+        try await daemon.stop()
+    }
+
+    @Test("Crash loop: a command that kills the daemon during every attempt is dead after max_attempts restarts")
+    func crashLoop() async throws {
+        let scratch = TemporaryDirectory()
+        defer { scratch.remove() }
+        let killer = try scratch.write(
+            "killer.sh", "#!/bin/sh\necho attempt >> \"\(scratch.file("count"))\"\nkill -9 $PPID\n")
+        chmod(killer, 0o755)
+        let fixture = try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                max_attempts = 3
+                lease_seconds = 2
+                [actions.killer]
+                kind = "exec"
+                command = ["\(killer)"]
+                timeout_seconds = 1
+                [[routes]]
+                events = ["com.gigs.subscription.*"]
+                actions = ["killer"]
+                """
+        )
+        defer { fixture.directory.remove() }
+        var (daemon, address) = try await fixture.start()
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_killer"), to: address) == 202)
+        var restarts = 0
+        while restarts <= 5 {
+            // The daemon dies during the attempt, or survives once the delivery is dead.
+            let deadline = ContinuousClock.now + .seconds(8)
+            while daemon.isRunning && ContinuousClock.now < deadline {
+                if try deliveries(fixture).first?.status == .dead { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            if daemon.isRunning { break }
+            restarts += 1
+            (daemon, address) = try await fixture.start()
+        }
+        #expect(restarts == 3)
+        let delivery = try #require(try deliveries(fixture).first)
+        #expect(delivery.status == .dead)
+        #expect(delivery.lastError == "attempt did not finish: lease expired 3 times (attempt 3 of 3)")
+        let ran = try String(contentsOfFile: scratch.file("count"), encoding: .utf8)
+        #expect(ran.split(separator: "\n").count == 3)
+        try await expectServing(fixture, address, daemon)
+        try await daemon.stop()
+    }
+
+    @Test("Isolation: a black-holed action holds its workers, another action keeps delivering on time")
+    func isolation() async throws {
+        let peer = try HostilePeer.http()
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        let fixture = try DaemonFixture(
+            extraTOML: """
+                [dispatch]
+                workers = 4
+                max_attempts = 1
+                [actions.stuck]
+                kind = "http"
+                url = "\(peer.url("/blackhole"))"
+                secret = "env:ACTION_SECRET"
+                timeout_seconds = 20
+                [actions.healthy]
+                kind = "http"
+                url = "\(receiver.url())"
+                secret = "env:ACTION_SECRET"
+                [[routes]]
+                events = ["com.gigs.subscription.*"]
+                actions = ["stuck", "healthy"]
+                """
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
+        for index in 0..<10 {
+            let body = SampleEvents.subscriptionActivated(id: "evt_iso_\(index)")
+            #expect(try await fixture.post(body, to: address) == 202)
+        }
+        // Each healthy delivery goes through while the stuck action's attempts hang for 20 s.
+        try await eventually(timeout: .seconds(5), "the healthy deliveries") {
+            try deliveries(fixture, action: "healthy").filter { $0.status == .succeeded }.count == 10
+        }
+        let stuck = try deliveries(fixture, action: "stuck")
+        #expect(stuck.filter { $0.status == .running }.count == 3)  // every worker but one
+        try await expectServing(fixture, address, daemon)
+        daemon.signal(SIGKILL)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test("SMTP: injected plaintext after STARTTLS, endless lines, hangs, drops and 4xx/5xx end right, never falsely")
+    func hostileSMTP() async throws {
+        let scratch = TemporaryDirectory()
+        defer { scratch.remove() }
+        let certificate = scratch.file("cert.pem")
+        let key = scratch.file("key.pem")
+        try makeSelfSignedCertificate(certificate: certificate, key: key)
+        // Each mode, and the start of the error its one attempt must end with.
+        let cases: [(mode: String, error: String)] = [
+            ("starttls-injection", "SMTP server sent data after its STARTTLS reply"),
+            ("long-line", "SMTP server sent a malformed reply"),
+            ("greeting-421", "SMTP greeting rejected: 421"),
+            ("greeting-554", "SMTP greeting rejected: 554"),
+            ("hang", "timed out"),
+            ("drop-after-starttls", "SMTP connection failed"),
+            ("starttls-454", "SMTP STARTTLS rejected: 454"),
+            ("mail-451", "SMTP MAIL FROM rejected: 451"),
+            ("rcpt-550", "SMTP RCPT TO rejected: 550"),
+            ("data-554", "SMTP message rejected: 554"),
+            ("data-hang", "timed out"),
+        ]
+        var peers: [HostilePeer] = []
+        for (mode, error) in cases {
+            let peer = try HostilePeer.smtp(mode: mode, certificate: certificate, key: key)
+            peers.append(peer)
+            let fixture = try DaemonFixture(
+                extraTOML: """
+                    [dispatch]
+                    max_attempts = 1
+                    [smtp]
+                    host = "127.0.0.1"
+                    port = \(peer.port)
+                    from = "relay@example.com"
+                    ca_file = "\(certificate)"
+                    [actions.mail]
+                    kind = "email"
+                    to = ["ops@example.com"]
+                    timeout_seconds = 2
+                    templates = "\(Repository.path("config/templates/email"))"
+                    [[routes]]
+                    events = ["com.gigs.subscriptionGroup.*"]
+                    actions = ["mail"]
+                    """
+            )
+            defer { fixture.directory.remove() }
+            let (daemon, address) = try await fixture.start()
+            let body = SampleEvents.subscriptionGroupDeleted(id: "evt_mail_\(mode)", members: ["sub_1"])
+            #expect(try await fixture.post(body, to: address) == 202)
+            try await eventually(timeout: .seconds(15), "the \(mode) delivery to end") {
+                try deliveries(fixture).first?.status == .dead
+            }
+            let delivery = try #require(try deliveries(fixture).first)
+            #expect(delivery.lastError?.hasPrefix(error) == true, "\(mode): \(delivery.lastError ?? "")")
+            #expect(peer.contacts == 1, "\(mode): one connection for one attempt")
+            try await expectServing(fixture, address, daemon)
+            try await daemon.stop()
+        }
+    }
+}
