@@ -71,7 +71,8 @@ struct DeployTests {
         #expect(status == 0)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(output)")
         for setting in [
-            "Type=notify", "WatchdogSec=", "DynamicUser=yes", "StateDirectory=gigs-relay", "ProtectSystem=strict",
+            "Type=notify", "WatchdogSec=", "MemoryMax=", "TasksMax=", "DynamicUser=yes", "StateDirectory=gigs-relay",
+            "ProtectSystem=strict",
             "NoNewPrivileges=yes", "PrivateTmp=yes", "RestrictAddressFamilies=", "SystemCallFilter=@system-service",
             "CapabilityBoundingSet=\n", "LoadCredential=webhook-secret:", "LoadCredential=gigs-api-token:",
             "LoadCredential=smtp-password:", "ExecReload=",

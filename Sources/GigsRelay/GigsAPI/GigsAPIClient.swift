@@ -72,6 +72,13 @@ public struct GigsAPIClient: Sendable {
         let message: String?
     }
 
+    /// `type: message` of a Gigs error object (`{"object":"error","type","message"}`), bounded; empty when
+    /// the body is not one. The body comes from the network: any bytes must do.
+    static func errorDetail(_ body: [UInt8]) -> String {
+        guard let error = try? JSONDecoder().decode(ErrorObject.self, from: Data(body)) else { return "" }
+        return [error.type, error.message].compactMap { $0?.bounded(200) }.joined(separator: ": ")
+    }
+
     private func get<Value: Decodable>(_ path: String) async throws(GigsAPIError) -> Value {
         guard path.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "/" }) else {
             throw GigsAPIError(
@@ -98,9 +105,7 @@ public struct GigsAPIClient: Sendable {
         }
         let endpoint = path.split(separator: "/").first.map(String.init) ?? path
         guard (200..<300).contains(status) else {
-            let detail =
-                (try? JSONDecoder().decode(ErrorObject.self, from: Data(body.readableBytesView)))
-                .map { [$0.type, $0.message].compactMap { $0 }.joined(separator: ": ") } ?? ""
+            let detail = Self.errorDetail(Array(body.readableBytesView))
             throw GigsAPIError(
                 message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail.bounded(200)))")",
                 isRetryable: status == 408 || status == 429 || status >= 500,

@@ -1,11 +1,14 @@
 import Foundation
 import HTTPTypes
+import NIOCore
 
 /// Entry points for the libFuzzer target (`Sources/gigs-relay-fuzz`): the parts of ingest that read
 /// attacker-controlled bytes before anything is trusted.
 ///
-/// The first input byte picks what is fuzzed; the rest is the input. Every call must return (no crash,
-/// no hang); outcomes are ignored.
+/// The first input byte picks what is fuzzed; the rest is the input. Below 0x80 it picks one of ingest's
+/// parsers; from 0x80 one of the parsers of what peers answer (`Retry-After`, SMTP replies with the
+/// STARTTLS boundary, Gigs API error bodies). Every call must return (no crash, no hang); outcomes are
+/// ignored.
 public enum IngestFuzzing {
     /// A fixed secret: fuzzed signatures are checked against it (and almost never match).
     private static let secret = try! WebhookSecret(encoded: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -18,6 +21,10 @@ public enum IngestFuzzing {
     public static func run(_ data: [UInt8]) {
         guard let mode = data.first else { return }
         let input = Array(data.dropFirst())
+        if mode >= 0x80 {
+            peer(mode: mode, input)
+            return
+        }
         switch mode % 3 {
         case 0:
             // Signature headers: "id\ntimestamp\nsignature\nbody…", through header extraction and verification.
@@ -40,6 +47,27 @@ public enum IngestFuzzing {
                 .signature(id: id, timestamp: 1_795_000_000, body: input)
             _ = try? verifier.verify(
                 headers: WebhookHeaders(id: id, timestamp: timestamp, signature: signature), body: input)
+        }
+    }
+
+    /// What downstream servers, SMTP servers and the Gigs API send back.
+    private static func peer(mode: UInt8, _ input: [UInt8]) {
+        switch mode % 3 {
+        case 0:
+            let delay = RetryAfter.parse(String(decoding: input, as: UTF8.self))
+            _ = RetryPolicy().delay(afterAttempt: Int(mode), retryAfter: delay)
+        case 1:
+            // SMTP replies, with STARTTLS sent first so the boundary is exercised too.
+            let boundary = StartTLSBoundary()
+            boundary.arm()
+            var decoder = SMTPReplyDecoder(boundary: boundary)
+            var buffer = ByteBuffer(bytes: input)
+            while let reply = try? decoder.nextReply(from: &buffer) {
+                _ = reply.description
+                _ = reply.extensions
+            }
+        default:
+            _ = GigsAPIClient.errorDetail(input)
         }
     }
 }

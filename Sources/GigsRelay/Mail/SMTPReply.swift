@@ -30,38 +30,50 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard buffer.readableBytes > 0 else { return .needMoreData }
-        // Bytes after the STARTTLS reply and before the TLS handler: they would be read as if encrypted.
-        try boundary.refusePlaintextAfterReply()
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            guard buffer.readableBytes <= Self.maximumLineLength else { throw SMTPError.malformedReply }
-            return .needMoreData
-        }
-        let length = newline - buffer.readerIndex + 1
-        guard length <= Self.maximumLineLength, var bytes = buffer.readBytes(length: length) else {
-            throw SMTPError.malformedReply
-        }
-        bytes.removeLast()
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        guard bytes.count >= 3, let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)),
-            (200...599).contains(code),
-            self.code == nil || self.code == code
-        else { throw SMTPError.malformedReply }
-        let separator = bytes.count > 3 ? bytes[3] : UInt8(ascii: " ")
-        lines.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")
-        switch separator {
-        case UInt8(ascii: "-"):
-            guard lines.count < Self.maximumLines else { throw SMTPError.malformedReply }
-            self.code = code
-        case UInt8(ascii: " "):
-            try boundary.replyDecoded(code: code, bytesLeft: buffer.readableBytes)
-            context.fireChannelRead(wrapInboundOut(SMTPReply(code: code, lines: lines)))
-            self.code = nil
-            lines = []
-        default:
-            throw SMTPError.malformedReply
-        }
+        guard let reply = try nextReply(from: &buffer) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(reply))
         return .continue
+    }
+
+    /// Reads lines from `buffer` until a reply is complete; nil when more bytes are needed. Throws for a
+    /// line over ``maximumLineLength``, more than ``maximumLines`` lines, a code outside 200–599, a
+    /// continuation with another code, or plaintext after the STARTTLS reply.
+    mutating func nextReply(from buffer: inout ByteBuffer) throws -> SMTPReply? {
+        while buffer.readableBytes > 0 {
+            // Bytes after the STARTTLS reply and before the TLS handler: they would be read as if encrypted.
+            try boundary.refusePlaintextAfterReply()
+            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                guard buffer.readableBytes <= Self.maximumLineLength else { throw SMTPError.malformedReply }
+                return nil
+            }
+            let length = newline - buffer.readerIndex + 1
+            guard length <= Self.maximumLineLength, var bytes = buffer.readBytes(length: length) else {
+                throw SMTPError.malformedReply
+            }
+            bytes.removeLast()
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            guard bytes.count >= 3, bytes[0..<3].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)),
+                (200...599).contains(code),
+                self.code == nil || self.code == code
+            else { throw SMTPError.malformedReply }
+            let separator = bytes.count > 3 ? bytes[3] : UInt8(ascii: " ")
+            lines.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")
+            switch separator {
+            case UInt8(ascii: "-"):
+                guard lines.count < Self.maximumLines else { throw SMTPError.malformedReply }
+                self.code = code
+            case UInt8(ascii: " "):
+                try boundary.replyDecoded(code: code, bytesLeft: buffer.readableBytes)
+                let reply = SMTPReply(code: code, lines: lines)
+                self.code = nil
+                lines = []
+                return reply
+            default:
+                throw SMTPError.malformedReply
+            }
+        }
+        return nil
     }
 }
 
