@@ -313,7 +313,7 @@ final class EventWriter: @unchecked Sendable {
         return try nextDue.step() ? nextDue.int64(at: 0) : nil
     }
 
-    /// Up to `limit` jobs, one from each queue in turn (the queue whose head is oldest first).
+    /// Up to `limit` jobs, one from each queue in turn (queues in action-name order, each oldest first).
     static func takeInTurn(from queues: [[DeliveryJob]], limit: Int) -> [DeliveryJob] {
         var queues = queues.map { $0[...] }
         var jobs: [DeliveryJob] = []
