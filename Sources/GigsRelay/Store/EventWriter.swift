@@ -93,6 +93,8 @@ final class EventWriter: @unchecked Sendable {
     }
 
     private var statements: Statements?
+    /// Which action's queue a claim takes from first; advances every claim, so no action is always first.
+    private var claimTurn = 0
     private let logger: Logger
     private let health: StoreHealth
     /// Called after a commit that created deliveries, to wake the dispatcher.
@@ -201,8 +203,9 @@ final class EventWriter: @unchecked Sendable {
     }
 
     /// Picks due deliveries (including running ones whose lease expired) of the requested actions, each
-    /// within its room, taking the actions in turn (oldest due first within each) so that one action's
-    /// backlog cannot crowd out another's; marks them running under a new lease.
+    /// within its room, taking the actions in turn (oldest due first within each, a different action first
+    /// at each claim) so that one action's backlog cannot crowd out another's; marks them running under a
+    /// new lease.
     ///
     /// An expired lease means an attempt started and never finished: the process died or hung during it.
     /// That attempt counts. A delivery whose expired attempt was its last allowed one becomes `dead`
@@ -252,7 +255,9 @@ final class EventWriter: @unchecked Sendable {
             }
             if !queue.isEmpty { queues.append(queue) }
         }
-        let jobs = Self.takeInTurn(from: queues, limit: request.limit)
+        claimTurn &+= 1
+        let first = queues.isEmpty ? 0 : claimTurn % queues.count
+        let jobs = Self.takeInTurn(from: Array(queues[first...] + queues[..<first]), limit: request.limit)
         let claimed = Set(jobs.map(\.id))
         expiredLeases.formIntersection(claimed)
         for delivery in poisoned {
@@ -313,7 +318,7 @@ final class EventWriter: @unchecked Sendable {
         return try nextDue.step() ? nextDue.int64(at: 0) : nil
     }
 
-    /// Up to `limit` jobs, one from each queue in turn (queues in action-name order, each oldest first).
+    /// Up to `limit` jobs, one from each queue in turn, in the order given (each queue oldest first).
     static func takeInTurn(from queues: [[DeliveryJob]], limit: Int) -> [DeliveryJob] {
         var queues = queues.map { $0[...] }
         var jobs: [DeliveryJob] = []
