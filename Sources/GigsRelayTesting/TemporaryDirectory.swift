@@ -14,6 +14,13 @@ public struct TemporaryDirectory: Sendable {
     /// `path/name`.
     public func file(_ name: String) -> String { path + "/" + name }
 
+    /// Writes a `/bin/sh` script with `body` to `name`, makes it executable, and returns its path.
+    public func writeScript(_ name: String, _ body: String) throws -> String {
+        let file = try write(name, "#!/bin/sh\n" + body + "\n")
+        chmod(file, 0o755)
+        return file
+    }
+
     /// Writes text to `name` and returns its path.
     @discardableResult
     public func write(_ name: String, _ text: String) throws -> String {

@@ -33,11 +33,12 @@ struct DeliveryStoreTests {
         lease: Int64 = 60_000,
         maxAttempts: Int = 8
     ) async throws -> Claim {
-        var actions = Dictionary(uniqueKeysWithValues: Self.actions.map { ($0, 100) })
-        actions.merge(room) { _, new in new }
+        var actions: [String: ClaimRequest.Action] = [:]
+        for name in Self.actions {
+            actions[name] = ClaimRequest.Action(room: room[name] ?? 100, maxAttempts: maxAttempts)
+        }
         return try await store.claim(
-            ClaimRequest(
-                limit: limit, room: actions, now: now, leaseMilliseconds: lease, defaultMaxAttempts: maxAttempts))
+            ClaimRequest(limit: limit, actions: actions, now: now, leaseMilliseconds: lease))
     }
 
     @Test("A new event gets one pending delivery per action in its transaction; a duplicate gets none")

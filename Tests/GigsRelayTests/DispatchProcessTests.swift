@@ -53,16 +53,14 @@ struct DispatchProcessTests {
         let receiver = try WebhookReceiver(secret: actionSecret)
         let scratch = TemporaryDirectory()
         defer { scratch.remove() }
-        let script = try scratch.write(
+        let script = try scratch.writeScript(
             "hook.sh",
             """
-            #!/bin/sh
             env | sort > "\(scratch.path)/env"
             cat > "\(scratch.path)/stdin"
             echo "hook ran"
             """
         )
-        chmod(script, 0o755)
         let fixture = try fixture(
             receiver: receiver,
             extraTOML: """
@@ -274,16 +272,14 @@ struct DispatchProcessTests {
         let receiver = try WebhookReceiver()
         let scratch = TemporaryDirectory()
         defer { scratch.remove() }
-        let script = try scratch.write(
+        let script = try scratch.writeScript(
             "slow.sh",
             """
-            #!/bin/sh
             sleep 60 &
             echo $! > "\(scratch.path)/grandchild"
             wait
             """
         )
-        chmod(script, 0o755)
         let fixture = try fixture(
             receiver: receiver,
             dispatch: "max_attempts = 1",

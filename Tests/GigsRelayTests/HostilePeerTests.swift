@@ -107,11 +107,7 @@ struct HostilePeerTests {
     func hostileCommands() async throws {
         let scratch = TemporaryDirectory()
         defer { scratch.remove() }
-        func script(_ name: String, _ text: String) throws -> String {
-            let path = try scratch.write(name, "#!/bin/sh\n" + text + "\n")
-            chmod(path, 0o755)
-            return path
-        }
+        let script = scratch.writeScript
         let commands: [(String, String)] = [
             ("ignores-input", "\"/bin/true\""),
             ("closes-early", "\"\(try script("closes.sh", "exec 0<&- 1>&- 2>&-; sleep 0.2; exit 3"))\""),
@@ -201,9 +197,8 @@ struct HostilePeerTests {
     func crashLoop() async throws {
         let scratch = TemporaryDirectory()
         defer { scratch.remove() }
-        let killer = try scratch.write(
-            "killer.sh", "#!/bin/sh\necho attempt >> \"\(scratch.file("count"))\"\nkill -9 $PPID\n")
-        chmod(killer, 0o755)
+        let killer = try scratch.writeScript(
+            "killer.sh", "echo attempt >> \"\(scratch.file("count"))\"\nkill -9 $PPID")
         let fixture = try DaemonFixture(
             extraTOML: """
                 [dispatch]

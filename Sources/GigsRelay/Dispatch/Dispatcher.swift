@@ -75,11 +75,9 @@ public final class Dispatcher: Service {
                     claim = try await store.claim(
                         ClaimRequest(
                             limit: free,
-                            room: running.room(settings, workers: dispatch.workers),
+                            actions: running.claimable(settings, workers: dispatch.workers),
                             now: now,
-                            leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000,
-                            maxAttempts: settings.mapValues(\.retry.maxAttempts),
-                            defaultMaxAttempts: dispatch.retry.maxAttempts
+                            leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000
                         )
                     )
                 } catch {
@@ -248,18 +246,22 @@ final class RunningAttempts: Sendable {
 
     func finish(_ action: String) { counts.withLockedValue { $0[action, default: 1] -= 1 } }
 
-    /// Remaining room of every configured action: its `max_concurrency`, or by default every worker but
-    /// one for each other action, less its running attempts. So one action that hangs or fails slowly
-    /// never holds every worker: each other action keeps at least one (set `max_concurrency` to keep
-    /// more). Deliveries of actions not configured (removed by a reload) get no room: they stay queued.
-    func room(_ settings: [String: ActionConfiguration], workers: Int) -> [String: Int] {
+    /// Every configured action with its remaining room and attempt budget. The room is its
+    /// `max_concurrency`, or by default every worker but one for each other action, less its running
+    /// attempts. So one action that hangs or fails slowly never holds every worker: each other action keeps
+    /// at least one (set `max_concurrency` to keep more). Deliveries of actions not configured (removed by
+    /// a reload) are not claimed: they stay queued.
+    func claimable(_ settings: [String: ActionConfiguration], workers: Int) -> [String: ClaimRequest.Action] {
         let defaultLimit = max(workers - (settings.count - 1), 1)
         return counts.withLockedValue { counts in
-            var room: [String: Int] = [:]
+            var actions: [String: ClaimRequest.Action] = [:]
             for (name, action) in settings {
-                room[name] = max((action.maxConcurrency ?? defaultLimit) - counts[name, default: 0], 0)
+                actions[name] = ClaimRequest.Action(
+                    room: max((action.maxConcurrency ?? defaultLimit) - counts[name, default: 0], 0),
+                    maxAttempts: action.retry.maxAttempts
+                )
             }
-            return room
+            return actions
         }
     }
 }

@@ -76,7 +76,7 @@ public struct GigsAPIClient: Sendable {
     /// the body is not one. The body comes from the network: any bytes must do.
     static func errorDetail(_ body: [UInt8]) -> String {
         guard let error = try? JSONDecoder().decode(ErrorObject.self, from: Data(body)) else { return "" }
-        return [error.type, error.message].compactMap { $0?.bounded(200) }.joined(separator: ": ")
+        return [error.type, error.message].compactMap { $0 }.joined(separator: ": ").bounded(200)
     }
 
     private func get<Value: Decodable>(_ path: String) async throws(GigsAPIError) -> Value {
@@ -107,7 +107,7 @@ public struct GigsAPIClient: Sendable {
         guard (200..<300).contains(status) else {
             let detail = Self.errorDetail(Array(body.readableBytesView))
             throw GigsAPIError(
-                message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail.bounded(200)))")",
+                message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail))")",
                 isRetryable: status == 408 || status == 429 || status >= 500,
                 retryAfter: headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
             )

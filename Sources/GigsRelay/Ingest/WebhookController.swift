@@ -7,9 +7,9 @@ import NIOCore
 /// The webhook endpoint: checks the request's shape, verifies the signature, stores the event and
 /// answers only once it is durable.
 ///
-/// Order of checks: method (405), content type (415),
-/// declared length (413, before any body byte is read), signature headers (401), body up to the limit
-/// (413), timestamp and signature (401; 429 instead once the client failed too often), envelope (400), store with one delivery per routed action (202
+/// Order of checks: method (405), content type (415), declared length (413, before any body byte is
+/// read), signature headers (401), body up to the limit (413), timestamp and signature (401; 429 instead
+/// once the client failed too often), envelope (400), store with one delivery per routed action (202
 /// accepted, 200 duplicate, 503 when it cannot write).
 struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     /// The secrets and routes in effect (a reload replaces them).

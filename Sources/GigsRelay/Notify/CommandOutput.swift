@@ -66,7 +66,7 @@ final class CommandOutput: Sendable {
     func finish(grace: Duration) async -> String? {
         let closed = channel.closeFuture
         if grace > .zero {
-            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(grace.wholeMilliseconds) * 1_000_000)) {
+            let timer = channel.eventLoop.scheduleTask(in: TimeAmount(grace)) {
                 self.channel.close(promise: nil)
             }
             closed.whenComplete { _ in timer.cancel() }

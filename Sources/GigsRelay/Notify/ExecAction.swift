@@ -73,7 +73,8 @@ public struct ExecAction: DeliveryAction {
             return .retryable(error: "cannot open a pipe for the command's output: \(error)")
         }
         let group = ProcessGroup()
-        let status: TerminationStatus
+        let status: TerminationStatus?
+        var spawnError: (any Error)?
         do {
             status = try await withTaskCancellationHandler {
                 try await run(
@@ -94,20 +95,21 @@ public struct ExecAction: DeliveryAction {
                 group.kill()
             }
         } catch {
-            group.finished()
-            output.closeWriteEnd()
-            await output.finish(grace: .zero)
-            return .retryable(error: "cannot run \(command[0]): \(String(describing: error).bounded(200))")
+            status = nil
+            spawnError = error
         }
         group.finished()
         output.closeWriteEnd()
-        let tail = await output.finish(grace: Self.outputGrace)
+        let tail = await output.finish(grace: status == nil ? .zero : Self.outputGrace)
         switch status {
-        case .exited(0):
+        case nil:
+            let reason = spawnError.map { String(describing: $0) } ?? ""
+            return .retryable(error: "cannot run \(command[0]): \(reason.bounded(200))")
+        case .exited(0)?:
             return .success(output: tail)
-        case .exited(let code):
+        case .exited(let code)?:
             return .retryable(error: "exited with status \(code)", output: tail)
-        case .signaled(let signal):
+        case .signaled(let signal)?:
             return .retryable(error: "killed by signal \(signal)", output: tail)
         }
     }

@@ -112,38 +112,35 @@ public struct AttemptRecord: Sendable {
 
 /// What the dispatcher asks of one claim.
 public struct ClaimRequest: Sendable {
+    /// What a claim needs to know of one action.
+    public struct Action: Sendable {
+        /// How many more of its deliveries may run now.
+        public var room: Int
+        /// Its `max_attempts`: a delivery whose lease expired on that attempt becomes `dead`.
+        public var maxAttempts: Int
+
+        public init(room: Int, maxAttempts: Int) {
+            self.room = room
+            self.maxAttempts = maxAttempts
+        }
+    }
+
     /// Most deliveries to claim.
     public let limit: Int
-    /// The actions to claim for, each with how many more of its deliveries may run now. Deliveries of
-    /// actions not listed (no longer configured) are left as they are.
-    public let room: [String: Int]
+    /// The actions to claim for. Deliveries of actions not listed (no longer configured) are left as they
+    /// are.
+    public let actions: [String: Action]
     /// Now, in Unix ms.
     public let now: Int64
     /// The lease's length.
     public let leaseMilliseconds: Int64
-    /// `max_attempts` of every action that overrides it.
-    public let maxAttempts: [String: Int]
-    /// `dispatch.max_attempts`, for the other actions.
-    public let defaultMaxAttempts: Int
 
-    public init(
-        limit: Int,
-        room: [String: Int],
-        now: Int64,
-        leaseMilliseconds: Int64,
-        maxAttempts: [String: Int] = [:],
-        defaultMaxAttempts: Int = RetryPolicy().maxAttempts
-    ) {
+    public init(limit: Int, actions: [String: Action], now: Int64, leaseMilliseconds: Int64) {
         self.limit = limit
-        self.room = room
+        self.actions = actions
         self.now = now
         self.leaseMilliseconds = leaseMilliseconds
-        self.maxAttempts = maxAttempts
-        self.defaultMaxAttempts = defaultMaxAttempts
     }
-
-    /// The attempt budget of `action`.
-    func maxAttempts(of action: String) -> Int { maxAttempts[action] ?? defaultMaxAttempts }
 }
 
 /// What one claim found.

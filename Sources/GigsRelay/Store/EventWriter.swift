@@ -212,54 +212,46 @@ final class EventWriter: @unchecked Sendable {
     /// ("attempt did not finish: lease expired N times") instead of being run again, so a delivery that
     /// crashes the daemon costs at most `max_attempts` restarts.
     private func claim(_ request: ClaimRequest, using statements: Statements) throws(SQLiteError) -> Claim {
-        var queues: [[DeliveryJob]] = []
-        var expiredLeases: Set<DeliveryID> = []
+        var queues: [[ClaimedRow]] = []
         var poisoned: [PoisonedDelivery] = []
         let select = statements.selectDue
-        for (action, room) in request.room.sorted(by: { $0.key < $1.key }) {
-            guard room > 0 else { continue }
-            var queue: [DeliveryJob] = []
+        for (action, settings) in request.actions.sorted(by: { $0.key < $1.key }) where settings.room > 0 {
+            var queue: [ClaimedRow] = []
             defer { select.reset() }
             try select.bind(action, at: 1)
             try select.bind(request.now, at: 2)
-            try select.bind(Int64(min(room, request.limit)), at: 3)
+            try select.bind(Int64(min(settings.room, request.limit)), at: 3)
             while try select.step() {
                 let id = DeliveryID(select.int64(at: 0))
                 let previousAttempts = Int(clamping: select.int64(at: 2))
                 let eventID = EventID(select.text(at: 4) ?? "")
-                if select.text(at: 3) == DeliveryStatus.running.rawValue {
-                    let budget = request.maxAttempts(of: action)
-                    if previousAttempts >= budget {
-                        let expirations = select.int64(at: 8).saturatingAdd(1)
-                        let error =
-                            "attempt did not finish: lease expired \(expirations) time\(expirations == 1 ? "" : "s")"
-                            + " (attempt \(previousAttempts) of \(budget))"
-                        poisoned.append(
-                            PoisonedDelivery(
-                                id: id, eventID: eventID, action: action, attempts: previousAttempts, error: error))
-                        continue
-                    }
-                    expiredLeases.insert(id)
+                let leaseExpired = select.text(at: 3) == DeliveryStatus.running.rawValue
+                if leaseExpired && previousAttempts >= settings.maxAttempts {
+                    let expirations = select.int64(at: 8).saturatingAdd(1)
+                    let error =
+                        "attempt did not finish: lease expired \(expirations) time\(expirations == 1 ? "" : "s")"
+                        + " (attempt \(previousAttempts) of \(settings.maxAttempts))"
+                    poisoned.append(
+                        PoisonedDelivery(
+                            id: id, eventID: eventID, action: action, attempts: previousAttempts, error: error))
+                    continue
                 }
-                queue.append(
-                    DeliveryJob(
-                        id: id,
-                        eventID: eventID,
-                        eventType: select.text(at: 5) ?? "",
-                        action: action,
-                        attempt: previousAttempts + 1,
-                        body: select.bytes(at: 6),
-                        receivedAt: select.int64(at: 7)
-                    )
+                let job = DeliveryJob(
+                    id: id,
+                    eventID: eventID,
+                    eventType: select.text(at: 5) ?? "",
+                    action: action,
+                    attempt: previousAttempts + 1,
+                    body: select.bytes(at: 6),
+                    receivedAt: select.int64(at: 7)
                 )
+                queue.append(ClaimedRow(job: job, leaseExpired: leaseExpired))
             }
             if !queue.isEmpty { queues.append(queue) }
         }
         claimTurn &+= 1
         let first = queues.isEmpty ? 0 : claimTurn % queues.count
-        let jobs = Self.takeInTurn(from: Array(queues[first...] + queues[..<first]), limit: request.limit)
-        let claimed = Set(jobs.map(\.id))
-        expiredLeases.formIntersection(claimed)
+        let rows = Self.takeInTurn(from: Array(queues[first...] + queues[..<first]), limit: request.limit)
         for delivery in poisoned {
             let mark = statements.markPoisoned
             defer { mark.reset() }
@@ -278,34 +270,35 @@ final class EventWriter: @unchecked Sendable {
                 using: statements
             )
         }
-        for job in jobs where expiredLeases.contains(job.id) {
-            try insertAttempt(
-                AttemptRecord(
-                    delivery: job.id,
-                    attempt: job.attempt - 1,
-                    startedAt: request.now,
-                    durationMilliseconds: 0,
-                    outcome: .retry(
-                        error: "attempt did not finish: its lease expired", nextAttemptAt: request.now)
-                ),
-                using: statements
-            )
-        }
         let mark = statements.markRunning
-        for job in jobs {
+        for row in rows {
+            if row.leaseExpired {
+                // The unfinished attempt is recorded as a failed one.
+                try insertAttempt(
+                    AttemptRecord(
+                        delivery: row.job.id,
+                        attempt: row.job.attempt - 1,
+                        startedAt: request.now,
+                        durationMilliseconds: 0,
+                        outcome: .retry(
+                            error: "attempt did not finish: its lease expired", nextAttemptAt: request.now)
+                    ),
+                    using: statements
+                )
+            }
             defer { mark.reset() }
             try mark.bind(request.now + request.leaseMilliseconds, at: 1)
             try mark.bind(request.now, at: 2)
-            try mark.bind(expiredLeases.contains(job.id) ? 1 : 0, at: 3)
-            try mark.bind(job.id.rawValue, at: 4)
+            try mark.bind(row.leaseExpired ? 1 : 0, at: 3)
+            try mark.bind(row.job.id.rawValue, at: 4)
             try mark.step()
         }
         // After marking, so the claimed deliveries count with their lease's end.
         var nextDueAt: Int64?
-        for action in request.room.keys {
+        for action in request.actions.keys {
             if let due = try earliestDue(of: action, using: statements) { nextDueAt = min(due, nextDueAt ?? due) }
         }
-        var claim = Claim(jobs: jobs, nextDueAt: nextDueAt)
+        var claim = Claim(jobs: rows.map(\.job), nextDueAt: nextDueAt)
         claim.poisoned = poisoned
         return claim
     }
@@ -318,21 +311,27 @@ final class EventWriter: @unchecked Sendable {
         return try nextDue.step() ? nextDue.int64(at: 0) : nil
     }
 
-    /// Up to `limit` jobs, one from each queue in turn, in the order given (each queue oldest first).
-    static func takeInTurn(from queues: [[DeliveryJob]], limit: Int) -> [DeliveryJob] {
+    /// A due delivery a claim found, and whether it was found running under an expired lease.
+    struct ClaimedRow {
+        let job: DeliveryJob
+        let leaseExpired: Bool
+    }
+
+    /// Up to `limit` rows, one from each queue in turn, in the order given (each queue oldest first).
+    static func takeInTurn(from queues: [[ClaimedRow]], limit: Int) -> [ClaimedRow] {
         var queues = queues.map { $0[...] }
-        var jobs: [DeliveryJob] = []
-        while jobs.count < limit {
+        var rows: [ClaimedRow] = []
+        while rows.count < limit {
             var tookAny = false
-            for index in queues.indices where jobs.count < limit {
-                if let job = queues[index].popFirst() {
-                    jobs.append(job)
+            for index in queues.indices where rows.count < limit {
+                if let row = queues[index].popFirst() {
+                    rows.append(row)
                     tookAny = true
                 }
             }
             if !tookAny { break }
         }
-        return jobs
+        return rows
     }
 
     /// The monitor's counts.
