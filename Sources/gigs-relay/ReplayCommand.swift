@@ -81,14 +81,17 @@ struct ReplayCommand: ParsableCommand {
             }
             plan += actions.map { (event.sequence, $0) }
         }
-        let created = try maintenance.replay(plan, dryRun: dryRun)
+        let created = dryRun ? plan.map { _ in nil } : try maintenance.replay(plan)
         let eventIDs = Dictionary(events.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
-        for (index, step) in plan.enumerated() {
+        for (step, delivery) in zip(plan, created) {
             let event = eventIDs[step.sequence].map(\.rawValue) ?? "?"
-            Terminal.line(
-                dryRun
-                    ? "would replay \(event) → \(step.action)"
-                    : "\(created[index]): replay of \(event) → \(step.action)")
+            if dryRun {
+                Terminal.line("would replay \(event) → \(step.action)")
+            } else if let delivery {
+                Terminal.line("\(delivery): replay of \(event) → \(step.action)")
+            } else {
+                Terminal.error("\(event) was removed meanwhile (retention): not replayed to \(step.action)")
+            }
         }
         if plan.isEmpty { throw DeliveriesCommand.nothingMatched }
     }

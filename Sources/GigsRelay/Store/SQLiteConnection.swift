@@ -41,8 +41,13 @@ final class SQLiteConnection {
         self.handle = handle
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
-        if mode == .readOnly {
+        switch mode {
+        case .readOnly:
             try execute("PRAGMA query_only = ON")
+        case .create:
+            // Every writer enforces the schema's references: no delivery without its event, no attempt
+            // without its delivery, whichever process writes.
+            try execute("PRAGMA foreign_keys = ON")
         }
     }
 

@@ -20,50 +20,79 @@ public final class StoreMaintenance {
         }
     }
 
-    /// Moves the given dead or failed deliveries back to `pending` with a fresh attempt budget.
+    /// Operator changes are committed this many at a time, so the daemon's writer (which waits at most
+    /// its busy timeout for the lock) is never held up long by a bulk retry, replay or prune.
+    static let batchSize = 500
+
+    /// Moves the given dead or failed deliveries back to `pending` with a fresh attempt budget, in batches
+    /// of ``batchSize``; a dry run only reads.
     ///
-    /// - Returns: the ids that were retried (others did not exist or were not dead or failed).
+    /// - Returns: the ids that were (or would be) retried; others did not exist or were not dead or failed.
     public func retry(_ ids: [DeliveryID], dryRun: Bool = false) throws(StoreError) -> [DeliveryID] {
-        try transaction(dryRun: dryRun) { () throws(SQLiteError) in
-            let update = try connection.prepare(
-                """
-                UPDATE deliveries SET status = 'pending', attempts = 0, lease_expirations = 0, next_attempt_at = ?,
-                    updated_at = ?
-                WHERE id = ? AND status IN ('dead', 'failed')
-                """
-            )
-            let now = unixMilliseconds()
-            var retried: [DeliveryID] = []
-            for id in ids {
-                defer { update.reset() }
-                try update.bind(now, at: 1)
-                try update.bind(now, at: 2)
-                try update.bind(id.rawValue, at: 3)
-                try update.step()
-                if connection.changes == 1 { retried.append(id) }
+        if dryRun {
+            do throws(SQLiteError) {
+                let select = try connection.prepare(
+                    "SELECT 1 FROM deliveries WHERE id = ? AND status IN ('dead', 'failed')")
+                var retriable: [DeliveryID] = []
+                for id in ids {
+                    defer { select.reset() }
+                    try select.bind(id.rawValue, at: 1)
+                    if try select.step() { retriable.append(id) }
+                }
+                return retriable
+            } catch {
+                throw StoreError.readFailed(error)
             }
-            return retried
         }
+        var retried: [DeliveryID] = []
+        for start in stride(from: 0, to: ids.count, by: Self.batchSize) {
+            let batch = ids[start..<min(start + Self.batchSize, ids.count)]
+            retried += try transaction { () throws(SQLiteError) in
+                let update = try connection.prepare(
+                    """
+                    UPDATE deliveries SET status = 'pending', attempts = 0, lease_expirations = 0, next_attempt_at = ?,
+                        updated_at = ?
+                    WHERE id = ? AND status IN ('dead', 'failed')
+                    """
+                )
+                let now = unixMilliseconds()
+                var retried: [DeliveryID] = []
+                for id in batch {
+                    defer { update.reset() }
+                    try update.bind(now, at: 1)
+                    try update.bind(now, at: 2)
+                    try update.bind(id.rawValue, at: 3)
+                    try update.step()
+                    if connection.changes == 1 { retried.append(id) }
+                }
+                return retried
+            }
+        }
+        return retried
     }
 
     /// Removes events received before `cutoff` (Unix ms) whose deliveries have all finished, with their
-    /// deliveries and attempts, in batches of 500 so the running daemon's writer is never held up long.
+    /// deliveries and attempts, in batches of ``batchSize`` so the running daemon's writer is never held
+    /// up long. A dry run counts with a read and changes nothing.
     ///
     /// - Parameter includeDead: also remove events with dead deliveries (never done by retention).
     /// - Returns: how many events were (or, with `dryRun`, would be) removed.
     public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) throws(StoreError) -> Int {
         if dryRun {
-            return try transaction(dryRun: true) { () throws(SQLiteError) in
-                try StorePruning.pruneBatch(connection, before: cutoff, includeDead: includeDead, limit: Int.max)
+            do {
+                return try StorePruning.count(connection, before: cutoff, includeDead: includeDead)
+            } catch {
+                throw StoreError.readFailed(error)
             }
         }
         var total = 0
         while true {
-            let pruned = try transaction(dryRun: false) { () throws(SQLiteError) in
-                try StorePruning.pruneBatch(connection, before: cutoff, includeDead: includeDead, limit: 500)
+            let pruned = try transaction { () throws(SQLiteError) in
+                try StorePruning.pruneBatch(
+                    connection, before: cutoff, includeDead: includeDead, limit: Self.batchSize)
             }
             total += pruned
-            if pruned < 500 { return total }
+            if pruned < Self.batchSize { return total }
         }
     }
 
@@ -98,23 +127,27 @@ public final class StoreMaintenance {
         )
     }
 
-    /// Creates one new pending delivery per (event, action), marked as a replay.
+    /// Creates one new pending delivery per (event, action), marked as a replay, in batches of
+    /// ``batchSize``. Each insert checks that its event is still stored (retention may have removed it
+    /// since the plan was made), so no delivery is ever left without its event.
     ///
-    /// - Returns: the new deliveries' ids (none when `dryRun`).
-    public func replay(
-        _ plan: [(sequence: Int64, action: String)],
-        dryRun: Bool = false
-    ) throws(StoreError) -> [DeliveryID] {
-        try transaction(dryRun: dryRun) { () throws(SQLiteError) in
-            let insert = try connection.prepare(SQLiteStatement.insertDeliverySQL)
-            let now = unixMilliseconds()
-            var created: [DeliveryID] = []
-            for (sequence, action) in plan {
-                try insert.insertDelivery(eventSequence: sequence, action: action, at: now, replay: true)
-                created.append(DeliveryID(connection.lastInsertedRowID))
+    /// - Returns: for each step of the plan, the new delivery's id, or nil when its event is gone.
+    public func replay(_ plan: [(sequence: Int64, action: String)]) throws(StoreError) -> [DeliveryID?] {
+        var created: [DeliveryID?] = []
+        for start in stride(from: 0, to: plan.count, by: Self.batchSize) {
+            let batch = plan[start..<min(start + Self.batchSize, plan.count)]
+            created += try transaction { () throws(SQLiteError) in
+                let insert = try connection.prepare(SQLiteStatement.insertReplaySQL)
+                let now = unixMilliseconds()
+                var created: [DeliveryID?] = []
+                for (sequence, action) in batch {
+                    try insert.insertDelivery(eventSequence: sequence, action: action, at: now, replay: true)
+                    created.append(connection.changes == 1 ? DeliveryID(connection.lastInsertedRowID) : nil)
+                }
+                return created
             }
-            return dryRun ? [] : created
         }
+        return created
     }
 
     private func query(
@@ -134,13 +167,13 @@ public final class StoreMaintenance {
         }
     }
 
-    /// Runs `body` in an immediate transaction; rolls back when it fails or when `dryRun`.
-    private func transaction<T>(dryRun: Bool, _ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
+    /// Runs `body` in an immediate transaction; rolls back when it fails.
+    private func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
         do throws(SQLiteError) {
             try connection.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 let result = try body()
-                try connection.execute(dryRun ? "ROLLBACK" : "COMMIT")
+                try connection.execute("COMMIT")
                 return result
             } catch {
                 try? connection.execute("ROLLBACK")

@@ -12,15 +12,8 @@ enum StorePruning {
         includeDead: Bool,
         limit: Int
     ) throws(SQLiteError) -> Int {
-        let finished = includeDead ? "'succeeded', 'skipped', 'dead'" : "'succeeded', 'skipped'"
         let sequences = try connection.rows(
-            """
-            SELECT e.seq FROM events e INDEXED BY events_by_received_at
-            WHERE e.received_at < ?
-              AND NOT EXISTS (
-                SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status NOT IN (\(finished)))
-            ORDER BY e.received_at LIMIT ?
-            """,
+            "SELECT e.seq " + candidates(includeDead: includeDead) + " ORDER BY e.received_at LIMIT ?",
             [.integer(cutoff), .integer(Int64(limit))]
         ) { $0.int64(at: 0) }
         guard !sequences.isEmpty else { return 0 }
@@ -38,5 +31,27 @@ enum StorePruning {
             }
         }
         return sequences.count
+    }
+
+    /// How many events ``pruneBatch(_:before:includeDead:limit:)`` would remove in all: a read, which
+    /// takes no write lock, so a dry run never holds up the daemon's writer.
+    static func count(_ connection: SQLiteConnection, before cutoff: Int64, includeDead: Bool) throws(SQLiteError)
+        -> Int
+    {
+        let counts = try connection.rows(
+            "SELECT count(*) " + candidates(includeDead: includeDead), [.integer(cutoff)]
+        ) { Int($0.int64(at: 0)) }
+        return counts.first ?? 0
+    }
+
+    /// The `FROM … WHERE …` of the events that may go, with the cutoff as the one parameter.
+    private static func candidates(includeDead: Bool) -> String {
+        let finished = includeDead ? "'succeeded', 'skipped', 'dead'" : "'succeeded', 'skipped'"
+        return """
+            FROM events e INDEXED BY events_by_received_at
+            WHERE e.received_at < ?
+              AND NOT EXISTS (
+                SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status NOT IN (\(finished)))
+            """
     }
 }
