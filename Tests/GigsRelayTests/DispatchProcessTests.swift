@@ -195,7 +195,10 @@ struct DispatchProcessTests {
         let replayed = try await fixture.cli(["replay", "evt_replay"])
         #expect(replayed.status == 0)
         let requests = try await receiver.waitForRequests(2)
-        #expect(requests[1].headers["idempotency-key"] == "evt_replay:backend")
+        // A replay is a deliberate re-delivery: its own Idempotency-Key, naming its delivery.
+        #expect(requests[0].headers["idempotency-key"] == "evt_replay:backend")
+        let replayID = try #require(requests[1].headers["webhook-id"]).dropFirst("dlv_".count)
+        #expect(requests[1].headers["idempotency-key"] == "evt_replay:backend:replay-\(replayID)")
         #expect(requests[1].headers["webhook-id"] != requests[0].headers["webhook-id"])
         try await eventually("the replay succeeded") {
             try deliveries(fixture).contains { $0.isReplay && $0.status == .succeeded }

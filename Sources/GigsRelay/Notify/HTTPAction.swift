@@ -32,7 +32,7 @@ public struct HTTPAction: DeliveryAction {
 /// Sends one signed JSON POST for a delivery and maps the answer to an outcome.
 ///
 /// `webhook-id` is the delivery id (stable across retries of one delivery), `Idempotency-Key` is
-/// `<event id>:<action>`. 2xx succeeds; 408, 429 and 5xx are retried (honouring `Retry-After`); other
+/// ``DeliveryJob/idempotencyKey`` (`<event id>:<action>`, a replay adds `:replay-<delivery id>`). 2xx succeeds; 408, 429 and 5xx are retried (honouring `Retry-After`); other
 /// 4xx are permanent; redirects are not followed and count as failures to retry.
 struct SignedPoster: Sendable {
     let url: String
@@ -61,7 +61,7 @@ struct SignedPoster: Sendable {
             name: "webhook-signature",
             value: signer.signature(id: job.id.description, timestamp: timestamp, body: body)
         )
-        request.headers.replaceOrAdd(name: "Idempotency-Key", value: "\(job.eventID):\(job.action)")
+        request.headers.replaceOrAdd(name: "Idempotency-Key", value: job.idempotencyKey)
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let deadline = timeout.map { NIODeadline.now() + .nanoseconds(Int64($0.wholeMilliseconds) * 1_000_000) }

@@ -48,6 +48,15 @@ public struct DeliveryJob: Sendable {
     public let body: [UInt8]
     /// When the event was received (Unix ms), for the dispatch-lag metric.
     public let receivedAt: Int64
+    /// Whether an operator's replay created this delivery (a deliberate re-delivery).
+    public var isReplay = false
+
+    /// The `Idempotency-Key` a receiver can deduplicate by: `<event id>:<action>`, the same for every
+    /// attempt and every Gigs retry of the event; a replay adds `:replay-<delivery id>`, since it is meant
+    /// to be delivered again.
+    public var idempotencyKey: String {
+        isReplay ? "\(eventID):\(action):replay-\(id.rawValue)" : "\(eventID):\(action)"
+    }
 }
 
 /// How an attempt ended, as the store records it.

@@ -37,7 +37,8 @@ final class EventWriter: @unchecked Sendable {
             insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
             selectDue = try connection.prepare(
                 """
-                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations
+                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations,
+                    d.replay
                 FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
                 WHERE d.action = ?1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?2
                 ORDER BY d.next_attempt_at, d.id LIMIT ?3
@@ -236,7 +237,7 @@ final class EventWriter: @unchecked Sendable {
                             id: id, eventID: eventID, action: action, attempts: previousAttempts, error: error))
                     continue
                 }
-                let job = DeliveryJob(
+                var job = DeliveryJob(
                     id: id,
                     eventID: eventID,
                     eventType: select.text(at: 5) ?? "",
@@ -245,6 +246,7 @@ final class EventWriter: @unchecked Sendable {
                     body: select.bytes(at: 6),
                     receivedAt: select.int64(at: 7)
                 )
+                job.isReplay = select.int64(at: 9) != 0
                 queue.append(ClaimedRow(job: job, leaseExpired: leaseExpired))
             }
             if !queue.isEmpty { queues.append(queue) }
