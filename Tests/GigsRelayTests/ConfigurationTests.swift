@@ -249,6 +249,28 @@ struct ConfigurationTests {
             )
             #expect(configuration.actions["a"] != nil)
         }
+        // Loopback is an IP address in 127.0.0.0/8 or ::1, or exactly localhost: not a name that looks like one.
+        for url in ["http://127.mail.example.com/x", "http://localhost.example.com/x", "http://127evil.com/x"] {
+            #expect(throws: ConfigurationError.self, "\(url)") {
+                try RelayConfiguration(
+                    toml:
+                        "[webhook]\nsecrets = [\"env:A\"]\n[actions.a]\nkind = \"http\"\nurl = \"\(url)\"\nsecret = \"env:S\""
+                )
+            }
+        }
+        for url in ["http://127.1.2.3/x", "http://[::1]:8080/x", "http://LOCALHOST/x"] {
+            let configuration = try RelayConfiguration(
+                toml:
+                    "[webhook]\nsecrets = [\"env:A\"]\n[actions.a]\nkind = \"http\"\nurl = \"\(url)\"\nsecret = \"env:S\""
+            )
+            #expect(configuration.actions["a"] != nil)
+        }
+        #expect(throws: ConfigurationError.self) {
+            try RelayConfiguration(
+                toml:
+                    "[webhook]\nsecrets = [\"env:A\"]\n[smtp]\nhost = \"127.mail.example.com\"\nstarttls = \"none\"\nfrom = \"a@example.com\""
+            )
+        }
     }
 
     @Test("Backoff grows exponentially with jitter, is capped, and honours Retry-After up to the cap")

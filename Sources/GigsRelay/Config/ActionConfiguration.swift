@@ -110,7 +110,7 @@ public struct HTTPActionSettings: Sendable {
         }
         switch scheme {
         case "https": return url
-        case "http" where allowInsecure || isLoopback(host): return url
+        case "http" where allowInsecure || IPNetwork.isLoopback(host: host): return url
         case "http":
             throw ConfigurationError(
                 key: section.key(key),
@@ -119,10 +119,6 @@ public struct HTTPActionSettings: Sendable {
         default:
             throw ConfigurationError(key: section.key(key), "must be an http or https URL, got \"\(text)\"")
         }
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }
 

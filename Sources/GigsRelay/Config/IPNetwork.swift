@@ -39,6 +39,18 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
         return "\(address)/\(prefix)"
     }
 
+    /// The loopback networks: 127.0.0.0/8 and ::1.
+    static let loopback = [IPNetwork(parsing: "127.0.0.0/8")!, IPNetwork(parsing: "::1/128")!]
+
+    /// Whether a host name from a URL or the configuration is loopback: an IP address in ``loopback``
+    /// (IPv6 with or without brackets) or exactly `localhost`. A name that only starts like one
+    /// (`127.mail.example.com`, `localhost.example.com`) is not.
+    static func isLoopback(host: String) -> Bool {
+        if host.lowercased() == "localhost" { return true }
+        let address = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return loopback.contains { $0.contains(address) }
+    }
+
     /// The address's bytes (4 or 16), or nil when it is not an IP address.
     static func bytes(of text: String) -> [UInt8]? {
         var v4 = [UInt8](repeating: 0, count: 4)

@@ -38,7 +38,7 @@ public struct SMTPConfiguration: Sendable {
         guard let starttls = StartTLS(rawValue: mode) else {
             throw ConfigurationError(key: section.key("starttls"), "must be \"required\" or \"none\", got \"\(mode)\"")
         }
-        guard starttls == .required || HTTPActionSettings.isLoopback(host) else {
+        guard starttls == .required || IPNetwork.isLoopback(host: host) else {
             throw ConfigurationError(
                 key: section.key("starttls"),
                 "\"none\" is allowed only for a loopback host: mail and credentials must not travel in plain text"
