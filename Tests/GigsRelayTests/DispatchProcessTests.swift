@@ -107,6 +107,42 @@ struct DispatchProcessTests {
         try await stop(daemon)
     }
 
+    @Test("http headers may be secret references: sent resolved, shown by config check only as references")
+    func secretHeaders() async throws {
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        let token = "Bearer tok_\(UUID().uuidString)"
+        let fixture = try fixture(
+            receiver: receiver,
+            extraTOML: #"headers = { "Authorization" = "env:BACKEND_TOKEN", "X-Team" = "platform" }"#
+        )
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start(environment: [
+            "ACTION_SECRET": actionSecret, "BACKEND_TOKEN": token,
+        ])
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_headers"), to: address) == 202)
+        let request = try #require(try await receiver.waitForRequests(1).first)
+        #expect(request.headers["authorization"] == token)
+        #expect(request.headers["x-team"] == "platform")
+        try await stop(daemon)
+        #expect(!daemon.log.contains(token))
+        let check = try await RelayProcess.run(
+            ["config", "check", "--config", fixture.configPath], directory: fixture.directory.path,
+            environment: [
+                "ACTION_SECRET": actionSecret, "BACKEND_TOKEN": token,
+                "GIGS_WEBHOOK_SECRET": "whsec_"
+                    + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ])
+        #expect(check.output.contains("env:BACKEND_TOKEN"))
+        #expect(!check.output.contains(token))
+
+        // A credential header with a literal value is refused: secrets never sit in the file.
+        let literal = try self.fixture(receiver: receiver, extraTOML: #"headers = { "Authorization" = "Bearer x" }"#)
+        defer { literal.directory.remove() }
+        let refused = try await literal.cli(["config", "check"])
+        #expect(refused.status == 1)  // config check: 1 for an invalid file
+        #expect(refused.output.contains("headers.Authorization"))
+    }
+
     @Test("Failures are retried with backoff until the receiver accepts; one delivery id throughout")
     func retryThenSuccess() async throws {
         let receiver = try WebhookReceiver(secret: actionSecret, statuses: "500 503 200")

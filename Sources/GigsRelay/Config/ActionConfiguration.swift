@@ -88,16 +88,29 @@ public struct HTTPActionSettings: Sendable {
     public var url: URL
     /// `secret`: a reference to the `whsec_…` secret the requests are signed with.
     public var secret: SecretReference
-    /// `headers`: extra request headers.
-    public var headers: [String: String]
+    /// `headers`: extra request headers; a value may be a secret reference.
+    public var headers: [String: HeaderValue]
+
+    /// Headers whose value is a credential: only a secret reference is accepted for them.
+    static let credentialHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie"]
 
     init(section: TOMLSection) throws(ConfigurationError) {
         self.url = try Self.url(section: section, key: "url")
         self.secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
-        self.headers = try section.stringTable("headers") ?? [:]
-        for name in headers.keys where !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
-            throw ConfigurationError(key: section.key("headers.\(name)"), "is not a valid header name")
+        var headers: [String: HeaderValue] = [:]
+        for (name, text) in try section.stringTable("headers") ?? [:] {
+            let key = section.key("headers.\(name)")
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw ConfigurationError(key: key, "is not a valid header name")
+            }
+            let value = try HeaderValue(parsing: text, key: key)
+            if case .literal = value, Self.credentialHeaders.contains(name.lowercased()) {
+                // Reuse the reference parser's message: a credential never sits in the file.
+                _ = try SecretReference(parsing: text, key: key)
+            }
+            headers[name] = value
         }
+        self.headers = headers
     }
 
     /// Reads an https URL, or an http one to loopback (or anywhere with `allow_insecure = true`).
@@ -118,6 +131,37 @@ public struct HTTPActionSettings: Sendable {
             )
         default:
             throw ConfigurationError(key: section.key(key), "must be an http or https URL, got \"\(text)\"")
+        }
+    }
+}
+
+/// A configured header value: text, or a secret reference (`env:`, `file:`, `credential:`) read at start
+/// and at reload, so tokens for a downstream (`Authorization = "credential:backend-token"`) stay out of
+/// the file. The effective configuration prints references, never their values.
+public enum HeaderValue: Sendable, Equatable, CustomStringConvertible {
+    case literal(String)
+    case secret(SecretReference)
+
+    /// Reads a value that starts with `env:`, `file:` or `credential:` as a reference, anything else as text.
+    init(parsing text: String, key: String) throws(ConfigurationError) {
+        let schemes = ["env:", "file:", "credential:"]
+        self =
+            schemes.contains(where: text.hasPrefix)
+            ? .secret(try SecretReference(parsing: text, key: key)) : .literal(text)
+    }
+
+    /// The header's value, reading a referenced secret.
+    func resolve(key: String, environment: [String: String]) throws(ConfigurationError) -> String {
+        switch self {
+        case .literal(let text): text
+        case .secret(let reference): try reference.resolve(key: key, environment: environment)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .literal(let text): text
+        case .secret(let reference): reference.description
         }
     }
 }

@@ -85,7 +85,7 @@ extension RelayConfiguration {
                     ("secret", quoted(settings.secret.description)),
                 ]
                 for header in settings.headers.keys.sorted() {
-                    keys.append(("headers.\(quoted(header))", quoted(settings.headers[header] ?? "")))
+                    keys.append(("headers.\(quoted(header))", quoted(settings.headers[header]?.description ?? "")))
                 }
             case .exec(let settings):
                 keys = [("kind", quoted("exec")), ("command", list(settings.command))]

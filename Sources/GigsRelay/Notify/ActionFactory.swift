@@ -27,8 +27,13 @@ enum ActionFactory {
             switch action.kind {
             case .http(let settings):
                 let secret = try signingSecret(settings.secret, key: "actions.\(name).secret", environment: environment)
+                var headers: [String: String] = [:]
+                for (field, value) in settings.headers {
+                    headers[field] = try value.resolve(
+                        key: "actions.\(name).headers.\(field)", environment: environment)
+                }
                 actions[name] = HTTPAction(
-                    name: name, settings: settings, secret: secret, timeout: .seconds(action.timeoutSeconds),
+                    settings: settings, secret: secret, headers: headers, timeout: .seconds(action.timeoutSeconds),
                     client: client)
             case .exec(let settings):
                 actions[name] = ExecAction(settings: settings, environment: environment)

@@ -11,14 +11,15 @@ public struct HTTPAction: DeliveryAction {
     private let poster: SignedPoster
     private let timeout: Duration
 
+    /// - Parameter headers: `settings.headers` with their secret references read.
     public init(
-        name: String,
         settings: HTTPActionSettings,
         secret: WebhookSecret,
+        headers: [String: String],
         timeout: Duration,
         client: HTTPClient
     ) {
-        self.poster = SignedPoster(url: settings.url, secret: secret, headers: settings.headers, client: client)
+        self.poster = SignedPoster(url: settings.url, secret: secret, headers: headers, client: client)
         self.timeout = timeout
     }
 
