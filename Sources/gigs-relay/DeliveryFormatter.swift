@@ -38,7 +38,8 @@ enum DeliveryFormatter {
 
     static func json(_ value: Any) throws -> String { try EventFormatter.json(value) }
 
-    /// A fixed-width table, newest first.
+    /// A fixed-width table, newest first. Errors are shown through ``Terminal/printable(_:)``: they hold
+    /// text from remote servers.
     static func table(_ deliveries: [StoredDelivery]) -> String {
         guard !deliveries.isEmpty else { return "No deliveries match." }
         return EventFormatter.columns(
@@ -46,7 +47,8 @@ enum DeliveryFormatter {
                 + deliveries.map {
                     [
                         $0.id.description, $0.status.rawValue, String($0.attempts), $0.action, $0.eventID.rawValue,
-                        $0.nextAttemptAt.map(EventFormatter.timestamp) ?? "-", $0.lastError ?? "-",
+                        $0.nextAttemptAt.map(EventFormatter.timestamp) ?? "-",
+                        $0.lastError.map(Terminal.printable) ?? "-",
                     ]
                 }
         )
@@ -61,12 +63,12 @@ enum DeliveryFormatter {
             "status:       \(delivery.status.rawValue)\(delivery.isReplay ? " (replay)" : "")",
             "attempts:     \(delivery.attempts)",
             "next attempt: \(delivery.nextAttemptAt.map(EventFormatter.timestamp) ?? "-")",
-            "last error:   \(delivery.lastError ?? "-")",
+            "last error:   \(delivery.lastError.map(Terminal.printable) ?? "-")",
             "",
         ]
         lines += attempts.map { attempt in
             "#\(attempt.number)  \(EventFormatter.timestamp(attempt.startedAt))  \(attempt.durationMilliseconds) ms  "
-                + "\(attempt.outcome)\(attempt.error.map { "  \($0)" } ?? "")"
+                + "\(attempt.outcome)\(attempt.error.map { "  \(Terminal.printable($0))" } ?? "")"
         }
         return lines.joined(separator: "\n")
     }

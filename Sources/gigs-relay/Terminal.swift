@@ -11,4 +11,21 @@ enum Terminal {
     static func error(_ text: String) {
         FileHandle.standardError.write(Data("gigs-relay: \(text)\n".utf8))
     }
+
+    /// `text` safe for a terminal: control characters (escape sequences, carriage returns, bidi overrides)
+    /// become visible `\u{…}` escapes. For text that came from a remote server or a command, such as
+    /// attempt errors, which could otherwise rewrite what an operator sees.
+    static func printable(_ text: String) -> String {
+        var output = ""
+        output.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator:
+                output += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
 }

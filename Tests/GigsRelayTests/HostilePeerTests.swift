@@ -1,7 +1,9 @@
 import Foundation
-import GigsRelay
 import GigsRelayTesting
+import Logging
 import Testing
+
+@testable import GigsRelay
 
 /// The hostile-peer harness: the real binary against a real HTTP server, a real SMTP server and real
 /// commands that misbehave in every way the daemon must survive. For each case the daemon still serves
@@ -338,6 +340,29 @@ struct HostilePeerTests {
             #expect(peer.contacts == 1, "\(mode): one connection for one attempt")
             try await expectServing(fixture, address, daemon)
             try await daemon.stop()
+        }
+    }
+
+    @Test("CLI text output shows a peer's control characters in lastError as escapes, never raw")
+    func controlCharactersInErrors() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let store = try EventStore(
+            path: fixture.storePath, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        _ = try await store.append(try fixture.signer.verifiedEvent(id: "evt_ansi"), actions: ["a"])
+        await store.close()
+        // What an SMTP server or the Gigs API might put in a reply: a screen clear, a carriage return and
+        // a right-to-left override that would disguise the rest.
+        let hostile = "SMTP MAIL FROM rejected: 550 \u{1B}[2J\u{1B}[31mall good\r\u{202E}kO"
+        let connection = try SQLiteConnection(path: fixture.storePath, mode: .create)
+        let update = try connection.prepare("UPDATE deliveries SET status = 'dead', last_error = ?")
+        try update.bind(hostile, at: 1)
+        try update.step()
+        for command in [["deliveries", "list"], ["deliveries", "show", "dlv_1"]] {
+            let (status, output) = try await fixture.cli(command)
+            #expect(status == 0)
+            #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" || $0 == "\u{202E}" })
+            #expect(output.contains("\\u{1B}[2J"), "\(command)")
         }
     }
 }
