@@ -148,6 +148,50 @@ struct DaemonProcessTests {
         try await daemon.stop()
     }
 
+    @Test("A second serve on the same store refuses to start, clearly; the CLI works beside the first")
+    func oneDaemonPerStore() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_first"), to: address) == 202)
+        let second = try RelayProcess(
+            arguments: ["serve", "--config", fixture.configPath], directory: fixture.directory.path,
+            environment: fixture.environment)
+        #expect(try await second.waitForExit() != 0)
+        #expect(second.log.contains("another gigs-relay serve is already running on this store"))
+        let listed = try await fixture.cli(["events", "list"])
+        #expect(listed.status == 0 && listed.output.contains("evt_first"))
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_second"), to: address) == 202)
+        try await daemon.stop()
+        // Once the first has stopped, the store is free again.
+        let (again, _) = try await fixture.start()
+        try await again.stop()
+    }
+
+    @Test("serve runs PRAGMA quick_check at start and refuses a damaged store, pointing at the runbook")
+    func corruptStore() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        for index in 0..<300 {
+            let body = SampleEvents.subscriptionActivated(id: "evt_bulk_\(index)")
+            #expect(try await fixture.post(body, to: address) == 202)
+        }
+        try await daemon.stop()
+        // Overwrite a page in the middle of the file (not the header) with garbage.
+        let file = try #require(FileHandle(forUpdatingAtPath: fixture.storePath))
+        let size = try file.seekToEnd()
+        try file.seek(toOffset: (size / 2) / 4096 * 4096)
+        try file.write(contentsOf: Data(repeating: 0xA5, count: 4096))
+        try file.close()
+        let broken = try RelayProcess(
+            arguments: ["serve", "--config", fixture.configPath], directory: fixture.directory.path,
+            environment: fixture.environment)
+        #expect(try await broken.waitForExit() != 0)
+        #expect(broken.log.contains("the store failed PRAGMA quick_check"), "\(broken.log)")
+        #expect(broken.log.contains("see README \"A corrupt store\""))
+    }
+
     @Test("An event signed by an independent signer (the openssl CLI in deploy/send-test-event.sh) is accepted")
     func independentSigner() async throws {
         let fixture = try DaemonFixture()

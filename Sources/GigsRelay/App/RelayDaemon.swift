@@ -127,21 +127,23 @@ public func buildDaemon(
     environment: [String: String],
     logger: Logger
 ) throws -> ServiceGroup {
+    // Socket activation: systemd passed the listening socket; server.listen is not bound then.
+    let activatedSockets = SystemdNotifier.listenDescriptors()
+    let wakeup = WakeupSignal()
     let client = HTTPClientService.makeClient(connectionsPerHost: configuration.dispatch.workers)
     let live: LiveSettings
+    let store: EventStore
     do {
         live = LiveSettings(try LiveSettings.make(configuration, environment: environment, client: client))
+        if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
+            try removeStaleSocket(at: path)
+        }
+        store = try EventStore(path: configuration.store.path, logger: logger, onDeliveriesCreated: wakeup.signal)
     } catch {
+        // Nothing runs yet: the client must still be shut down, or its deinit traps.
         try? client.syncShutdown()
         throw error
     }
-    // Socket activation: systemd passed the listening socket; server.listen is not bound then.
-    let activatedSockets = SystemdNotifier.listenDescriptors()
-    if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
-        try removeStaleSocket(at: path)
-    }
-    let wakeup = WakeupSignal()
-    let store = try EventStore(path: configuration.store.path, logger: logger, onDeliveriesCreated: wakeup.signal)
     logger.info(
         "Event store open",
         metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(configuration.webhook.secrets.count)"]

@@ -28,13 +28,21 @@ public final class EventStore: Sendable {
     ) throws(StoreError) {
         self.path = path
         let writer: EventWriter
-        do {
+        let lock: StoreLock
+        do throws(SQLiteError) {
             let connection = try SQLiteConnection(path: path, mode: .create)
-            try Self.configure(connection)
-            try StoreSchema.migrate(connection, logger: logger)
-            writer = try EventWriter(
-                connection: connection, logger: logger, health: health, onDeliveriesCreated: onDeliveriesCreated)
-            try connection.syncDirectory()
+            lock = try StoreLock(storePath: path)
+            do throws(SQLiteError) {
+                try Self.configure(connection)
+                try Self.checkIntegrity(connection)
+                try StoreSchema.migrate(connection, logger: logger)
+                writer = try EventWriter(
+                    connection: connection, logger: logger, health: health, onDeliveriesCreated: onDeliveriesCreated)
+                try connection.syncDirectory()
+            } catch {
+                lock.release()
+                throw error
+            }
         } catch {
             throw StoreError.openFailed(path: path, error)
         }
@@ -44,6 +52,7 @@ public final class EventStore: Sendable {
                 writer.write(batch)
             }
             writer.close()
+            lock.release()
             queue.markFinished()
         }
         thread.name = "gigs-relay-store-writer"
@@ -64,6 +73,19 @@ public final class EventStore: Sendable {
         try connection.execute("PRAGMA synchronous = FULL")
         guard try connection.scalarText("PRAGMA synchronous") == "2" else {
             throw SQLiteError(code: 1, message: "SQLite refused synchronous = FULL")
+        }
+    }
+
+    /// `PRAGMA quick_check`: a damaged file is refused at start, naming SQLite's first finding, rather than
+    /// failing writes later. README "A corrupt store" says what to do.
+    private static func checkIntegrity(_ connection: SQLiteConnection) throws(SQLiteError) {
+        let result = try connection.scalarText("PRAGMA quick_check") ?? "no answer"
+        guard result == "ok" else {
+            let finding = result.split(whereSeparator: \.isNewline).joined(separator: "; ").prefix(200)
+            throw SQLiteError(
+                code: 11,
+                message: "the store failed PRAGMA quick_check (\(finding)); see README \"A corrupt store\""
+            )
         }
     }
 
