@@ -77,6 +77,51 @@ struct ReloadProcessTests {
         try await daemon.stop()
     }
 
+    @Test("A reload that removes an action leaves its queued deliveries pending, says so, and delivers them once back")
+    func removedActionKeepsDeliveries() async throws {
+        let receiver = try WebhookReceiver(statuses: "503")
+        let (fixture, signer, secretFile) = try prepare(receiver)
+        defer { fixture.directory.remove() }
+        let fast = "[dispatch]\nbackoff_initial_ms = 100\nbackoff_max_ms = 100\n"
+        try (configuration(secretFile: secretFile, action: "one", receiver: receiver) + "\n" + fast)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
+        #expect(
+            try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_kept"), to: address, signer: signer)
+                == 202)
+        _ = try await receiver.waitForRequests(1)
+
+        // Rename the action: "one" is gone.
+        try (configuration(secretFile: secretFile, action: "two", receiver: receiver) + "\n" + fast)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        try await eventually("the reload") { daemon.log.contains("Configuration reloaded") }
+        #expect(daemon.log.contains("An action was removed; its queued deliveries stay pending"))
+        #expect(daemon.log.contains("relay.action=one"))
+        try await eventuallyAsync("readiness to name the orphaned action") {
+            let (status, body) = try await fixture.fetch("/readyz", from: address)
+            return status == 503 && body.contains("not configured (one)")
+        }
+        let requestsBefore = receiver.requests.count
+        try await Task.sleep(for: .milliseconds(500))  // several backoff periods
+        let kept = try #require(
+            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(action: "one")).first)
+        #expect(kept.status == .failed || kept.status == .pending)
+        #expect(receiver.requests.count == requestsBefore)
+
+        // Bring it back: the queued delivery goes out.
+        try receiver.setStatuses("200")
+        try (configuration(secretFile: secretFile, action: "one", receiver: receiver) + "\n" + fast)
+            .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        try await eventually("the kept delivery to succeed") {
+            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(action: "one")).first?.status
+                == .succeeded
+        }
+        #expect(try await fixture.get("/readyz", from: address) == 200)
+        try await daemon.stop()
+    }
+
     @Test("A reload with a bad file logs why and keeps serving with the running configuration")
     func badReloadKeepsServing() async throws {
         let receiver = try WebhookReceiver()

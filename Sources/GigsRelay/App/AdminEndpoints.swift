@@ -17,20 +17,28 @@ public struct Observability: Sendable {
 
     /// Fresh metrics, a heartbeat and a monitor over `store`.
     ///
-    /// - Parameter onReading: called with each of the monitor's readings.
+    /// - Parameters:
+    ///   - live: the settings in effect, whose actions readiness compares with the queued deliveries.
+    ///   - onReading: called with each of the monitor's readings.
     public init(
         store: EventStore,
         configuration: RelayConfiguration,
+        live: LiveSettings? = nil,
         logger: Logger,
         onReading: @escaping @Sendable (StoreStats) -> Void = { _ in }
     ) {
         let metrics = RelayMetrics()
         let dispatcher = Heartbeat()
+        var configuredActions: (@Sendable () -> Set<String>)?
+        if let live {
+            configuredActions = { Set(live.snapshot.settings.keys) }
+        }
         self.init(
             metrics: metrics,
             monitor: RelayMonitor(
                 store: store, metrics: metrics, ready: configuration.ready,
-                probeBytes: configuration.server.maxBodyBytes, dispatcher: dispatcher, logger: logger,
+                probeBytes: configuration.server.maxBodyBytes, dispatcher: dispatcher,
+                configuredActions: configuredActions, logger: logger,
                 onReading: onReading),
             dispatcher: dispatcher
         )

@@ -150,7 +150,8 @@ public func buildDaemon(
     )
     let notifier = SystemdNotifier()
     let status = StatusLine()
-    let observability = Observability(store: store, configuration: configuration, logger: logger) { stats in
+    let observability = Observability(store: store, configuration: configuration, live: live, logger: logger) {
+        stats in
         if let line = status.update(stats) { notifier.notify("STATUS=\(line)") }
     }
     let probe = HTTPLoopProbe(path: configuration.webhook.path, client: client)

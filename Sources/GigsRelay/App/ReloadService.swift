@@ -52,6 +52,7 @@ struct ReloadService: Service, CustomStringConvertible {
             )
             return
         }
+        let previous = live.snapshot
         live.replace(with: snapshot)
         logger.notice(
             "Configuration reloaded",
@@ -60,6 +61,12 @@ struct ReloadService: Service, CustomStringConvertible {
                 "relay.routes": "\(configuration.routes.count)", "relay.actions": "\(configuration.actions.count)",
             ]
         )
+        for name in Set(previous.settings.keys).subtracting(snapshot.settings.keys).sorted() {
+            logger.warning(
+                "An action was removed; its queued deliveries stay pending until it is configured again",
+                metadata: [LogKey.action: "\(name)"]
+            )
+        }
         for key in configuration.restartOnlyChanges(from: started) {
             logger.warning(
                 "A changed setting takes effect only after a restart",
@@ -70,17 +77,34 @@ struct ReloadService: Service, CustomStringConvertible {
 }
 
 extension RelayConfiguration {
-    /// Keys whose new values a reload cannot apply: listeners, the store, the webhook path, logging,
-    /// readiness thresholds and the dispatcher's workers, lease and grace period.
+    /// Keys whose new values a reload cannot apply: listeners and their limits and timeouts, trusted
+    /// proxies and the failed-verification limit, the store, the webhook path, logging, readiness
+    /// thresholds and the dispatcher's workers, lease and grace period.
     func restartOnlyChanges(from running: RelayConfiguration) -> [String] {
         let pairs: [(String, String, String)] = [
             ("server.listen", "\(server.listen)", "\(running.server.listen)"),
             ("server.max_body_bytes", "\(server.maxBodyBytes)", "\(running.server.maxBodyBytes)"),
             ("server.idle_timeout_seconds", "\(server.idleTimeoutSeconds)", "\(running.server.idleTimeoutSeconds)"),
+            (
+                "server.header_timeout_seconds", "\(server.headerTimeoutSeconds)",
+                "\(running.server.headerTimeoutSeconds)"
+            ),
+            ("server.body_timeout_seconds", "\(server.bodyTimeoutSeconds)", "\(running.server.bodyTimeoutSeconds)"),
+            ("server.max_connections", "\(server.maxConnections)", "\(running.server.maxConnections)"),
+            ("server.trusted_proxies", "\(server.trustedProxies)", "\(running.server.trustedProxies)"),
+            (
+                "server.max_failed_verifications", "\(server.maxFailedVerifications)",
+                "\(running.server.maxFailedVerifications)"
+            ),
+            (
+                "server.failed_verification_window_seconds", "\(server.failedVerificationWindowSeconds)",
+                "\(running.server.failedVerificationWindowSeconds)"
+            ),
             ("store.path", store.path, running.store.path),
             ("store.retention_days", "\(store.retentionDays)", "\(running.store.retentionDays)"),
             ("webhook.path", webhook.path, running.webhook.path),
             ("log.level", "\(log.level)", "\(running.log.level)"),
+            ("log.format", "\(log.format)", "\(running.log.format)"),
             ("admin.listen", "\(admin.listen.map { "\($0)" } ?? "")", "\(running.admin.listen.map { "\($0)" } ?? "")"),
             ("ready.max_pending", "\(ready.maxPending ?? -1)", "\(running.ready.maxPending ?? -1)"),
             (

@@ -26,12 +26,15 @@ public final class RelayMonitor: Service, Sendable {
     private let probeBytes: Int
     private let dispatcher: Heartbeat
     private let onReading: @Sendable (StoreStats) -> Void
+    /// The actions configured now (a reload changes them); nil when not known.
+    private let configuredActions: (@Sendable () -> Set<String>)?
     private let logger: Logger
     private let reading = NIOLockedValueBox(Reading())
     private let started = unixMilliseconds()
 
     /// - Parameters:
     ///   - dispatcher: the dispatcher's claim loop heartbeat.
+    ///   - configuredActions: the actions configured now, to report deliveries queued for others.
     ///   - onReading: called after every successful reading (systemd's status line).
     public init(
         store: EventStore,
@@ -39,9 +42,11 @@ public final class RelayMonitor: Service, Sendable {
         ready: RelayConfiguration.Ready,
         probeBytes: Int = 1_048_576,
         dispatcher: Heartbeat,
+        configuredActions: (@Sendable () -> Set<String>)? = nil,
         logger: Logger,
         onReading: @escaping @Sendable (StoreStats) -> Void = { _ in }
     ) {
+        self.configuredActions = configuredActions
         self.store = store
         self.metrics = metrics
         self.ready = ready
@@ -96,6 +101,16 @@ public final class RelayMonitor: Service, Sendable {
                 reasons.append(
                     "backlog: the oldest pending delivery is \(age) s old (ready.max_oldest_pending_seconds = \(limit))"
                 )
+            }
+            if let configured = configuredActions?() {
+                let orphaned = stats.queuedActions.filter { !configured.contains($0) }
+                if !orphaned.isEmpty {
+                    let names = orphaned.prefix(5).joined(separator: ", ") + (orphaned.count > 5 ? ", …" : "")
+                    reasons.append(
+                        "dispatch: deliveries are queued for actions that are not configured (\(names)); "
+                            + "they stay pending until those actions are configured again"
+                    )
+                }
             }
         }
         return reasons

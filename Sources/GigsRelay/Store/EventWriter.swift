@@ -22,6 +22,7 @@ final class EventWriter: @unchecked Sendable {
         let countEvents: SQLiteStatement
         let countPending: SQLiteStatement
         let countDead: SQLiteStatement
+        let queuedActions: SQLiteStatement
 
         init(connection: SQLiteConnection) throws(SQLiteError) {
             self.connection = connection
@@ -90,6 +91,22 @@ final class EventWriter: @unchecked Sendable {
                 """
             )
             countDead = try connection.prepare("SELECT count(*) FROM deliveries WHERE status = 'dead'")
+            // The distinct actions of unfinished deliveries, one index seek per action (a loose index scan),
+            // however large the backlog.
+            queuedActions = try connection.prepare(
+                """
+                WITH RECURSIVE queued(action) AS (
+                    SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
+                    WHERE status IN ('pending', 'failed', 'running')
+                    UNION ALL
+                    SELECT (
+                        SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
+                        WHERE status IN ('pending', 'failed', 'running') AND action > queued.action
+                    ) FROM queued WHERE queued.action IS NOT NULL
+                )
+                SELECT action FROM queued WHERE action IS NOT NULL LIMIT 1000
+                """
+            )
         }
     }
 
@@ -351,6 +368,11 @@ final class EventWriter: @unchecked Sendable {
         let dead = statements.countDead
         defer { dead.reset() }
         if try dead.step() { stats.deadDeliveries = Int(dead.int64(at: 0)) }
+        let actions = statements.queuedActions
+        defer { actions.reset() }
+        while try actions.step() {
+            if let action = actions.text(at: 0) { stats.queuedActions.append(action) }
+        }
         return stats
     }
 

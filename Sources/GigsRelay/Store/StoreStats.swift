@@ -10,6 +10,8 @@ public struct StoreStats: Sendable, Equatable {
     public var oldestPendingCreatedAt: Int64?
     /// Deliveries `dead` (dead letters).
     public var deadDeliveries: Int = 0
+    /// The actions that have unfinished deliveries (at most 1,000 names).
+    public var queuedActions: [String] = []
 
     public init() {}
 
