@@ -57,7 +57,8 @@ struct CrashCycleTests {
         let (daemon, _) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
         let reader = try EventLogReader(path: fixture.storePath)
         let acked = acknowledged.value
-        #expect(acked.count > 200)
+        // Enough load to mean something; how much a cycle takes depends on the machine (and the sanitizer).
+        #expect(acked.count > 100)
         for id in acked {
             #expect(try reader.rowCount(id: EventID(id)) == 1, "acknowledged \(id) is not stored exactly once")
         }
