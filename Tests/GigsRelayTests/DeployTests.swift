@@ -85,19 +85,9 @@ struct DeployTests {
     func socketActivation() async throws {
         let fixture = try DaemonFixture()
         defer { fixture.directory.remove() }
-        let port = try freeLoopbackPort()
         let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
-        let daemon = try RelayProcess(
-            arguments: ["serve", "--config", fixture.configPath],
-            directory: fixture.directory.path,
-            environment: fixture.environment.merging(["NOTIFY_SOCKET": socket.path]) { $1 },
-            launcher: [
-                "systemd-socket-activate", "-l", "127.0.0.1:\(port)", "-E", "GIGS_WEBHOOK_SECRET", "-E",
-                "NOTIFY_SOCKET",
-            ]
-        )
+        let (daemon, address) = try activated(fixture, environment: ["NOTIFY_SOCKET": socket.path])
         // The first connection waits in the activation socket's backlog until the daemon accepts it.
-        let address = "127.0.0.1:\(port)"
         try await eventuallyAsync("the activated daemon answers") {
             try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_activated"), to: address) == 202
         }
@@ -107,6 +97,45 @@ struct DeployTests {
         #expect(try await fixture.get("/healthz", from: address) == 200)
         try await daemon.stop()
         #expect(try EventLogReader(path: fixture.storePath).rowCount(id: EventID("evt_activated")) == 1)
+    }
+
+    /// `gigs-relay serve` started by `systemd-socket-activate` on a free loopback port; returns it and
+    /// that address.
+    func activated(_ fixture: DaemonFixture, environment: [String: String] = [:]) throws -> (RelayProcess, String) {
+        let port = try freeLoopbackPort()
+        let passed = ["GIGS_WEBHOOK_SECRET"] + environment.keys.sorted()
+        let daemon = try RelayProcess(
+            arguments: ["serve", "--config", fixture.configPath],
+            directory: fixture.directory.path,
+            environment: fixture.environment.merging(environment) { $1 },
+            launcher: ["systemd-socket-activate", "-l", "127.0.0.1:\(port)"] + passed.flatMap { ["-E", $0] }
+        )
+        return (daemon, "127.0.0.1:\(port)")
+    }
+
+    @Test("Under socket activation too, at max_connections further connections wait until one closes")
+    func activatedConnectionCap() async throws {
+        let fixture = try DaemonFixture(serverTOML: "max_connections = 2")
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try activated(fixture)
+        // systemd-socket-activate starts the daemon on the first connection; a raw one, since the test's
+        // HTTP client would keep its own connection open.
+        var idle: [RawHTTPConnection] = []
+        try await eventually("systemd-socket-activate listens") {
+            idle = [try RawHTTPConnection(address: address)]
+            return true
+        }
+        #expect(try await daemon.listenAddress() == address)
+        idle.append(try RawHTTPConnection(address: address))
+        try await Task.sleep(for: .milliseconds(200))
+        await #expect(throws: (any Error).self) {
+            _ = try await fixture.post(SampleEvents.subscriptionActivated(), to: address, timeout: .seconds(1))
+        }
+        idle.removeAll()
+        try await eventuallyAsync("a connection is accepted again") {
+            try await fixture.post(SampleEvents.subscriptionActivated(), to: address, timeout: .seconds(2)) == 202
+        }
+        try await daemon.stop()
     }
 
     @Test("Through the shipped nginx configuration: signed events are stored; health and metrics are not exposed")

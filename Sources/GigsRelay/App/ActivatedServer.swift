@@ -13,10 +13,14 @@ import ServiceLifecycle
 /// Hummingbird can only bind an address, so this runs the accept loop itself: each accepted connection
 /// is handled in a task of a discarding task group; at graceful shutdown the listener stops accepting
 /// and every connection is asked to close after its current request (NIO's quiescing helper).
+/// `server.max_connections` holds here as on the bound listener, through the same Hummingbird handler:
+/// at the cap the listener stops accepting, and further connections wait in the kernel's backlog.
 struct ActivatedServer: Service, CustomStringConvertible {
     let descriptor: CInt
     let responder: RouterResponder<RelayRequestContext>
     let http: HTTP1Channel.Configuration
+    /// `server.max_connections`.
+    let maxConnections: Int
     let logger: Logger
     let onServerRunning: @Sendable (String) async -> Void
 
@@ -40,11 +44,15 @@ struct ActivatedServer: Service, CustomStringConvertible {
             configuration: http
         )
         let group = MultiThreadedEventLoopGroup.singleton
+        let maxConnections = self.maxConnections
         let quiescing = ServerQuiescingHelper(group: group)
         let server = try await ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(
+                        AvailableConnectionsChannelHandler(
+                            delegate: MaximumAvailableConnections(maxConnections, logger: logger)))
                 }
             }
             .bind(descriptor) { channel in channelSetup.setup(channel: channel, logger: logger) }

@@ -169,6 +169,7 @@ public func buildDaemon(
                 configuration: configuration, store: store, live: live, observability: observability
             ).buildResponder(),
             http: httpConfiguration(configuration),
+            maxConnections: configuration.server.maxConnections,
             logger: logger,
             onServerRunning: onServerRunning
         )
