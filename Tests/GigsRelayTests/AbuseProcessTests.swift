@@ -97,6 +97,44 @@ struct AbuseProcessTests {
         #expect(!daemon.log.contains("198.51.100.7"))
     }
 
+    @Test("Past max_body_bytes_in_flight a large request gets 503 with Retry-After before its body is read")
+    func bodyBudget() async throws {
+        let fixture = try DaemonFixture(
+            serverTOML: """
+                max_body_bytes = 65536
+                max_body_bytes_in_flight = 131072
+                """)
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start()
+        /// A signed event padded to `size` bytes.
+        func event(_ id: String, size: Int) -> [UInt8] {
+            let prefix = #"{"object":"event","id":"\#(id)","type":"com.gigs.ping","pad":""#
+            return Array((prefix + String(repeating: "p", count: size - prefix.utf8.count - 2) + #""}"#).utf8)
+        }
+        // Two uploads of 60,000 bytes that stall after their first bytes hold 120,000 of 131,072.
+        var stalled: [RawHTTPConnection] = []
+        for index in 0..<2 {
+            let body = event("evt_stalled_\(index)", size: 60_000)
+            let connection = try RawHTTPConnection(address: address)
+            var head = "POST /webhooks/gigs HTTP/1.1\r\nHost: relay\r\nContent-Length: \(body.count)\r\n"
+            for field in fixture.signer.headers(body: body) { head += "\(field.name.rawName): \(field.value)\r\n" }
+            #expect(connection.send(head + "\r\n"))
+            #expect(connection.send(Array(body.prefix(100))))
+            stalled.append(connection)
+        }
+        try await eventuallyAsync("the budget to be taken") {
+            try await fixture.post(event("evt_big", size: 60_000), to: address) == 503
+        }
+        // A small event still fits; the big one does once the stalled uploads are gone.
+        #expect(try await fixture.post(event("evt_small", size: 2_000), to: address) == 202)
+        stalled.removeAll()
+        try await eventuallyAsync("room again") {
+            try await fixture.post(event("evt_big", size: 60_000), to: address) == 202
+        }
+        try await daemon.stop()
+        #expect(daemon.log.contains("server_busy"))
+    }
+
     @Test("At max_connections further connections wait until one closes")
     func connectionCap() async throws {
         let fixture = try DaemonFixture(serverTOML: "max_connections = 2")

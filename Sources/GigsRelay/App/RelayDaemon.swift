@@ -63,7 +63,8 @@ func buildRouter(
         clients: ClientAddress(trustedProxies: configuration.server.trustedProxies),
         limiter: FailedVerificationLimiter(
             limit: configuration.server.maxFailedVerifications,
-            windowSeconds: configuration.server.failedVerificationWindowSeconds)
+            windowSeconds: configuration.server.failedVerificationWindowSeconds),
+        bodyBudget: BodyBudget(limit: configuration.server.maxBodyBytesInFlight)
     )
     .addRoutes(to: router, path: configuration.webhook.path)
     return router

@@ -91,6 +91,10 @@ extension RelayConfiguration {
             ),
             ("server.body_timeout_seconds", "\(server.bodyTimeoutSeconds)", "\(running.server.bodyTimeoutSeconds)"),
             ("server.max_connections", "\(server.maxConnections)", "\(running.server.maxConnections)"),
+            (
+                "server.max_body_bytes_in_flight", "\(server.maxBodyBytesInFlight)",
+                "\(running.server.maxBodyBytesInFlight)"
+            ),
             ("server.trusted_proxies", "\(server.trustedProxies)", "\(running.server.trustedProxies)"),
             (
                 "server.max_failed_verifications", "\(server.maxFailedVerifications)",

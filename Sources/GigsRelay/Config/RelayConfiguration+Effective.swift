@@ -31,6 +31,7 @@ extension RelayConfiguration {
             "server",
             [
                 ("listen", quoted("\(server.listen)")), ("max_body_bytes", "\(server.maxBodyBytes)"),
+                ("max_body_bytes_in_flight", "\(server.maxBodyBytesInFlight)"),
                 ("idle_timeout_seconds", "\(server.idleTimeoutSeconds)"),
             ])
         section("store", [("path", quoted(store.path)), ("retention_days", "\(store.retentionDays)")])

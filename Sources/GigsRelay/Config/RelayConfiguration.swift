@@ -13,6 +13,9 @@ public struct RelayConfiguration: Sendable {
         public var listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8080)
         /// `server.max_body_bytes`: larger bodies are answered 413 without being read.
         public var maxBodyBytes: Int = 1_048_576
+        /// `server.max_body_bytes_in_flight`: request body bytes held at once by all requests together;
+        /// past it, a request is answered 503 before its body is read.
+        public var maxBodyBytesInFlight: Int = 64 * 1_048_576
         /// `server.idle_timeout_seconds`: an idle or stalled connection is closed after this long.
         public var idleTimeoutSeconds: Int = 30
         /// `server.header_timeout_seconds`: time a client has to send a request's head (from connecting, or
@@ -128,6 +131,15 @@ public struct RelayConfiguration: Sendable {
         }
         if let bytes = try server.integer("max_body_bytes", in: 1024...(256 * 1_048_576)) {
             self.server.maxBodyBytes = bytes
+        }
+        if let bytes = try server.integer("max_body_bytes_in_flight", in: 1024...(64 * 1024 * 1_048_576)) {
+            self.server.maxBodyBytesInFlight = bytes
+        }
+        guard self.server.maxBodyBytesInFlight >= self.server.maxBodyBytes else {
+            throw ConfigurationError(
+                key: server.key("max_body_bytes_in_flight"),
+                "must be at least server.max_body_bytes (\(self.server.maxBodyBytes)), or no large event could be received"
+            )
         }
         if let seconds = try server.integer("idle_timeout_seconds", in: 1...3600) {
             self.server.idleTimeoutSeconds = seconds

@@ -16,6 +16,7 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupportedMediaType = "unsupported_media_type"
         case methodNotAllowed = "method_not_allowed"
         case storeUnavailable = "store_unavailable"
+        case serverBusy = "server_busy"
         case tooManyFailedVerifications = "too_many_failed_verifications"
     }
 
@@ -48,7 +49,7 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .methodNotAllowed: .methodNotAllowed
-        case .storeUnavailable: .serviceUnavailable
+        case .storeUnavailable, .serverBusy: .serviceUnavailable
         case .tooManyFailedVerifications: .tooManyRequests
         }
     }
@@ -87,6 +88,13 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         .storeUnavailable,
         "the event store cannot write right now; retry later",
         retryAfterSeconds: 5
+    )
+
+    /// Request bodies in flight would exceed `server.max_body_bytes_in_flight`.
+    public static let serverBusy = IngestError(
+        .serverBusy,
+        "too many request bodies are being received right now; retry later",
+        retryAfterSeconds: 1
     )
 
     /// The client failed signature checks too often lately; it may try again after `seconds`.

@@ -8,7 +8,8 @@ import NIOCore
 /// answers only once it is durable.
 ///
 /// Order of checks: method (405), content type (415), declared length (413, before any body byte is
-/// read), signature headers (401), body up to the limit (413), timestamp and signature (401; 429 instead
+/// read), signature headers (401), room in `server.max_body_bytes_in_flight` (503), body up to the limit
+/// (413), timestamp and signature (401; 429 instead
 /// once the client failed too often), envelope (400), store with one delivery per routed action (202
 /// accepted, 200 duplicate, 503 when it cannot write).
 struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
@@ -22,6 +23,8 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     let clients: ClientAddress
     /// Clients that failed signature checks too often get 429 for a while.
     let limiter: FailedVerificationLimiter
+    /// Body bytes all requests may hold at once.
+    let bodyBudget: BodyBudget
 
     /// Registers POST on `path`, and 405 for the other common methods there.
     func addRoutes(to router: Router<Context>, path: String) {
@@ -72,10 +75,14 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
 
     private func ingest(_ request: Request) async throws(IngestError) -> (VerifiedEvent, AppendResult) {
         guard Self.isJSON(request.headers[.contentType]) else { throw .unsupportedMediaType }
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > maxBodyBytes {
             throw .payloadTooLarge(limit: maxBodyBytes)
         }
         let headers = try WebhookHeaders(fields: request.headers)
+        let reserved = declared ?? maxBodyBytes
+        guard bodyBudget.reserve(reserved) else { throw .serverBusy }
+        defer { bodyBudget.release(reserved) }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
