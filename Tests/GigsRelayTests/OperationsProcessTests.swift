@@ -1,6 +1,8 @@
 import Foundation
 import GigsRelayTesting
 import Logging
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import GigsRelay
@@ -136,6 +138,26 @@ struct OperationsProcessTests {
 }
 
 extension OperationsProcessTests {
+    @Test("A daemon at max_connections is busy, not dead: the watchdog keeps pinging")
+    func watchdogAtConnectionCap() async throws {
+        let fixture = try DaemonFixture(serverTOML: "max_connections = 1")
+        defer { fixture.directory.remove() }
+        let socket = try NotifySocket(path: fixture.directory.file("notify.sock"))
+        let (daemon, address) = try await fixture.start(environment: [
+            "NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000",
+        ])
+        try await socket.waitFor("WATCHDOG=1")
+        // One idle client holds the only connection; a new loopback connection would wait in the backlog.
+        let idle = try RawHTTPConnection(address: address)
+        try await Task.sleep(for: .milliseconds(300))
+        let before = socket.messages.filter { $0.contains("WATCHDOG=1") }.count
+        try await Task.sleep(for: .seconds(2))
+        #expect(socket.messages.filter { $0.contains("WATCHDOG=1") }.count >= before + 2)
+        #expect(!daemon.log.contains("Withholding"))
+        _ = idle
+        try await daemon.stop()
+    }
+
     @Test("log.format = \"json\" writes one JSON object per line")
     func jsonLogs() async throws {
         let fixture = try DaemonFixture(logFormat: "json")
@@ -197,6 +219,28 @@ struct LivenessTests {
         #expect(
             monitor.livenessProblems(now: now + 20_000).contains { $0.hasPrefix("store: the writer has not answered") })
         await store.close()
+    }
+
+    @Test("The event-loop probe reports a loop that stopped running tasks, without waiting or a request")
+    func eventLoopProbe() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let probe = EventLoopProbe(group: group)
+        let now = unixMilliseconds()
+        #expect(probe.check(now: now).isEmpty)
+        try await eventually("both loops ran their task") { probe.check(now: now + 1000).isEmpty }
+        // Wedge one loop; the other keeps running its tasks.
+        try await Task.sleep(for: .milliseconds(100))
+        let release = DispatchSemaphore(value: 0)
+        let loops = Array(group.makeIterator())
+        loops[1].execute { release.wait() }
+        _ = probe.check(now: now + 2000)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(probe.check(now: now + 3000).isEmpty)  // not stuck for long yet
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(probe.check(now: now + 9000) == ["http: event loop 1 has not run a task for 7 s"])
+        release.signal()
+        try await eventually("the loop recovers") { probe.check(now: now + 10_000).isEmpty }
+        try await group.shutdownGracefully()
     }
 
     @Test("The watchdog pings only while every check passes")

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -155,10 +156,8 @@ public func buildDaemon(
         stats in
         if let line = status.update(stats) { notifier.notify("STATUS=\(line)") }
     }
-    let probe = HTTPLoopProbe(path: configuration.webhook.path, client: client)
     let onServerRunning: @Sendable (String) async -> Void = { address in
         logger.notice("Listening", metadata: [LogKey.listenAddress: "\(address)"])
-        probe.listening(on: address)
         notifier.notify("READY=1", "STATUS=\(status.listening(on: address))")
     }
     let application: any Service
@@ -208,13 +207,13 @@ public func buildDaemon(
     if let watchdog = notifier.watchdogInterval {
         logger.info("systemd watchdog enabled", metadata: ["relay.watchdog.interval": "\(watchdog)"])
         let monitor = observability.monitor
+        let eventLoops = EventLoopProbe(group: MultiThreadedEventLoopGroup.singleton)
         services.append(
             WatchdogService(
                 interval: watchdog / 2,
                 checks: {
-                    var problems = monitor.livenessProblems(now: unixMilliseconds())
-                    if let failure = await probe.check() { problems.append(failure) }
-                    return problems
+                    let now = unixMilliseconds()
+                    return monitor.livenessProblems(now: now) + eventLoops.check(now: now)
                 },
                 ping: { notifier.notify("WATCHDOG=1") },
                 logger: logger

@@ -14,7 +14,7 @@ public enum HealthProbe {
     /// The `/readyz` URL of the listener that serves it: `admin.listen`, else `server.listen` (a wildcard
     /// address is asked on loopback).
     public static func readinessURL(for configuration: RelayConfiguration) -> String {
-        HTTPLoopProbe.localURL(
+        LocalListener.url(
             address: (configuration.admin.listen ?? configuration.server.listen).description, path: "/readyz")
     }
 

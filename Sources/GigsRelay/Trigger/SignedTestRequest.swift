@@ -49,6 +49,6 @@ public struct SignedTestRequest: Sendable {
 extension RelayConfiguration {
     /// The webhook endpoint of this configuration's own listener (a wildcard address asked on loopback).
     public var webhookURL: String {
-        HTTPLoopProbe.localURL(address: server.listen.description, path: webhook.path)
+        LocalListener.url(address: server.listen.description, path: webhook.path)
     }
 }
