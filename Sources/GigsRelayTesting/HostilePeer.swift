@@ -8,7 +8,7 @@ public final class HostilePeer: Sendable {
     private let process: Process
     private let directory = TemporaryDirectory(prefix: "gigs-relay-hostile")
 
-    /// An HTTP server; see `HTTP_CASES` in the script for the paths.
+    /// An HTTP server; see `http_case` in the script for the paths.
     public static func http() throws -> HostilePeer { try HostilePeer(arguments: ["http"]) }
 
     /// An SMTP server misbehaving in `mode`, offering STARTTLS with `certificate` and `key`.

@@ -105,6 +105,63 @@ struct HostilePeerTests {
         try await daemon.stop()
     }
 
+    @Test(
+        "The Gigs API misbehaving (huge Retry-After, 100 MB error, drip, reset, garbage, black hole) costs one attempt")
+    func hostileGigsAPI() async throws {
+        let peer = try HostilePeer.http()
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        // Each misbehaviour, and the start of the error its one attempt must end with.
+        let cases: [(path: String, error: String)] = [
+            ("retry-after-huge", "Gigs API sims answered 503"),
+            ("huge-error-body", "Gigs API sims answered 500"),
+            ("huge-body", "Gigs API sims answered more than 1048576 bytes"),
+            ("drip", "timed out"),
+            ("blackhole", "timed out"),
+            ("reset-mid-body", "Gigs API sims answer broke off"),
+            ("bad-chunking", "Gigs API"),
+            ("garbage", "Gigs API unreachable"),
+        ]
+        for (path, error) in cases {
+            let fixture = try DaemonFixture(
+                extraTOML: """
+                    [dispatch]
+                    max_attempts = 1
+                    [gigs]
+                    api_url = "\(peer.url("/" + path))"
+                    project = "dev-project"
+                    token = "env:GIGS_API_TOKEN"
+                    [actions.links]
+                    kind = "esim-install-links"
+                    channel = "http"
+                    url = "\(receiver.url("/links"))"
+                    secret = "env:ACTION_SECRET"
+                    timeout_seconds = 2
+                    [[routes]]
+                    events = ["com.gigs.subscription.activated"]
+                    actions = ["links"]
+                    """
+            )
+            defer { fixture.directory.remove() }
+            let (daemon, address) = try await fixture.start(environment: [
+                "ACTION_SECRET": actionSecret, "GIGS_API_TOKEN": "gigs_token_secret",
+            ])
+            #expect(
+                try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_api_\(path)"), to: address) == 202)
+            var peakMiB = 0
+            try await eventually(timeout: .seconds(20), "the \(path) delivery to end") {
+                peakMiB = max(peakMiB, residentMiB(daemon.processIdentifier))
+                return try deliveries(fixture).first?.status == .dead
+            }
+            let delivery = try #require(try deliveries(fixture).first)
+            #expect(delivery.lastError?.hasPrefix(error) == true, "\(path): \(delivery.lastError ?? "")")
+            #expect(peakMiB < 200, "\(path): peak RSS \(peakMiB) MiB")
+            try await expectServing(fixture, address, daemon)
+            try await daemon.stop()
+            #expect(!daemon.log.contains("gigs_token_secret"))
+        }
+        #expect(receiver.requests.isEmpty)
+    }
+
     @Test("Regression: exec commands that do not read, close early, flood, linger, die or vanish end as attempts")
     func hostileCommands() async throws {
         let scratch = TemporaryDirectory()

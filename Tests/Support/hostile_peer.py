@@ -1,7 +1,7 @@
 """Misbehaving peers for gigs-relay's hostile-peer tests: an HTTP server and an SMTP server that break
 the rules in chosen ways, on real sockets.
 
-Usage: hostile_peer.py http --record FILE      (the request path picks the behaviour, see HTTP_CASES)
+Usage: hostile_peer.py http --record FILE      (the first path segment picks the behaviour, see http_case)
        hostile_peer.py smtp --mode MODE --record FILE [--cert PEM --key PEM]
 Prints "LISTENING <port>" once ready. Every connection or request is recorded as one JSON line
 ({"path": ..., "mode": ...}) so a test can count what the daemon tried.
@@ -59,7 +59,9 @@ def reset(conn):
 
 def http_case(conn, path):
     """Answers one request in the way its path names."""
-    name = path.strip("/").split("?")[0]
+    # The first path segment names the case, so a base URL such as http://peer/drip works for any path
+    # under it (the Gigs API's /projects/...).
+    name = path.split("?")[0].strip("/").split("/")[0]
     if name == "retry-after-huge":
         conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 99999999999999999\r\nContent-Length: 0\r\n\r\n")
     elif name == "retry-after-negative":

@@ -79,6 +79,21 @@ public struct GigsAPIClient: Sendable {
         return [error.type, error.message].compactMap { $0 }.joined(separator: ": ").bounded(200)
     }
 
+    /// Largest answer read for a document, and for an error object.
+    static let maximumDocumentBytes = 1 << 20
+    static let maximumErrorBytes = 64 * 1024
+
+    /// A non-2xx answer: 408, 429 and 5xx may pass (honouring `Retry-After`), other statuses will not.
+    private static func statusError(endpoint: String, status: Int, headers: HTTPHeaders, detail: String)
+        -> GigsAPIError
+    {
+        GigsAPIError(
+            message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail))")",
+            isRetryable: status == 408 || status == 429 || status >= 500,
+            retryAfter: headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
+        )
+    }
+
     private func get<Value: Decodable>(_ path: String) async throws(GigsAPIError) -> Value {
         guard path.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "/" }) else {
             throw GigsAPIError(
@@ -88,29 +103,36 @@ public struct GigsAPIClient: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "gigs-relay")
-        let status: Int
-        let headers: HTTPHeaders
-        let body: ByteBuffer
+        let endpoint = path.split(separator: "/").first.map(String.init) ?? path
+        let response: HTTPClientResponse
         do {
-            let response = try await client.execute(request, timeout: .seconds(30))
-            status = Int(response.status.code)
-            headers = response.headers
-            body = try await response.body.collect(upTo: 1 << 20)
+            response = try await client.execute(request, timeout: .seconds(30))
         } catch {
             throw GigsAPIError(
-                message: "Gigs API unreachable: \(HTTPAction.describe(error))",
-                isRetryable: true,
-                retryAfter: nil
-            )
+                message: "Gigs API unreachable: \(HTTPAction.describe(error))", isRetryable: true, retryAfter: nil)
         }
-        let endpoint = path.split(separator: "/").first.map(String.init) ?? path
-        guard (200..<300).contains(status) else {
-            let detail = Self.errorDetail(Array(body.readableBytesView))
+        let status = Int(response.status.code)
+        let success = (200..<300).contains(status)
+        // Only a bounded answer is read: a document is small, an error object smaller still.
+        let limit = success ? Self.maximumDocumentBytes : Self.maximumErrorBytes
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            guard success else {
+                throw Self.statusError(endpoint: endpoint, status: status, headers: response.headers, detail: "")
+            }
             throw GigsAPIError(
-                message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail))")",
-                isRetryable: status == 408 || status == 429 || status >= 500,
-                retryAfter: headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
-            )
+                message: "Gigs API \(endpoint) answered more than \(limit) bytes", isRetryable: true, retryAfter: nil)
+        } catch {
+            throw GigsAPIError(
+                message: "Gigs API \(endpoint) answer broke off: \(HTTPAction.describe(error))", isRetryable: true,
+                retryAfter: nil)
+        }
+        guard success else {
+            throw Self.statusError(
+                endpoint: endpoint, status: status, headers: response.headers,
+                detail: Self.errorDetail(Array(body.readableBytesView)))
         }
         do {
             return try JSONDecoder().decode(Value.self, from: Data(body.readableBytesView))
