@@ -11,6 +11,11 @@ public final class HostilePeer: Sendable {
     /// An HTTP server; see `http_case` in the script for the paths.
     public static func http() throws -> HostilePeer { try HostilePeer(arguments: ["http"]) }
 
+    /// The same over TLS with `certificate` and `key` (which the daemon does not trust).
+    public static func https(certificate: String, key: String) throws -> HostilePeer {
+        try HostilePeer(arguments: ["http", "--cert", certificate, "--key", key])
+    }
+
     /// An SMTP server misbehaving in `mode`, offering STARTTLS with `certificate` and `key`.
     public static func smtp(mode: String, certificate: String, key: String) throws -> HostilePeer {
         try HostilePeer(arguments: ["smtp", "--mode", mode, "--cert", certificate, "--key", key])

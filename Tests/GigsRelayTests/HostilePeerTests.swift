@@ -36,6 +36,10 @@ struct HostilePeerTests {
     @Test("Regression: 503 with Retry-After 99999999999999999 (and other bad values) never kills the daemon")
     func hostileHTTP() async throws {
         let peer = try HostilePeer.http()
+        let scratch = TemporaryDirectory()
+        defer { scratch.remove() }
+        try makeSelfSignedCertificate(certificate: scratch.file("cert.pem"), key: scratch.file("key.pem"))
+        let untrusted = try HostilePeer.https(certificate: scratch.file("cert.pem"), key: scratch.file("key.pem"))
         let receiver = try WebhookReceiver(secret: actionSecret)
         let cases = [
             "retry-after-huge", "retry-after-negative", "retry-after-digits", "retry-after-far-date",
@@ -62,6 +66,11 @@ struct HostilePeerTests {
                 backoff_max_ms = 200
                 lease_seconds = 10
                 \(actions)
+                [actions.tls-mismatch]
+                kind = "http"
+                url = "https://127.0.0.1:\(untrusted.port)/ok"
+                secret = "env:ACTION_SECRET"
+                timeout_seconds = 2
                 [actions.healthy]
                 kind = "http"
                 url = "\(receiver.url())"
@@ -69,7 +78,7 @@ struct HostilePeerTests {
                 timeout_seconds = 5
                 [[routes]]
                 events = ["com.gigs.subscription.*"]
-                actions = [\((cases + ["healthy"]).map { "\"\($0)\"" }.joined(separator: ", "))]
+                actions = [\((cases + ["tls-mismatch", "healthy"]).map { "\"\($0)\"" }.joined(separator: ", "))]
                 """
         )
         defer { fixture.directory.remove() }
@@ -96,6 +105,9 @@ struct HostilePeerTests {
         #expect(ended["blackhole"]?.lastError?.contains("timed out") == true)
         #expect(ended["redirect-loop"]?.lastError?.contains("HTTP 302") == true)
         #expect(ended["huge-error-body"]?.lastError?.contains("HTTP 500") == true)
+        // TLS to a server whose certificate does not verify: a failed attempt with the TLS error, retried.
+        #expect(ended["tls-mismatch"]?.status == .dead && ended["tls-mismatch"]?.attempts == 2)
+        #expect(ended["tls-mismatch"]?.lastError?.hasPrefix("request failed") == true)
         for (name, delivery) in ended where name != "healthy" && delivery.status == .dead {
             #expect(delivery.lastError?.isEmpty == false, "\(name) has a readable error")
         }

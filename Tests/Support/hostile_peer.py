@@ -1,7 +1,8 @@
 """Misbehaving peers for gigs-relay's hostile-peer tests: an HTTP server and an SMTP server that break
 the rules in chosen ways, on real sockets.
 
-Usage: hostile_peer.py http --record FILE      (the first path segment picks the behaviour, see http_case)
+Usage: hostile_peer.py http --record FILE [--cert PEM --key PEM]   (https with them; the first path
+       segment picks the behaviour, see http_case)
        hostile_peer.py smtp --mode MODE --record FILE [--cert PEM --key PEM]
 Prints "LISTENING <port>" once ready. Every connection or request is recorded as one JSON line
 ({"path": ..., "mode": ...}) so a test can count what the daemon tried.
@@ -120,6 +121,16 @@ def http_case(conn, path):
 
 
 def serve_http(conn):
+    if args.cert:
+        # https: a certificate the daemon does not trust (a throwaway self-signed one).
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        try:
+            conn = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            record({"path": "tls-handshake-failed"})
+            conn.close()
+            return
     with conn:
         while True:
             try:
