@@ -193,7 +193,7 @@ struct HostilePeerTests {
                 [actions.\(name)]
                 kind = "exec"
                 command = [\(command)]
-                timeout_seconds = 10
+                timeout_seconds = 30
 
                 """
         }
@@ -228,7 +228,7 @@ struct HostilePeerTests {
         #expect(ended["killed"]?.lastError?.hasPrefix("killed by signal 9") == true)
         #expect(ended["vanishes"]?.lastError?.hasPrefix("cannot run") == true)
         let reader = try EventLogReader(path: fixture.storePath)
-        // The lingering background child (sleeping 30 s) did not hold the attempt until its 10 s timeout.
+        // The lingering background child (sleeping 30 s) did not hold the attempt until its 30 s timeout.
         let lingered = try reader.attempts(of: try #require(ended["lingers"]).id).first
         #expect((lingered?.durationMilliseconds ?? .max) < 5000)
         for delivery in ended.values {
