@@ -9,6 +9,8 @@ Prints "LISTENING <port>" once ready. Every connection or request is recorded as
 """
 import argparse
 import json
+import os
+import signal
 import socket
 import ssl
 import struct
@@ -243,6 +245,18 @@ def serve_smtp_tls(tls, mode):
                 tls.sendall(b"250 ok\r\n")
 
 
+# The test process may start us with signals blocked (its threads block them): unblock them so that
+# terminating us works, and end with the test process in any case.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def exit_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
 listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", 0))
