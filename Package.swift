@@ -6,6 +6,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// `GIGS_RELAY_FUZZ=1` (set by `Tests/Fuzz/run.sh`): the library and the fuzz target are built for
+/// libFuzzer with AddressSanitizer and their dependencies as usual, so the fuzz build reuses the
+/// packages the normal build already compiled instead of building every one again instrumented.
+let fuzzing = Context.environment["GIGS_RELAY_FUZZ"] == "1"
+let fuzzSettings: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"]), .define("FUZZING")] : []
+let fuzzLinkerSettings: [LinkerSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
+
 let package = Package(
     name: "gigs-relay",
     platforms: [.macOS(.v15)],
@@ -75,7 +82,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + fuzzSettings
         ),
         .executableTarget(
             name: "gigs-relay",
@@ -91,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "gigs-relay-fuzz",
             dependencies: ["GigsRelay"],
-            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+            swiftSettings: swiftSettings + fuzzSettings + [.unsafeFlags(["-parse-as-library"])],
+            linkerSettings: fuzzLinkerSettings
         ),
         .target(
             name: "GigsRelayTesting",

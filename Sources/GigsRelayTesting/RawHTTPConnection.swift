@@ -54,6 +54,17 @@ public final class RawHTTPConnection {
 
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// Reads until the end of a response head (or the peer closes, or the receive timeout passes);
+    /// returns what arrived.
+    public func readResponseHead() -> String {
+        var data: [UInt8] = []
+        var byte: UInt8 = 0
+        while !data.ends(with: Array("\r\n\r\n".utf8)), recv(descriptor, &byte, 1, 0) == 1 {
+            data.append(byte)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Reads until the peer closes the connection or the receive timeout passes; returns what arrived.
     public func readUntilClosed() -> (text: String, closed: Bool) {
         var data: [UInt8] = []
@@ -64,5 +75,11 @@ public final class RawHTTPConnection {
             if count < 0 { return (String(decoding: data, as: UTF8.self), errno == ECONNRESET) }
             data.append(contentsOf: buffer[0..<count])
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
     }
 }
