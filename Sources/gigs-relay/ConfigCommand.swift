@@ -28,13 +28,16 @@ struct ConfigCommand: ParsableCommand {
             let configuration: RelayConfiguration
             do {
                 configuration = try RelayConfiguration.load(path: options.path)
-                _ = try LiveSettings.make(
-                    configuration, environment: ProcessInfo.processInfo.environment, client: HTTPClient.shared)
+                let environment = ProcessInfo.processInfo.environment
+                _ = try LiveSettings.make(configuration, environment: environment, client: HTTPClient.shared)
+                _ = try configuration.store.password?.resolve(key: "store.password", environment: environment)
             } catch {
                 Terminal.error("configuration error in \(options.path): \(error)")
                 throw ExitCode.failure
             }
+            let store = StoreLocation(configuration.store)
             Terminal.line("# \(options.path): valid")
+            Terminal.line("# store: \(store.backend) (\(store))")
             Terminal.line(configuration.effectiveTOML)
         }
     }

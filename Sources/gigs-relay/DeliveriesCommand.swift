@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import GigsRelay
+import Logging
 
 /// `gigs-relay deliveries`: inspect deliveries and retry dead letters, also while the daemon runs.
-struct DeliveriesCommand: ParsableCommand {
+struct DeliveriesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliveries",
         abstract: "List, inspect and retry deliveries (works while the daemon runs).",
@@ -17,7 +18,7 @@ struct DeliveriesCommand: ParsableCommand {
 
 extension DeliveriesCommand {
     /// `gigs-relay deliveries list`.
-    struct ListDeliveries: ParsableCommand {
+    struct ListDeliveries: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List deliveries, newest first.")
 
         @OptionGroup var options: ConfigOptions
@@ -45,7 +46,7 @@ extension DeliveriesCommand {
             guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 100000") }
         }
 
-        func run() throws {
+        func run() async throws {
             let configuration = try options.load()
             let filter = DeliveryFilter(
                 status: status.flatMap(DeliveryStatus.init(rawValue:)),
@@ -53,7 +54,7 @@ extension DeliveriesCommand {
                 eventID: event.map(EventID.init),
                 limit: limit
             )
-            let deliveries = try openReader(configuration).deliveries(filter)
+            let deliveries = try await withConsole(configuration) { try await $0.deliveries(filter) }
             Terminal.line(
                 json
                     ? try DeliveryFormatter.json(deliveries.map(DeliveryFormatter.summary))
@@ -64,7 +65,7 @@ extension DeliveriesCommand {
     }
 
     /// `gigs-relay deliveries show ID`.
-    struct ShowDelivery: ParsableCommand {
+    struct ShowDelivery: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "Show one delivery and its attempts.")
 
@@ -76,15 +77,19 @@ extension DeliveriesCommand {
         @Flag(help: "Print a JSON object for scripts instead of text.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             guard let deliveryID = DeliveryID(parsing: id) else { throw ValidationError("not a delivery id: \(id)") }
             let configuration = try options.load()
-            let reader = try openReader(configuration)
-            guard let delivery = try reader.deliveries(DeliveryFilter(id: deliveryID, limit: 1)).first else {
+            let found = try await withConsole(configuration) { console in
+                guard let delivery = try await console.deliveries(DeliveryFilter(id: deliveryID, limit: 1)).first else {
+                    return nil as (StoredDelivery, [StoredAttempt])?
+                }
+                return (delivery, try await console.attempts(of: deliveryID))
+            }
+            guard let (delivery, attempts) = found else {
                 Terminal.error("no delivery has id \(id)")
                 throw DeliveriesCommand.nothingMatched
             }
-            let attempts = try reader.attempts(of: deliveryID)
             Terminal.line(
                 json
                     ? try DeliveryFormatter.json(DeliveryFormatter.detail(delivery, attempts: attempts))
@@ -94,7 +99,7 @@ extension DeliveriesCommand {
     }
 
     /// `gigs-relay deliveries retry`.
-    struct RetryDeliveries: ParsableCommand {
+    struct RetryDeliveries: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "retry",
             abstract: "Send dead (or failed) deliveries back to pending with a fresh attempt budget.",
@@ -122,11 +127,13 @@ extension DeliveriesCommand {
             for id in ids where DeliveryID(parsing: id) == nil { throw ValidationError("not a delivery id: \(id)") }
         }
 
-        func run() throws {
+        func run() async throws {
             let configuration = try options.load()
-            let maintenance = try openMaintenance(configuration)
-            let wanted = allDead ? try maintenance.deadDeliveries() : ids.compactMap(DeliveryID.init(parsing:))
-            let retried = try maintenance.retry(wanted, dryRun: dryRun)
+            let (wanted, retried) = try await withConsole(configuration) { console in
+                let wanted =
+                    allDead ? try await console.deadDeliveries() : ids.compactMap(DeliveryID.init(parsing:))
+                return (wanted, try await console.retry(wanted, dryRun: dryRun))
+            }
             for id in retried { Terminal.line("\(dryRun ? "would retry" : "retried") \(id)") }
             for id in wanted where !retried.contains(id) { Terminal.error("\(id) is not a dead or failed delivery") }
             if retried.isEmpty { throw DeliveriesCommand.nothingMatched }
@@ -134,21 +141,32 @@ extension DeliveriesCommand {
     }
 }
 
-/// Opens the configured store read-only, or exits 1 saying why.
-func openReader(_ configuration: RelayConfiguration) throws -> EventLogReader {
-    try openStore { () throws(StoreError) in try EventLogReader(path: configuration.store.path) }
-}
-
-/// Opens the configured store for an operator change, or exits 1 saying why.
-func openMaintenance(_ configuration: RelayConfiguration) throws -> StoreMaintenance {
-    try openStore { () throws(StoreError) in try StoreMaintenance(path: configuration.store.path) }
-}
-
-private func openStore<Store>(_ open: () throws(StoreError) -> Store) throws -> Store {
+/// Opens the configured store (SQLite or PostgreSQL) for the CLI's reads and changes, runs `body` with
+/// it and closes it; a store error exits 1 saying why.
+func withConsole<Value>(
+    _ configuration: RelayConfiguration,
+    _ body: (any StoreConsole) async throws -> Value
+) async throws -> Value {
+    let console: any StoreConsole
     do {
-        return try open()
+        console = try await StoreLocation(configuration.store).openConsole(
+            environment: ProcessInfo.processInfo.environment, logger: Logger(label: "gigs-relay.cli") { _ in
+                SwiftLogNoOpLogHandler()
+            })
     } catch {
         Terminal.error("\(error)")
         throw ExitCode.failure
+    }
+    do {
+        let value = try await body(console)
+        await console.close()
+        return value
+    } catch let error as StoreError {
+        await console.close()
+        Terminal.error("\(error)")
+        throw ExitCode.failure
+    } catch {
+        await console.close()
+        throw error
     }
 }

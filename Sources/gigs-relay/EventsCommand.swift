@@ -3,7 +3,7 @@ import Foundation
 import GigsRelay
 
 /// `gigs-relay events`: read the stored event log, also while the daemon runs.
-struct EventsCommand: ParsableCommand {
+struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "List and inspect stored events (works while the daemon runs).",
@@ -13,7 +13,7 @@ struct EventsCommand: ParsableCommand {
 
 extension EventsCommand {
     /// `gigs-relay events list`.
-    struct ListEvents: ParsableCommand {
+    struct ListEvents: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
             abstract: "List stored events, newest first."
@@ -36,9 +36,9 @@ extension EventsCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let configuration = try options.load()
-            let events = try openReader(configuration).list(type: type, limit: limit)
+            let events = try await withConsole(configuration) { try await $0.events(type: type, limit: limit) }
             if json {
                 Terminal.line(try EventFormatter.json(events.map(EventFormatter.summary)))
             } else {
@@ -48,7 +48,7 @@ extension EventsCommand {
     }
 
     /// `gigs-relay events show ID`.
-    struct ShowEvent: ParsableCommand {
+    struct ShowEvent: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
             abstract: "Show one stored event with its body. Exits 1 when no event has that id."
@@ -62,9 +62,9 @@ extension EventsCommand {
         @Flag(help: "Print a JSON object for scripts instead of text.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let configuration = try options.load()
-            guard let event = try openReader(configuration).event(id: EventID(id)) else {
+            guard let event = try await withConsole(configuration, { try await $0.event(id: EventID(id)) }) else {
                 Terminal.error("no stored event has id \(id)")
                 throw ExitCode.failure
             }

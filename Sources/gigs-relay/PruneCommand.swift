@@ -3,7 +3,7 @@ import Foundation
 import GigsRelay
 
 /// `gigs-relay prune`: removes old, finished events now (retention does it in the background).
-struct PruneCommand: ParsableCommand {
+struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
         abstract: "Remove events older than a given age whose deliveries all succeeded or were skipped.",
@@ -42,16 +42,11 @@ struct PruneCommand: ParsableCommand {
         return count * unit
     }
 
-    func run() throws {
+    func run() async throws {
         let configuration = try options.load()
         let cutoff = unixMilliseconds() - (try Self.age(olderThan))
-        let maintenance = try openMaintenance(configuration)
-        let count: Int
-        do {
-            count = try maintenance.prune(before: cutoff, includeDead: includeDead, dryRun: dryRun)
-        } catch {
-            Terminal.error("\(error)")
-            throw ExitCode.failure
+        let count = try await withConsole(configuration) {
+            try await $0.prune(before: cutoff, includeDead: includeDead, dryRun: dryRun)
         }
         let before = Date(timeIntervalSince1970: Double(cutoff) / 1000).formatted(.iso8601)
         Terminal.line(

@@ -3,7 +3,7 @@ import Foundation
 import GigsRelay
 
 /// `gigs-relay replay`: new deliveries for stored events, through the current routes.
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Create new deliveries for stored events, using the current routes; the running daemon runs them.",
@@ -53,46 +53,45 @@ struct ReplayCommand: ParsableCommand {
         throw ValidationError("\(option) must be an ISO 8601 time such as 2026-11-23T10:00:00Z, got \(text)")
     }
 
-    func run() throws {
+    func run() async throws {
         let configuration = try options.load()
         if let action, configuration.actions[action] == nil {
             Terminal.error("no action named \(action) is configured")
             throw ExitCode.failure
         }
-        let maintenance = try openMaintenance(configuration)
-        let events =
-            if let type, let since {
-                try maintenance.events(
-                    type: type,
-                    since: try Self.date(since, option: "--since"),
-                    until: try until.map { try Self.date($0, option: "--until") }
-                )
-            } else {
-                try maintenance.events(ids: eventIDs.map(EventID.init))
+        let since = try since.map { try Self.date($0, option: "--since") }
+        let until = try until.map { try Self.date($0, option: "--until") }
+        try await withConsole(configuration) { console in
+            let events =
+                if let type, let since {
+                    try await console.replayCandidates(type: type, since: since, until: until)
+                } else {
+                    try await console.replayCandidates(ids: eventIDs.map(EventID.init))
+                }
+            for id in eventIDs where !events.contains(where: { $0.id.rawValue == id }) {
+                Terminal.error("no stored event has id \(id)")
             }
-        for id in eventIDs where !events.contains(where: { $0.id.rawValue == id }) {
-            Terminal.error("no stored event has id \(id)")
-        }
-        var plan: [(sequence: Int64, action: String)] = []
-        for event in events {
-            let actions = configuration.routes.actions(for: event.type).filter { action == nil || $0 == action }
-            if actions.isEmpty {
-                Terminal.error("\(event.id): no route sends \(event.type) to \(action ?? "any action")")
+            var plan: [ReplayStep] = []
+            for event in events {
+                let actions = configuration.routes.actions(for: event.type).filter { action == nil || $0 == action }
+                if actions.isEmpty {
+                    Terminal.error("\(event.id): no route sends \(event.type) to \(action ?? "any action")")
+                }
+                plan += actions.map { ReplayStep(sequence: event.sequence, action: $0) }
             }
-            plan += actions.map { (event.sequence, $0) }
-        }
-        let created = dryRun ? plan.map { _ in nil } : try maintenance.replay(plan)
-        let eventIDs = Dictionary(events.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
-        for (step, delivery) in zip(plan, created) {
-            let event = eventIDs[step.sequence].map(\.rawValue) ?? "?"
-            if dryRun {
-                Terminal.line("would replay \(event) → \(step.action)")
-            } else if let delivery {
-                Terminal.line("\(delivery): replay of \(event) → \(step.action)")
-            } else {
-                Terminal.error("\(event) was removed meanwhile (retention): not replayed to \(step.action)")
+            let created = dryRun ? plan.map { _ in nil } : try await console.replay(plan)
+            let eventIDs = Dictionary(events.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
+            for (step, delivery) in zip(plan, created) {
+                let event = eventIDs[step.sequence].map(\.rawValue) ?? "?"
+                if dryRun {
+                    Terminal.line("would replay \(event) → \(step.action)")
+                } else if let delivery {
+                    Terminal.line("\(delivery): replay of \(event) → \(step.action)")
+                } else {
+                    Terminal.error("\(event) was removed meanwhile (retention): not replayed to \(step.action)")
+                }
             }
+            if plan.isEmpty { throw DeliveriesCommand.nothingMatched }
         }
-        if plan.isEmpty { throw DeliveriesCommand.nothingMatched }
     }
 }

@@ -28,7 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let daemon: ServiceGroup
         do {
-            daemon = try buildDaemon(
+            daemon = try await buildDaemon(
                 configuration: configuration,
                 configurationPath: options.path,
                 environment: ProcessInfo.processInfo.environment,

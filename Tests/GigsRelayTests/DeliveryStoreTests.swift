@@ -11,8 +11,8 @@ struct DeliveryStoreTests {
     let signer = TestSigner()
     var path: String { directory.file("events.sqlite3") }
 
-    func withStore(_ body: (EventStore) async throws -> Void) async throws {
-        let store = try EventStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         do {
             try await body(store)
         } catch {
@@ -26,7 +26,7 @@ struct DeliveryStoreTests {
     static let actions = ["a", "b", "slow", "fast"]
 
     func claim(
-        _ store: EventStore,
+        _ store: SQLiteStore,
         limit: Int = 10,
         room: [String: Int] = [:],
         now: Int64,
@@ -45,7 +45,7 @@ struct DeliveryStoreTests {
     func deliveriesWithEvents() async throws {
         defer { directory.remove() }
         let wakeups = Locked(0)
-        let store = try EventStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) {
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) {
             wakeups.withLock { $0 += 1 }
         }
         let event = try signer.verifiedEvent(id: "evt_outbox")

@@ -10,8 +10,8 @@ struct EventStoreTests {
     let signer = TestSigner()
     var path: String { directory.file("var/events.sqlite3") }
 
-    func withStore<T>(_ body: (EventStore) async throws -> T) async throws -> T {
-        let store = try EventStore(path: path, logger: Logger(label: "test"))
+    func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test"))
         do {
             let result = try await body(store)
             await store.close()
@@ -26,7 +26,7 @@ struct EventStoreTests {
     func sequentialDuplicates() async throws {
         defer { directory.remove() }
         let event = try signer.verifiedEvent(id: "evt_seq")
-        try await withStore { (store: EventStore) async throws in
+        try await withStore { (store: SQLiteStore) async throws in
             #expect(try await store.append(event) == .accepted)
             #expect(try await store.append(event) == .duplicate)
             #expect(try await store.append(try signer.verifiedEvent(id: "evt_seq")) == .duplicate)
@@ -40,7 +40,7 @@ struct EventStoreTests {
     func concurrentDuplicates() async throws {
         defer { directory.remove() }
         let event = try signer.verifiedEvent(id: "evt_race")
-        let results = try await withStore { (store: EventStore) async throws in
+        let results = try await withStore { (store: SQLiteStore) async throws in
             try await withThrowingTaskGroup(of: AppendResult.self) { group in
                 for _ in 0..<64 { group.addTask { try await store.append(event) } }
                 return try await group.reduce(into: [AppendResult]()) { $0.append($1) }
@@ -55,7 +55,7 @@ struct EventStoreTests {
     func concurrentDistinct() async throws {
         defer { directory.remove() }
         let events = try (0..<500).map { try signer.verifiedEvent(id: "evt_\($0)") }
-        let results = try await withStore { (store: EventStore) async throws in
+        let results = try await withStore { (store: SQLiteStore) async throws in
             try await withThrowingTaskGroup(of: AppendResult.self) { group in
                 for event in events { group.addTask { try await store.append(event) } }
                 return try await group.reduce(into: [AppendResult]()) { $0.append($1) }
@@ -84,10 +84,10 @@ struct EventStoreTests {
     func restartKeepsEverything() async throws {
         defer { directory.remove() }
         let events = try (0..<20).map { try signer.verifiedEvent(id: "evt_r\($0)") }
-        try await withStore { (store: EventStore) async throws in
+        try await withStore { (store: SQLiteStore) async throws in
             for event in events { #expect(try await store.append(event) == .accepted) }
         }
-        try await withStore { (store: EventStore) async throws in
+        try await withStore { (store: SQLiteStore) async throws in
             for event in events { #expect(try await store.append(event) == .duplicate) }
             #expect(try await store.append(try signer.verifiedEvent(id: "evt_new")) == .accepted)
         }
@@ -114,7 +114,7 @@ struct EventStoreTests {
     @Test("Listing filters by type, newest first, while the writer is open")
     func listing() async throws {
         defer { directory.remove() }
-        try await withStore { (store: EventStore) async throws in
+        try await withStore { (store: SQLiteStore) async throws in
             _ = try await store.append(try signer.verifiedEvent(id: "evt_a", type: "com.gigs.subscription.activated"))
             _ = try await store.append(try signer.verifiedEvent(id: "evt_b", type: "com.gigs.sim.created"))
             _ = try await store.append(try signer.verifiedEvent(id: "evt_c", type: "com.gigs.subscription.activated"))
@@ -132,7 +132,7 @@ struct EventStoreTests {
     @Test("A closed store refuses appends instead of acknowledging them")
     func closedStore() async throws {
         defer { directory.remove() }
-        let store = try EventStore(path: path, logger: Logger(label: "test"))
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test"))
         await store.close()
         await #expect(throws: StoreError.self) { try await store.append(try signer.verifiedEvent(id: "evt_late")) }
     }

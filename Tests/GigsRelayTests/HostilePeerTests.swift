@@ -416,7 +416,7 @@ struct HostilePeerTests {
     func controlCharactersInErrors() async throws {
         let fixture = try DaemonFixture()
         defer { fixture.directory.remove() }
-        let store = try EventStore(
+        let store = try SQLiteStore(
             path: fixture.storePath, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         _ = try await store.append(try fixture.signer.verifiedEvent(id: "evt_ansi"), actions: ["a"])
         await store.close()

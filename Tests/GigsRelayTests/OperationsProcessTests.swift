@@ -206,7 +206,7 @@ struct LivenessTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let logger = Logger(label: "test")
-        let store = try EventStore(path: directory.file("events.sqlite3"), logger: logger)
+        let store = try SQLiteStore(path: directory.file("events.sqlite3"), logger: logger)
         let heartbeat = Heartbeat()
         let monitor = RelayMonitor(
             store: store, metrics: RelayMetrics(), ready: .init(), dispatcher: heartbeat, logger: logger)

@@ -68,7 +68,7 @@ struct RetentionTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        let store = try EventStore(path: directory.file("events.sqlite3"), logger: logger)
+        let store = try SQLiteStore(path: directory.file("events.sqlite3"), logger: logger)
         let signer = TestSigner()
         for index in 0..<1_200 {
             _ = try await store.append(try signer.verifiedEvent(id: "evt_\(index)"), actions: [])
@@ -91,7 +91,7 @@ struct StoreMaintenanceTests {
 
     /// A store with `count` events routed to action `a`, every delivery made dead.
     func deadStore(count: Int) async throws -> [DeliveryID] {
-        let store = try EventStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let store = try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let signer = TestSigner()
         for index in 0..<count {
             _ = try await store.append(try signer.verifiedEvent(id: "evt_\(index)"), actions: ["a"])

@@ -20,12 +20,12 @@ struct WebhookEndpointTests {
     func withApplication(
         maxBodyBytes: Int = 1_048_576,
         closeStoreFirst: Bool = false,
-        _ body: @escaping @Sendable (any TestClientProtocol, EventStore) async throws -> Void
+        _ body: @escaping @Sendable (any TestClientProtocol, SQLiteStore) async throws -> Void
     ) async throws {
         var configuration = RelayConfiguration(secrets: [.environment("UNUSED")])
         configuration.server.maxBodyBytes = maxBodyBytes
         configuration.store.path = directory.file("events.sqlite3")
-        let store = try EventStore(path: configuration.store.path, logger: logger)
+        let store = try SQLiteStore(path: configuration.store.path, logger: logger)
         if closeStoreFirst { await store.close() }
         let verifier = SignatureVerifier(
             secrets: [try WebhookSecret(encoded: signer.encodedSecret)],

@@ -21,7 +21,7 @@ public struct Observability: Sendable {
     ///   - live: the settings in effect, whose actions readiness compares with the queued deliveries.
     ///   - onReading: called with each of the monitor's readings.
     public init(
-        store: EventStore,
+        store: any EventLog,
         configuration: RelayConfiguration,
         live: LiveSettings? = nil,
         logger: Logger,

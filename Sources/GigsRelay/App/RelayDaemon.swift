@@ -15,7 +15,7 @@ import UnixSignals
 public func buildApplication(
     configuration: RelayConfiguration,
     verifier: SignatureVerifier,
-    store: EventStore,
+    store: any EventLog,
     live: LiveSettings? = nil,
     observability: Observability? = nil,
     logger: Logger,
@@ -45,7 +45,7 @@ public func buildApplication(
 /// set) and the webhook endpoint.
 func buildRouter(
     configuration: RelayConfiguration,
-    store: EventStore,
+    store: any EventLog,
     live: LiveSettings,
     observability: Observability
 ) -> Router<RelayRequestContext> {
@@ -128,7 +128,7 @@ public func buildDaemon(
     configurationPath: String? = nil,
     environment: [String: String],
     logger: Logger
-) throws -> ServiceGroup {
+) async throws -> ServiceGroup {
     // Socket activation: systemd passed the listening socket; server.listen is not bound then.
     let activatedSockets = SystemdNotifier.listenDescriptors()
     let wakeup = WakeupSignal()
@@ -138,21 +138,26 @@ public func buildDaemon(
     notifier.notify("STATUS=Checking and migrating the event store", "EXTEND_TIMEOUT_USEC=600000000")
     let client = HTTPClientService.makeClient(connectionsPerHost: configuration.dispatch.workers)
     let live: LiveSettings
-    let store: EventStore
+    let store: any EventLog
+    let location = StoreLocation(configuration.store)
     do {
         live = LiveSettings(try LiveSettings.make(configuration, environment: environment, client: client))
         if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
             try removeStaleSocket(at: path)
         }
-        store = try EventStore(path: configuration.store.path, logger: logger, onDeliveriesCreated: wakeup.signal)
+        store = try await location.openLog(
+            environment: environment, logger: logger, onDeliveriesCreated: wakeup.signal)
     } catch {
         // Nothing runs yet: the client must still be shut down, or its deinit traps.
-        try? client.syncShutdown()
+        try? await client.shutdown()
         throw error
     }
     logger.info(
         "Event store open",
-        metadata: [LogKey.storePath: "\(store.path)", LogKey.secretCount: "\(configuration.webhook.secrets.count)"]
+        metadata: [
+            LogKey.storeBackend: "\(location.backend)", LogKey.storePath: "\(location)",
+            LogKey.secretCount: "\(configuration.webhook.secrets.count)",
+        ]
     )
     let status = StatusLine()
     let observability = Observability(store: store, configuration: configuration, live: live, logger: logger) {
@@ -188,7 +193,7 @@ public func buildDaemon(
         )
     }
     var services: [any Service] = [
-        EventStoreService(store: store),
+        StoreService(store: store),
         HTTPClientService(client: client),
         Dispatcher(
             store: store, live: live, configuration: configuration, wakeup: wakeup,

@@ -105,6 +105,9 @@ extension RelayConfiguration {
                 "\(running.server.failedVerificationWindowSeconds)"
             ),
             ("store.path", store.path, running.store.path),
+            ("store.url", store.url?.description ?? "", running.store.url?.description ?? ""),
+            ("store.password", store.password?.description ?? "", running.store.password?.description ?? ""),
+            ("store.pool_size", "\(store.poolSize)", "\(running.store.poolSize)"),
             ("store.retention_days", "\(store.retentionDays)", "\(running.store.retentionDays)"),
             ("webhook.path", webhook.path, running.webhook.path),
             ("log.level", "\(log.level)", "\(running.log.level)"),

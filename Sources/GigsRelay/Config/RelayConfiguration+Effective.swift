@@ -34,7 +34,16 @@ extension RelayConfiguration {
                 ("max_body_bytes_in_flight", "\(server.maxBodyBytesInFlight)"),
                 ("idle_timeout_seconds", "\(server.idleTimeoutSeconds)"),
             ])
-        section("store", [("path", quoted(store.path)), ("retention_days", "\(store.retentionDays)")])
+        if let url = store.url {
+            section(
+                "store",
+                [
+                    ("url", quoted(url.description)), ("password", store.password.map { quoted($0.description) }),
+                    ("pool_size", "\(store.poolSize)"), ("retention_days", "\(store.retentionDays)"),
+                ])
+        } else {
+            section("store", [("path", quoted(store.path)), ("retention_days", "\(store.retentionDays)")])
+        }
         section(
             "webhook",
             [

@@ -34,10 +34,16 @@ public struct RelayConfiguration: Sendable {
         public var failedVerificationWindowSeconds: Int = 60
     }
 
-    /// `[store]`: the SQLite event log.
+    /// `[store]`: the event log: a SQLite file (`path`, the default) or a PostgreSQL database (`url`).
     public struct Store: Sendable {
         /// `store.path`: the SQLite file; relative paths start at the working directory.
         public var path: String = "var/gigs-relay.sqlite3"
+        /// `store.url`: a PostgreSQL database instead of `path`, shared by every instance that names it.
+        public var url: PostgresURL?
+        /// `store.password`: a secret reference to the PostgreSQL password (with `url` only).
+        public var password: SecretReference?
+        /// `store.pool_size`: connections to PostgreSQL each instance keeps at most.
+        public var poolSize: Int = 8
         /// `store.retention_days`: events older than this whose deliveries all succeeded or were skipped
         /// are removed in the background; 0 keeps everything.
         public var retentionDays: Int = 30
@@ -169,9 +175,28 @@ public struct RelayConfiguration: Sendable {
         try server.refuseUnknownKeys()
 
         let store = try file.section("store")
-        if let path = try store.string("path") {
+        let path = try store.string("path")
+        if let path {
             guard !path.isEmpty else { throw ConfigurationError(key: store.key("path"), "must not be empty") }
             self.store.path = path
+        }
+        if let url = try store.string("url") {
+            guard path == nil else {
+                throw ConfigurationError(key: store.key("url"), "give exactly one of store.path and store.url")
+            }
+            self.store.url = try PostgresURL(parsing: url, key: store.key("url"))
+        }
+        self.store.password = try store.string("password").map { (text) throws(ConfigurationError) in
+            guard self.store.url != nil else {
+                throw ConfigurationError(key: store.key("password"), "is for store.url (PostgreSQL) only")
+            }
+            return try SecretReference(parsing: text, key: store.key("password"))
+        }
+        if let size = try store.integer("pool_size", in: 2...200) {
+            guard self.store.url != nil else {
+                throw ConfigurationError(key: store.key("pool_size"), "is for store.url (PostgreSQL) only")
+            }
+            self.store.poolSize = size
         }
         if let days = try store.integer("retention_days", in: 0...36_500) { self.store.retentionDays = days }
         try store.refuseUnknownKeys()

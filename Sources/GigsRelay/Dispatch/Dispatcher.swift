@@ -14,7 +14,7 @@ public final class Dispatcher: Service {
     /// Longest sleep between claims when nothing is known to be due.
     static let pollInterval: Duration = .seconds(1)
 
-    private let store: EventStore
+    private let store: any EventLog
     /// The actions and their settings in effect (a reload replaces them).
     private let live: LiveSettings
     private let dispatch: DispatchConfiguration
@@ -31,7 +31,7 @@ public final class Dispatcher: Service {
     ///   - heartbeat: beaten on every turn of the claim loop (at least every ``pollInterval``), for
     ///     readiness and the systemd watchdog.
     public init(
-        store: EventStore,
+        store: any EventLog,
         live: LiveSettings,
         configuration: RelayConfiguration,
         wakeup: WakeupSignal,

@@ -15,7 +15,7 @@ import NIOCore
 struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     /// The secrets and routes in effect (a reload replaces them).
     let live: LiveSettings
-    let store: EventStore
+    let store: any EventLog
     let maxBodyBytes: Int
     let rejectionLog: LogThrottle
     let metrics: RelayMetrics

@@ -19,7 +19,7 @@ public final class RelayMonitor: Service, Sendable {
         var answeredAt: Int64 = 0
     }
 
-    private let store: EventStore
+    private let store: any EventLog
     private let metrics: RelayMetrics
     private let ready: RelayConfiguration.Ready
     /// How much the recovery probe writes: `server.max_body_bytes`.
@@ -37,7 +37,7 @@ public final class RelayMonitor: Service, Sendable {
     ///   - configuredActions: the actions configured now, to report deliveries queued for others.
     ///   - onReading: called after every successful reading (systemd's status line).
     public init(
-        store: EventStore,
+        store: any EventLog,
         metrics: RelayMetrics,
         ready: RelayConfiguration.Ready,
         probeBytes: Int = 1_048_576,

@@ -22,5 +22,7 @@ public enum LogKey {
     public static let secretIndex = "relay.webhook.secret_index"
     public static let storeBatch = "relay.store.batch"
     public static let storePath = "relay.store.path"
+    /// `sqlite` or `postgresql`.
+    public static let storeBackend = "relay.store.backend"
     public static let suppressed = "relay.log.suppressed"
 }

@@ -8,7 +8,7 @@ struct RetentionService: Service {
     static let interval: Duration = .seconds(600)
     static let batch = 500
 
-    let store: EventStore
+    let store: any EventLog
     let retentionDays: Int
     let logger: Logger
 

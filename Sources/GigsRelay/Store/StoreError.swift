@@ -21,8 +21,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(detail)" }
 
-    /// A write failed (disk full, lock held, I/O error); nothing of the batch was stored.
+    /// A write failed (disk full, lock held, I/O error, database unreachable); nothing of the batch was
+    /// stored.
     static func unavailable(_ error: SQLiteError) -> StoreError { StoreError(.unavailable, error.description) }
+
+    /// A write failed; `detail` says why (never a bound value or a password).
+    static func unavailable(detail: String) -> StoreError { StoreError(.unavailable, detail) }
 
     /// The store is shutting down or shut down.
     static let closed = StoreError(.closed, "the event store is closed")
@@ -32,6 +36,14 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         StoreError(.openFailed, "cannot open event store \(path): \(error.message)")
     }
 
+    /// The database at `location` could not be opened or migrated; `detail` says why.
+    static func openFailed(location: String, detail: String) -> StoreError {
+        StoreError(.openFailed, "cannot open event store \(location): \(detail)")
+    }
+
     /// A query failed.
     static func readFailed(_ error: SQLiteError) -> StoreError { StoreError(.readFailed, error.description) }
+
+    /// A query failed; `detail` says why.
+    static func readFailed(detail: String) -> StoreError { StoreError(.readFailed, detail) }
 }

@@ -1,8 +1,8 @@
 import ServiceLifecycle
 
 /// Keeps the event store open while the daemon runs and closes it last, after the server has drained.
-struct EventStoreService: Service {
-    let store: EventStore
+struct StoreService: Service {
+    let store: any EventLog
 
     func run() async throws {
         try? await gracefulShutdown()

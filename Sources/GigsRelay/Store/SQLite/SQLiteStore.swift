@@ -7,7 +7,7 @@ import Logging
 /// in one transaction and commits with `synchronous=FULL` (the WAL is fsynced), and only then resumes
 /// the requests, so an event is durable before any 2xx is sent. Many concurrent requests share one
 /// commit and one fsync. Blocking SQLite calls never run on Swift concurrency's cooperative threads.
-public final class EventStore: Sendable {
+public final class SQLiteStore: EventLog {
     /// Largest number of events committed in one transaction.
     static let maxBatch = 512
 

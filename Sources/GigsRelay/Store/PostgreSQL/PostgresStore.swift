@@ -1,0 +1,591 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+
+/// The event log on PostgreSQL, for several gigs-relay instances sharing one database.
+///
+/// - Appends are group-committed (``AppendBatcher``): one multi-row `INSERT … ON CONFLICT DO NOTHING` per
+///   transaction, committed with the server's `synchronous_commit = on` before any caller is answered.
+///   The unique event id is the database's, so a duplicate that reaches another instance is a duplicate.
+/// - Claims lock due deliveries with `FOR UPDATE SKIP LOCKED`, so instances never claim the same one, and
+///   mark them `running` under a lease in the same transaction; a killed instance's deliveries are taken
+///   over once their lease expires, exactly as on SQLite.
+/// - Every call has a deadline (``deadline``): while the database is unreachable or restarting, calls
+///   fail fast with `store_unavailable` (ingest answers 503, the dispatcher waits) and the pool
+///   reconnects by itself.
+public final class PostgresStore: EventLog, StoreConsole {
+    /// How long one store call may take before its caller is told the store is unavailable.
+    static let deadline: Duration = .seconds(5)
+
+    public let health = StoreHealth()
+    /// Where the database is (no password in it).
+    public let url: PostgresURL
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+    private let onDeliveriesCreated: @Sendable () -> Void
+    private let claimTurn = NIOLockedValueBox(0)
+    private let appends: NIOLockedValueBox<AppendBatcher?> = NIOLockedValueBox(nil)
+
+    private init(
+        url: PostgresURL,
+        client: PostgresClient,
+        runner: Task<Void, Never>,
+        logger: Logger,
+        poolSize: Int,
+        onDeliveriesCreated: @escaping @Sendable () -> Void
+    ) {
+        self.url = url
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+        self.onDeliveriesCreated = onDeliveriesCreated
+        let batcher = AppendBatcher(committers: max(1, poolSize / 2)) { [weak self] batch in
+            guard let self else {
+                for item in batch { item.reply.resume(returning: .failure(.closed)) }
+                return
+            }
+            await self.commitAppends(batch)
+        }
+        appends.withLockedValue { $0 = batcher }
+    }
+
+    /// Connects, migrates (once across instances, under an advisory lock) and returns the open store.
+    public static func open(
+        url: PostgresURL,
+        password: String?,
+        poolSize: Int,
+        logger: Logger,
+        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+    ) async throws(StoreError) -> PostgresStore {
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try .relay(url: url, password: password, poolSize: poolSize)
+        } catch {
+            throw .openFailed(location: url.description, detail: PostgresErrors.describe(error))
+        }
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .notice)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+        let runner = Task { await client.run() }
+        do {
+            try await withDeadline(.seconds(60)) { try await PostgresSchema.migrate(client, logger: logger) }
+        } catch {
+            runner.cancel()
+            throw .openFailed(location: url.description, detail: error.detail)
+        }
+        return PostgresStore(
+            url: url, client: client, runner: runner, logger: logger, poolSize: poolSize,
+            onDeliveriesCreated: onDeliveriesCreated)
+    }
+
+    // MARK: - EventLog
+
+    public func append(_ event: VerifiedEvent, actions: [String] = []) async throws(StoreError) -> AppendResult {
+        guard let batcher = appends.withLockedValue({ $0 }) else { throw .closed }
+        let result = try await withDeadline(Self.deadline) { await batcher.append(event, actions: actions) }
+        return try result.get()
+    }
+
+    /// One group commit: the batch's events in one statement, their deliveries in a second, one commit.
+    private func commitAppends(_ batch: [AppendBatcher.Item]) async {
+        do {
+            let results = try await client.withTransaction(logger: logger) { connection in
+                let inserted = try await InsertEvents(batch.map(\.event)).run(on: connection, logger: logger)
+                var results: [AppendResult] = []
+                var deliveries = InsertDeliveries()
+                var claimed: Set<String> = []
+                for item in batch {
+                    let id = item.event.id.rawValue.postgresText
+                    guard let sequence = inserted[id], claimed.insert(id).inserted else {
+                        results.append(.duplicate)
+                        continue
+                    }
+                    results.append(.accepted)
+                    for action in item.actions { deliveries.add(sequence: sequence, action: action, at: item.event.receivedAt) }
+                }
+                if !deliveries.isEmpty {
+                    _ = try await connection.execute(deliveries, logger: logger)
+                    try await connection.query("SELECT pg_notify('gigs_relay_deliveries', '')", logger: logger)
+                }
+                return (results, !deliveries.isEmpty)
+            }
+            health.recordWrite()
+            for (item, result) in zip(batch, results.0) { item.reply.resume(returning: .success(result)) }
+            if results.1 { onDeliveriesCreated() }
+        } catch {
+            let detail = PostgresErrors.describe(error)
+            logger.error(
+                "Event store write failed", metadata: [LogKey.error: "\(detail)", LogKey.storeBatch: "\(batch.count)"])
+            health.recordFailure(PostgresStoreFailure(detail))
+            for item in batch { item.reply.resume(returning: .failure(.unavailable(detail: detail))) }
+        }
+    }
+
+    public func claim(_ request: ClaimRequest) async throws(StoreError) -> Claim {
+        let turn = claimTurn.withLockedValue { turn in
+            defer { turn &+= 1 }
+            return turn
+        }
+        let logger = logger
+        return try await write { client in
+            try await client.withTransaction(logger: logger) { connection in
+                try await PostgresClaim(request: request, turn: turn).run(on: connection, logger: logger)
+            }
+        }
+    }
+
+    public func finish(_ record: AttemptRecord) async throws(StoreError) {
+        let logger = logger
+        let applied = try await write { client in
+            if record.outcome == .released {
+                return try await client.query(
+                    """
+                    UPDATE deliveries SET status = 'pending', attempts = attempts - 1, next_attempt_at = \(unixMilliseconds()),
+                        updated_at = \(unixMilliseconds())
+                    WHERE id = \(record.delivery.rawValue) AND attempts = \(record.attempt) AND status = 'running'
+                    RETURNING id
+                    """, logger: logger
+                ).collect().count == 1
+            }
+            return try await client.execute(FinishAttempt(record), logger: logger).collect().count == 1
+        }
+        if !applied && record.outcome != .released {
+            logger.warning(
+                "Ignored the result of an attempt that had lost its lease",
+                metadata: [LogKey.deliveryID: "\(record.delivery)", LogKey.attempt: "\(record.attempt)"]
+            )
+        }
+    }
+
+    public func stats(probeBytes: Int? = nil) async throws(StoreError) -> StoreStats {
+        let logger = logger
+        return try await write { client in
+            if let probeBytes {
+                // As large as the largest event: a full disk may still take a small write.
+                let filler = ByteBuffer(repeating: 0, count: max(probeBytes, 0))
+                try await client.query(
+                    """
+                    INSERT INTO store_probe (id, filler) VALUES (1, \(filler))
+                    ON CONFLICT (id) DO UPDATE SET filler = excluded.filler
+                    """, logger: logger)
+            }
+            var stats = StoreStats()
+            for try await (events, pending, oldest, dead) in try await client.query(
+                """
+                SELECT (SELECT coalesce(max(seq), 0) FROM events),
+                       count(*) FILTER (WHERE status IN ('pending', 'failed', 'running')),
+                       min(created_at) FILTER (WHERE status IN ('pending', 'failed', 'running')),
+                       count(*) FILTER (WHERE status = 'dead')
+                FROM deliveries WHERE status IN ('pending', 'failed', 'running', 'dead')
+                """, logger: logger
+            ).decode((Int64, Int64, Int64?, Int64).self) {
+                stats.eventsReceived = events
+                stats.pendingDeliveries = Int(clamping: pending)
+                stats.oldestPendingCreatedAt = oldest
+                stats.deadDeliveries = Int(clamping: dead)
+            }
+            // The distinct actions of unfinished deliveries, one index seek per action (a loose index scan).
+            for try await action in try await client.query(
+                """
+                WITH RECURSIVE queued(action) AS (
+                    SELECT min(action) FROM deliveries WHERE status IN ('pending', 'failed', 'running')
+                    UNION ALL
+                    SELECT (
+                        SELECT min(action) FROM deliveries
+                        WHERE status IN ('pending', 'failed', 'running') AND action > queued.action
+                    ) FROM queued WHERE queued.action IS NOT NULL
+                )
+                SELECT action FROM queued WHERE action IS NOT NULL LIMIT 1000
+                """, logger: logger
+            ).decode(String.self) {
+                stats.queuedActions.append(action)
+            }
+            return stats
+        }
+    }
+
+    public func prune(before cutoff: Int64, limit: Int) async throws(StoreError) -> Int {
+        let logger = logger
+        return try await write { client in
+            try await client.withTransaction(logger: logger) { connection in
+                // One instance prunes at a time; the others find the lock taken and leave it to that one.
+                var locked = false
+                for try await taken in try await connection.query(
+                    "SELECT pg_try_advisory_xact_lock(\(PostgresSchema.retentionLock))", logger: logger
+                ).decode(Bool.self) {
+                    locked = taken
+                }
+                guard locked else { return 0 }
+                return try await Self.pruneBatch(
+                    connection, before: cutoff, includeDead: false, limit: limit, logger: logger)
+            }
+        }
+    }
+
+    public func close() async {
+        let batcher = appends.withLockedValue { $0 }
+        batcher?.close()
+        // Queued appends are committed before the pool goes.
+        for _ in 0..<200 where batcher?.isIdle == false {
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        appends.withLockedValue { $0 = nil }
+        runner.cancel()
+        await runner.value
+    }
+
+    // MARK: - StoreConsole
+
+    public func events(type: String?, limit: Int) async throws(StoreError) -> [StoredEvent] {
+        let columns = "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, ''::bytea"
+        if let type {
+            return try await readEvents(
+                PostgresQuery(
+                    unsafeSQL: "SELECT \(columns) FROM events WHERE type = $1 ORDER BY seq DESC LIMIT $2",
+                    binds: Self.binds(type.postgresText, Int64(limit))))
+        }
+        return try await readEvents(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM events ORDER BY seq DESC LIMIT $1", binds: Self.binds(Int64(limit))))
+    }
+
+    public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
+        try await readEvents(
+            """
+            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body
+            FROM events WHERE id = \(id.rawValue.postgresText)
+            """
+        ).first
+    }
+
+    public func eventCount() async throws(StoreError) -> Int {
+        try await read { client, logger in
+            var count = 0
+            for try await value in try await client.query("SELECT count(*) FROM events", logger: logger).decode(
+                Int64.self)
+            {
+                count = Int(clamping: value)
+            }
+            return count
+        }
+    }
+
+    public func deliveries(_ filter: DeliveryFilter) async throws(StoreError) -> [StoredDelivery] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let id = filter.id {
+            binds.append(id.rawValue)
+            conditions.append("d.id = $\(binds.count)")
+        }
+        for (column, value) in [
+            ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
+        ] {
+            guard let value else { continue }
+            binds.append(value.postgresText)
+            conditions.append("\(column) = $\(binds.count)")
+        }
+        binds.append(Int64(filter.limit))
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
+                       d.created_at, d.updated_at
+                FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY d.id DESC LIMIT $\(binds.count)
+                """,
+            binds: binds)
+        return try await read { client, logger in
+            var deliveries: [StoredDelivery] = []
+            let rows = try await client.query(query, logger: logger).decode(
+                (Int64, String, String, String, String, Int64, String?, Int64, Int64, Int64, Int64).self)
+            for try await (id, eventID, type, action, status, attempts, error, next, replay, created, updated) in rows {
+                let status = DeliveryStatus(rawValue: status) ?? .pending
+                let isOpen = status == .pending || status == .failed || status == .running
+                deliveries.append(
+                    StoredDelivery(
+                        id: DeliveryID(id),
+                        eventID: EventID(eventID),
+                        eventType: type,
+                        action: action,
+                        status: status,
+                        attempts: Int(clamping: attempts),
+                        lastError: error,
+                        nextAttemptAt: isOpen ? Self.date(next) : nil,
+                        isReplay: replay != 0,
+                        createdAt: Self.date(created),
+                        updatedAt: Self.date(updated)
+                    ))
+            }
+            return deliveries
+        }
+    }
+
+    public func attempts(of delivery: DeliveryID) async throws(StoreError) -> [StoredAttempt] {
+        try await read { client, logger in
+            var attempts: [StoredAttempt] = []
+            let rows = try await client.query(
+                """
+                SELECT number, started_at, duration_ms, outcome, error, output FROM attempts
+                WHERE delivery_id = \(delivery.rawValue) ORDER BY id
+                """, logger: logger
+            ).decode((Int64, Int64, Int64, String, String?, String?).self)
+            for try await (number, started, duration, outcome, error, output) in rows {
+                attempts.append(
+                    StoredAttempt(
+                        number: Int(clamping: number), startedAt: Self.date(started), durationMilliseconds: duration,
+                        outcome: outcome, error: error, output: output))
+            }
+            return attempts
+        }
+    }
+
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await read { client, logger in
+            var names: [String] = []
+            for try await name in try await client.query(
+                "SELECT name FROM schema_migrations ORDER BY name", logger: logger
+            ).decode(String.self) {
+                names.append(name)
+            }
+            return names
+        }
+    }
+
+    public func deadDeliveries() async throws(StoreError) -> [DeliveryID] {
+        try await read { client, logger in
+            var ids: [DeliveryID] = []
+            for try await id in try await client.query(
+                "SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id", logger: logger
+            ).decode(Int64.self) {
+                ids.append(DeliveryID(id))
+            }
+            return ids
+        }
+    }
+
+    public func retry(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
+        var retried: [DeliveryID] = []
+        for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
+            let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
+            let now = unixMilliseconds()
+            let query: PostgresQuery =
+                dryRun
+                ? "SELECT id FROM deliveries WHERE id = ANY(\(batch)) AND status IN ('dead', 'failed') ORDER BY id"
+                : """
+                UPDATE deliveries SET status = 'pending', attempts = 0, lease_expirations = 0, next_attempt_at = \(now),
+                    updated_at = \(now)
+                WHERE id = ANY(\(batch)) AND status IN ('dead', 'failed')
+                RETURNING id
+                """
+            let changed = Set(
+                try await write { client in
+                    try await client.query(query, logger: self.logger).decode(Int64.self).collect()
+                })
+            retried += batch.filter(changed.contains).map(DeliveryID.init)
+        }
+        return retried
+    }
+
+    public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) async throws(StoreError) -> Int {
+        let logger = logger
+        if dryRun {
+            return try await read { client, logger in
+                var count = 0
+                for try await value in try await client.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT count(*) " + Self.pruneCandidates(includeDead: includeDead),
+                        binds: Self.binds(cutoff)),
+                    logger: logger
+                ).decode(Int64.self) {
+                    count = Int(clamping: value)
+                }
+                return count
+            }
+        }
+        var total = 0
+        while true {
+            let pruned = try await write { client in
+                try await client.withTransaction(logger: logger) { connection in
+                    try await Self.pruneBatch(
+                        connection, before: cutoff, includeDead: includeDead, limit: StoreMaintenance.batchSize,
+                        logger: logger)
+                }
+            }
+            total += pruned
+            if pruned < StoreMaintenance.batchSize { return total }
+        }
+    }
+
+    public func replayCandidates(ids: [EventID]) async throws(StoreError) -> [ReplayCandidate] {
+        let texts = ids.map { $0.rawValue.postgresText }
+        let found = try await candidates("SELECT seq, id, type FROM events WHERE id = ANY(\(texts))")
+        // In the order asked, as the SQLite store answers.
+        let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byID[$0] }
+    }
+
+    public func replayCandidates(type: String, since: Date, until: Date?) async throws(StoreError)
+        -> [ReplayCandidate]
+    {
+        let from = unixMilliseconds(since)
+        let to = until.map { unixMilliseconds($0) } ?? .max
+        return try await candidates(
+            """
+            SELECT seq, id, type FROM events
+            WHERE type = \(type.postgresText) AND received_at >= \(from) AND received_at < \(to) ORDER BY seq
+            """)
+    }
+
+    public func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?] {
+        var created: [DeliveryID?] = []
+        for start in stride(from: 0, to: plan.count, by: StoreMaintenance.batchSize) {
+            let batch = Array(plan[start..<min(start + StoreMaintenance.batchSize, plan.count)])
+            let sequences = batch.map(\.sequence)
+            let actions = batch.map { $0.action.postgresText }
+            let now = unixMilliseconds()
+            // Each insert checks that its event is still stored (retention may have removed it since the
+            // plan was made), so no delivery is ever left without its event.
+            let rows = try await write { client in
+                try await client.query(
+                    """
+                    INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
+                    SELECT p.seq, p.action, 'pending', \(now), 1, \(now), \(now)
+                    FROM unnest(\(sequences)::int8[], \(actions)::text[]) WITH ORDINALITY AS p(seq, action, step)
+                    WHERE EXISTS (SELECT 1 FROM events WHERE seq = p.seq)
+                    ORDER BY p.step
+                    RETURNING id, event_seq, action
+                    """, logger: self.logger
+                ).decode((Int64, Int64, String).self).collect()
+            }
+            var byStep: [String: [Int64]] = [:]
+            for (id, sequence, action) in rows { byStep["\(sequence) \(action)", default: []].append(id) }
+            for step in batch {
+                let key = "\(step.sequence) \(step.action.postgresText)"
+                if var ids = byStep[key], !ids.isEmpty {
+                    created.append(DeliveryID(ids.removeFirst()))
+                    byStep[key] = ids
+                } else {
+                    created.append(nil)
+                }
+            }
+        }
+        return created
+    }
+
+    // MARK: - Helpers
+
+    /// Runs a write with the store's deadline, recording the outcome in ``health``.
+    private func write<Value: Sendable>(
+        _ body: @escaping @Sendable (PostgresClient) async throws -> Value
+    ) async throws(StoreError) -> Value {
+        let client = client
+        do {
+            let value = try await withDeadline(Self.deadline) { try await body(client) }
+            health.recordWrite()
+            return value
+        } catch {
+            health.recordFailure(PostgresStoreFailure(error.detail))
+            throw error
+        }
+    }
+
+    /// Runs a read with the store's deadline; failures are `store_read_failed`.
+    private func read<Value: Sendable>(
+        _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Value
+    ) async throws(StoreError) -> Value {
+        let client = client
+        let logger = logger
+        do {
+            return try await withDeadline(Self.deadline) { try await body(client, logger) }
+        } catch {
+            throw .readFailed(detail: error.detail)
+        }
+    }
+
+    private func readEvents(_ query: PostgresQuery) async throws(StoreError) -> [StoredEvent] {
+        try await read { client, logger in
+            var events: [StoredEvent] = []
+            let rows = try await client.query(query, logger: logger).decode(
+                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer).self)
+            for try await (seq, id, type, project, time, received, message, timestamp, body) in rows {
+                events.append(
+                    StoredEvent(
+                        sequence: seq, id: EventID(id), type: type, project: project, time: time,
+                        receivedAt: Self.date(received), messageID: message, webhookTimestamp: timestamp,
+                        body: Array(body.readableBytesView)))
+            }
+            return events
+        }
+    }
+
+    private func candidates(_ query: PostgresQuery) async throws(StoreError) -> [ReplayCandidate] {
+        try await read { client, logger in
+            var found: [ReplayCandidate] = []
+            for try await (seq, id, type) in try await client.query(query, logger: logger).decode(
+                (Int64, String, String).self)
+            {
+                found.append(ReplayCandidate(sequence: seq, id: EventID(id), type: type))
+            }
+            return found
+        }
+    }
+
+    /// The `FROM … WHERE …` of the events that may go, with the cutoff as `$1`.
+    private static func pruneCandidates(includeDead: Bool) -> String {
+        let finished = includeDead ? "'succeeded', 'skipped', 'dead'" : "'succeeded', 'skipped'"
+        return """
+            FROM events e
+            WHERE e.received_at < $1
+              AND NOT EXISTS (
+                SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status NOT IN (\(finished)))
+            """
+    }
+
+    /// Deletes up to `limit` events received before `cutoff`, oldest first, with their deliveries and
+    /// attempts, inside the caller's transaction; returns how many.
+    private static func pruneBatch(
+        _ connection: PostgresConnection,
+        before cutoff: Int64,
+        includeDead: Bool,
+        limit: Int,
+        logger: Logger
+    ) async throws -> Int {
+        let sequences = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT e.seq " + pruneCandidates(includeDead: includeDead)
+                    + " ORDER BY e.received_at LIMIT $2 FOR UPDATE OF e SKIP LOCKED",
+                binds: binds(cutoff, Int64(limit))),
+            logger: logger
+        ).decode(Int64.self).collect()
+        guard !sequences.isEmpty else { return 0 }
+        try await connection.query(
+            """
+            DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq = ANY(\(sequences)))
+            """, logger: logger)
+        try await connection.query("DELETE FROM deliveries WHERE event_seq = ANY(\(sequences))", logger: logger)
+        try await connection.query("DELETE FROM events WHERE seq = ANY(\(sequences))", logger: logger)
+        return sequences.count
+    }
+
+    private static func binds(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { bindings.append(value) }
+        return bindings
+    }
+
+    static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
+
+extension AsyncSequence {
+    /// Every element, in order.
+    func collect() async throws -> [Element] {
+        var elements: [Element] = []
+        for try await element in self { elements.append(element) }
+        return elements
+    }
+}

@@ -1,0 +1,71 @@
+import Logging
+
+/// Where the event log is, and how to open it: a SQLite file or a PostgreSQL database.
+public enum StoreLocation: Sendable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(PostgresURL, password: SecretReference?, poolSize: Int)
+
+    /// The location `[store]` configures.
+    public init(_ store: RelayConfiguration.Store) {
+        if let url = store.url {
+            self = .postgres(url, password: store.password, poolSize: store.poolSize)
+        } else {
+            self = .sqlite(path: store.path)
+        }
+    }
+
+    /// A location given on the command line (`store copy --from/--to`): a `postgres://` URL, else a SQLite
+    /// file path.
+    public init(parsing text: String, password: SecretReference?, key: String) throws(ConfigurationError) {
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(try PostgresURL(parsing: text, key: key), password: password, poolSize: 4)
+        } else {
+            self = .sqlite(path: text)
+        }
+    }
+
+    /// The backend's name, as `config check` and the start-up log say it.
+    public var backend: String {
+        switch self {
+        case .sqlite: "sqlite"
+        case .postgres: "postgresql"
+        }
+    }
+
+    /// The file or URL (never a password).
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgres(let url, _, _): url.description
+        }
+    }
+
+    /// Opens the log for the daemon: creates and migrates the store when needed.
+    public func openLog(
+        environment: [String: String],
+        logger: Logger,
+        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+    ) async throws -> any EventLog {
+        switch self {
+        case .sqlite(let path):
+            return try SQLiteStore(path: path, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+        case .postgres(let url, let password, let poolSize):
+            return try await PostgresStore.open(
+                url: url, password: try password?.resolve(key: "store.password", environment: environment),
+                poolSize: poolSize, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+        }
+    }
+
+    /// Opens the store for the CLI's reads and changes, beside a running daemon; a SQLite store must
+    /// exist already.
+    public func openConsole(environment: [String: String], logger: Logger) async throws -> any StoreConsole {
+        switch self {
+        case .sqlite(let path):
+            return try SQLiteConsole(path: path)
+        case .postgres(let url, let password, let poolSize):
+            return try await PostgresStore.open(
+                url: url, password: try password?.resolve(key: "store.password", environment: environment),
+                poolSize: min(poolSize, 4), logger: logger)
+        }
+    }
+}
