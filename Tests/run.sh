@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev openssl curl python3 python3-pip prometheus nginx systemd
+deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev openssl curl python3 python3-pip prometheus nginx systemd \
+    postgresql
 # The end-to-end tests' receivers: an HTTP one checking outgoing signatures with an independent
 # Standard Webhooks implementation, and a real SMTP server.
 python3 -c 'import standardwebhooks, aiosmtpd' 2>/dev/null || {

@@ -15,18 +15,37 @@ public struct DaemonFixture: Sendable {
     /// The store's path.
     public var storePath: String { directory.file("var/events.sqlite3") }
 
-    /// Environment giving the daemon its secret the way operators do: a variable named by the config.
-    public var environment: [String: String] { ["GIGS_WEBHOOK_SECRET": signer.encodedSecret] }
+    /// The PostgreSQL store, when the fixture uses one instead of the SQLite file.
+    public let postgres: (url: String, password: String)?
+
+    /// Environment giving the daemon its secrets the way operators do: variables named by the config.
+    public var environment: [String: String] {
+        var environment = ["GIGS_WEBHOOK_SECRET": signer.encodedSecret]
+        if let postgres { environment["GIGS_STORE_PASSWORD"] = postgres.password }
+        return environment
+    }
 
     /// - Parameters:
     ///   - serverTOML: more `[server]` keys.
     ///   - extraTOML: more configuration, appended to the minimal file.
+    ///   - postgres: a PostgreSQL store (`store.url`, and the password, given as `env:GIGS_STORE_PASSWORD`)
+    ///     instead of the SQLite file.
+    ///   - storeTOML: more `[store]` keys.
     public init(
         logLevel: String = "info",
         logFormat: String = "text",
         serverTOML: String = "",
-        extraTOML: String = ""
+        extraTOML: String = "",
+        postgres: (url: String, password: String)? = nil,
+        storeTOML: String = ""
     ) throws {
+        self.postgres = postgres
+        let store =
+            if let postgres {
+                "url = \"\(postgres.url)\"\npassword = \"env:GIGS_STORE_PASSWORD\"\n\(storeTOML)"
+            } else {
+                "path = \"var/events.sqlite3\"\n\(storeTOML)"
+            }
         configPath = try directory.write(
             "gigs-relay.toml",
             """
@@ -34,7 +53,7 @@ public struct DaemonFixture: Sendable {
             listen = "127.0.0.1:0"
             \(serverTOML)
             [store]
-            path = "var/events.sqlite3"
+            \(store)
             [webhook]
             secrets = ["env:GIGS_WEBHOOK_SECRET"]
             [log]
@@ -57,7 +76,8 @@ public struct DaemonFixture: Sendable {
 
     /// Runs a CLI command against this fixture's configuration.
     public func cli(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await RelayProcess.run(arguments + ["--config", configPath], directory: directory.path)
+        try await RelayProcess.run(
+            arguments + ["--config", configPath], directory: directory.path, environment: environment)
     }
 
     /// Posts a signed event; returns the status code.

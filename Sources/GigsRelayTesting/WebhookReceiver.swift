@@ -29,7 +29,7 @@ public final class WebhookReceiver: Sendable {
         try statuses.write(toFile: directory.file("statuses"), atomically: true, encoding: .utf8)
         var arguments = [
             "--record", directory.file("requests.jsonl"), "--statuses-file", directory.file("statuses"),
-            "--delay-first-ms", String(delayFirstMilliseconds),
+            "--delay-first-ms", String(delayFirstMilliseconds), "--delay-file", directory.file("delay"),
         ]
         if let secret { arguments += ["--secret", secret] }
         let helper = try HelperProcess(script: "webhook_receiver.py", arguments: arguments)
@@ -48,6 +48,11 @@ public final class WebhookReceiver: Sendable {
     /// Changes the scripted statuses for the following requests.
     public func setStatuses(_ statuses: String) throws {
         try statuses.write(toFile: directory.file("statuses"), atomically: true, encoding: .utf8)
+    }
+
+    /// Makes every following answer wait `milliseconds` (0: none).
+    public func setDelay(milliseconds: Int) throws {
+        try "\(milliseconds)".write(toFile: directory.file("delay"), atomically: true, encoding: .utf8)
     }
 
     /// Every request so far, in arrival order.

@@ -150,7 +150,8 @@ func withConsole<Value>(
     let console: any StoreConsole
     do {
         console = try await StoreLocation(configuration.store).openConsole(
-            environment: ProcessInfo.processInfo.environment, logger: Logger(label: "gigs-relay.cli") { _ in
+            environment: ProcessInfo.processInfo.environment,
+            logger: Logger(label: "gigs-relay.cli") { _ in
                 SwiftLogNoOpLogHandler()
             })
     } catch {

@@ -99,7 +99,9 @@ struct StoreConformanceTests {
 
     static func now() -> Int64 { unixMilliseconds() + 1000 }
 
-    @Test("An event is stored once with its fields and body; a duplicate is answered, no deliveries added", arguments: Backend.allCases)
+    @Test(
+        "An event is stored once with its fields and body; a duplicate is answered, no deliveries added",
+        arguments: Backend.allCases)
     func appendOnce(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let event = try signer.verifiedEvent(id: "evt_once")
@@ -132,7 +134,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("Concurrent appends share commits; one id among many concurrent copies is accepted once", arguments: Backend.allCases)
+    @Test(
+        "Concurrent appends share commits; one id among many concurrent copies is accepted once",
+        arguments: Backend.allCases)
     func concurrentAppends(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let same = try signer.verifiedEvent(id: "evt_same")
@@ -157,7 +161,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("A claim marks due deliveries running under a lease; a finish moves them on, fenced by attempt", arguments: Backend.allCases)
+    @Test(
+        "A claim marks due deliveries running under a lease; a finish moves them on, fenced by attempt",
+        arguments: Backend.allCases)
     func claimAndFinish(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log
@@ -172,7 +178,8 @@ struct StoreConformanceTests {
             #expect(try await Self.claim(log, now: now).jobs.isEmpty)
             // A report for another attempt number changes nothing.
             try await log.finish(
-                AttemptRecord(delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
+                AttemptRecord(
+                    delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
             let console = try await store.console()
             #expect(try await console.deliveries(DeliveryFilter(id: job.id)).first?.status == .running)
             try await log.finish(
@@ -185,7 +192,8 @@ struct StoreConformanceTests {
             let second = try #require(try await Self.claim(log, now: now + 5000).jobs.first)
             #expect(second.attempt == 2)
             try await log.finish(
-                AttemptRecord(delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 3, outcome: .succeeded))
+                AttemptRecord(
+                    delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 3, outcome: .succeeded))
             #expect(try await console.deliveries(DeliveryFilter(id: job.id)).first?.status == .succeeded)
             let attempts = try await console.attempts(of: job.id)
             #expect(attempts.map(\.number) == [1, 2])
@@ -196,7 +204,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("Claims take each action within its room, actions in turn, never unconfigured ones", arguments: Backend.allCases)
+    @Test(
+        "Claims take each action within its room, actions in turn, never unconfigured ones", arguments: Backend.allCases
+    )
     func claimRoomAndTurns(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log
@@ -221,7 +231,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("An expired lease counts as an attempt, is recorded, and poisons a delivery on its last one", arguments: Backend.allCases)
+    @Test(
+        "An expired lease counts as an attempt, is recorded, and poisons a delivery on its last one",
+        arguments: Backend.allCases)
     func leaseExpiry(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log
@@ -240,7 +252,9 @@ struct StoreConformanceTests {
                     delivery: lateJob.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
             let console = try await store.console()
             #expect(try await console.deliveries(DeliveryFilter(id: lateJob.id)).first?.status == .running)
-            #expect(try await console.attempts(of: lateJob.id).map(\.error) == ["attempt did not finish: its lease expired"])
+            #expect(
+                try await console.attempts(of: lateJob.id).map(\.error) == ["attempt did not finish: its lease expired"]
+            )
             // The second attempt dies too: that was the last allowed one.
             let third = try await Self.claim(log, now: now + 4000, lease: 1000, maxAttempts: 2)
             #expect(third.jobs.isEmpty)
@@ -262,7 +276,8 @@ struct StoreConformanceTests {
             let now = Self.now()
             let job = try #require(try await Self.claim(log, now: now).jobs.first)
             try await log.finish(
-                AttemptRecord(delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .released))
+                AttemptRecord(delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .released)
+            )
             let console = try await store.console()
             let delivery = try #require(try await console.deliveries(DeliveryFilter(id: job.id)).first)
             #expect(delivery.status == .pending && delivery.attempts == 0)
@@ -272,7 +287,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("Dead letters are listed and retried with a fresh budget; a dry run changes nothing", arguments: Backend.allCases)
+    @Test(
+        "Dead letters are listed and retried with a fresh budget; a dry run changes nothing",
+        arguments: Backend.allCases)
     func retryDead(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log
@@ -287,7 +304,8 @@ struct StoreConformanceTests {
                     delivery: dead.id, attempt: 1, startedAt: now, durationMilliseconds: 1,
                     outcome: .dead(error: "HTTP 410")))
             try await log.finish(
-                AttemptRecord(delivery: fine.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
+                AttemptRecord(
+                    delivery: fine.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
             let console = try await store.console()
             #expect(try await console.deadDeliveries() == [dead.id])
             #expect(try await log.stats(probeBytes: nil).deadDeliveries == 1)
@@ -302,7 +320,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("Replays create marked deliveries for stored events only, chosen by id or by type and time", arguments: Backend.allCases)
+    @Test(
+        "Replays create marked deliveries for stored events only, chosen by id or by type and time",
+        arguments: Backend.allCases)
     func replay(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log
@@ -310,7 +330,9 @@ struct StoreConformanceTests {
             _ = try await log.append(try signer.verifiedEvent(id: "evt_r1"), actions: [])
             _ = try await log.append(try signer.verifiedEvent(id: "evt_r2", type: "com.gigs.ping"), actions: [])
             let console = try await store.console()
-            let byID = try await console.replayCandidates(ids: [EventID("evt_r2"), EventID("evt_none"), EventID("evt_r1")])
+            let byID = try await console.replayCandidates(ids: [
+                EventID("evt_r2"), EventID("evt_none"), EventID("evt_r1"),
+            ])
             #expect(byID.map(\.id.rawValue) == ["evt_r2", "evt_r1"])
             let byType = try await console.replayCandidates(
                 type: "com.gigs.ping", since: start.addingTimeInterval(-60), until: nil)
@@ -319,9 +341,10 @@ struct StoreConformanceTests {
                 try await console.replayCandidates(
                     type: "com.gigs.ping", since: start.addingTimeInterval(-60), until: start.addingTimeInterval(-30)
                 ).isEmpty)
-            let plan = byID.map { ReplayStep(sequence: $0.sequence, action: "a") } + [
-                ReplayStep(sequence: 987_654, action: "a")
-            ]
+            let plan =
+                byID.map { ReplayStep(sequence: $0.sequence, action: "a") } + [
+                    ReplayStep(sequence: 987_654, action: "a")
+                ]
             let created = try await console.replay(plan)
             #expect(created.count == 3)
             #expect(created[0] != nil && created[1] != nil && created[2] == nil)
@@ -334,7 +357,9 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("Retention and prune remove only finished events (dead ones only when asked); a dry run counts", arguments: Backend.allCases)
+    @Test(
+        "Retention and prune remove only finished events (dead ones only when asked); a dry run counts",
+        arguments: Backend.allCases)
     func prune(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log
@@ -364,7 +389,8 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("Stats count events, unfinished and dead deliveries, and the probe write succeeds", arguments: Backend.allCases)
+    @Test(
+        "Stats count events, unfinished and dead deliveries, and the probe write succeeds", arguments: Backend.allCases)
     func stats(backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in
             let log = store.log

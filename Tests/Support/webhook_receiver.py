@@ -4,8 +4,9 @@ It verifies every request's Standard Webhooks signature with the independent `st
 package, records each request as one JSON line, and answers with scripted statuses.
 
 Usage: webhook_receiver.py --record FILE --statuses-file FILE [--secret whsec_...] [--delay-first-ms N]
+                           [--delay-file FILE]
 The statuses file holds status codes separated by white space; request n gets the n-th code (the last
-one repeats). It is re-read on every request, so a test can change the answers while running. Prints
+one repeats). The delay file, when given, holds milliseconds every answer waits. Both are re-read on every request, so a test can change the answers while running. Prints
 "LISTENING <port>" once ready.
 """
 import argparse
@@ -22,6 +23,7 @@ parser.add_argument("--record", required=True)
 parser.add_argument("--statuses-file", required=True)
 parser.add_argument("--secret")
 parser.add_argument("--delay-first-ms", type=int, default=0)
+parser.add_argument("--delay-file")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -54,6 +56,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     "status": status, "received": time.time()}) + "\n")
         if number == 0 and args.delay_first_ms:
             time.sleep(args.delay_first_ms / 1000)
+        if args.delay_file and os.path.exists(args.delay_file):
+            with open(args.delay_file) as f:
+                delay = f.read().strip()
+            if delay:
+                time.sleep(int(delay) / 1000)
         self.send_response(status)
         if status in (429, 503):
             self.send_header("Retry-After", "1")

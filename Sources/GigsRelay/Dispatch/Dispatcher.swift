@@ -133,6 +133,25 @@ public final class Dispatcher: Service {
         group.cancelAll()
     }
 
+    /// Records an attempt's end, trying again while the store is unavailable (a database restarting, say)
+    /// until shortly before the delivery's lease ends, so a short outage does not send it twice. Returns
+    /// the last error when it could not be recorded.
+    private func recordAttempt(_ attempt: AttemptRecord, leaseEnd: Date) async -> StoreError? {
+        var wait = Duration.milliseconds(200)
+        while true {
+            do {
+                try await store.finish(attempt)
+                return nil
+            } catch {
+                // A second to spare, so the report does not race the lease's end.
+                let retryAt = Date().addingTimeInterval(Double(wait.wholeMilliseconds) / 1000 + 1)
+                guard retryAt < leaseEnd, !Task.isCancelled else { return error }
+                try? await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(2))
+            }
+        }
+    }
+
     /// Runs one attempt within the action's timeout and records how it ended.
     private func attempt(_ job: DeliveryJob) async {
         let started = Date()
@@ -173,18 +192,17 @@ public final class Dispatcher: Service {
             }
         }
         let duration = Int64(Date().timeIntervalSince(started) * 1000)
-        do {
-            try await store.finish(
-                AttemptRecord(
-                    delivery: job.id,
-                    attempt: job.attempt,
-                    startedAt: unixMilliseconds(started),
-                    durationMilliseconds: duration,
-                    outcome: record,
-                    output: output.map { $0.bounded(4096) }
-                )
-            )
-        } catch {
+        let attemptRecord = AttemptRecord(
+            delivery: job.id,
+            attempt: job.attempt,
+            startedAt: unixMilliseconds(started),
+            durationMilliseconds: duration,
+            outcome: record,
+            output: output.map { $0.bounded(4096) }
+        )
+        if let error = await recordAttempt(
+            attemptRecord, leaseEnd: started.addingTimeInterval(Double(dispatch.leaseSeconds)))
+        {
             // The lease expires and the delivery is attempted again: nothing is lost.
             metadata[LogKey.error] = "\(error)"
             logger.error("Cannot record an attempt; the delivery will be retried after its lease", metadata: metadata)

@@ -186,7 +186,8 @@ struct PostgresClaim {
         for (action, settings) in request.actions.sorted(by: { $0.key < $1.key }) where settings.room > 0 {
             var queue: [EventWriter.ClaimedRow] = []
             let select = SelectDue(action: action, now: request.now, limit: Int64(min(settings.room, request.limit)))
-            for try await (id, attempts, status, expirations, replay, eventID, type, body, received) in try await connection
+            for try await (id, attempts, status, expirations, replay, eventID, type, body, received)
+                in try await connection
                 .execute(select, logger: logger)
             {
                 let previousAttempts = Int(clamping: attempts)

@@ -104,7 +104,9 @@ public final class PostgresStore: EventLog, StoreConsole {
                         continue
                     }
                     results.append(.accepted)
-                    for action in item.actions { deliveries.add(sequence: sequence, action: action, at: item.event.receivedAt) }
+                    for action in item.actions {
+                        deliveries.add(sequence: sequence, action: action, at: item.event.receivedAt)
+                    }
                 }
                 if !deliveries.isEmpty {
                     _ = try await connection.execute(deliveries, logger: logger)
