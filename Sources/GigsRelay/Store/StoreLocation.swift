@@ -52,7 +52,7 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             return try await PostgresStore.open(
                 url: url, password: try password?.resolve(key: "store.password", environment: environment),
-                poolSize: poolSize, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+                poolSize: poolSize, logger: logger, listen: true, onDeliveriesCreated: onDeliveriesCreated)
         }
     }
 
@@ -65,6 +65,19 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             return try await PostgresStore.open(
                 url: url, password: try password?.resolve(key: "store.password", environment: environment),
+                poolSize: min(poolSize, 4), logger: logger)
+        }
+    }
+
+    /// Opens the store's rows for `store copy`; with `create`, a missing SQLite file is created (PostgreSQL
+    /// is always migrated, so an empty database becomes an empty store).
+    public func openRows(environment: [String: String], logger: Logger, create: Bool) async throws -> any StoreRows {
+        switch self {
+        case .sqlite(let path):
+            return try SQLiteRows(path: path, create: create, logger: logger)
+        case .postgres(let url, let password, let poolSize):
+            return try await PostgresStore.open(
+                url: url, password: try password?.resolve(key: "password", environment: environment),
                 poolSize: min(poolSize, 4), logger: logger)
         }
     }

@@ -28,6 +28,11 @@ public final class PostgresStore: EventLog, StoreConsole {
     private let onDeliveriesCreated: @Sendable () -> Void
     private let claimTurn = NIOLockedValueBox(0)
     private let appends: NIOLockedValueBox<AppendBatcher?> = NIOLockedValueBox(nil)
+    private let listener: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
+
+    /// The `LISTEN/NOTIFY` channel a commit that created deliveries notifies, after it commits: a hint
+    /// that wakes every instance's dispatcher at once. Polling stays the backstop.
+    static let wakeupChannel = "gigs_relay_deliveries"
 
     private init(
         url: PostgresURL,
@@ -52,12 +57,14 @@ public final class PostgresStore: EventLog, StoreConsole {
         appends.withLockedValue { $0 = batcher }
     }
 
-    /// Connects, migrates (once across instances, under an advisory lock) and returns the open store.
+    /// Connects, migrates (once across instances, under an advisory lock) and returns the open store; with
+    /// `listen`, also listens for other instances' new deliveries (``wakeupChannel``).
     public static func open(
         url: PostgresURL,
         password: String?,
         poolSize: Int,
         logger: Logger,
+        listen: Bool = false,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
     ) async throws(StoreError) -> PostgresStore {
         let configuration: PostgresClient.Configuration
@@ -76,9 +83,34 @@ public final class PostgresStore: EventLog, StoreConsole {
             runner.cancel()
             throw .openFailed(location: url.description, detail: error.detail)
         }
-        return PostgresStore(
+        let store = PostgresStore(
             url: url, client: client, runner: runner, logger: logger, poolSize: poolSize,
             onDeliveriesCreated: onDeliveriesCreated)
+        if listen {
+            store.listener.withLockedValue { $0 = Task { await store.listenForDeliveries() } }
+        }
+        return store
+    }
+
+    /// Holds one pooled connection listening on ``wakeupChannel`` and wakes the dispatcher for every
+    /// notification (other instances' new deliveries); after a lost connection it listens again.
+    private func listenForDeliveries() async {
+        let onDeliveriesCreated = onDeliveriesCreated
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.wakeupChannel) { notifications in
+                        for try await _ in notifications { onDeliveriesCreated() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug(
+                    "Listening for new deliveries failed", metadata: [LogKey.error: "\(PostgresErrors.describe(error))"]
+                )
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     // MARK: - EventLog
@@ -110,7 +142,8 @@ public final class PostgresStore: EventLog, StoreConsole {
                 }
                 if !deliveries.isEmpty {
                     _ = try await connection.execute(deliveries, logger: logger)
-                    try await connection.query("SELECT pg_notify('gigs_relay_deliveries', '')", logger: logger)
+                    // Delivered by the server only when this transaction commits.
+                    try await connection.query("SELECT pg_notify(\(Self.wakeupChannel), '')", logger: logger)
                 }
                 return (results, !deliveries.isEmpty)
             }
@@ -235,6 +268,10 @@ public final class PostgresStore: EventLog, StoreConsole {
             try? await Task.sleep(for: .milliseconds(25))
         }
         appends.withLockedValue { $0 = nil }
+        if let listener = listener.withLockedValue({ $0 }) {
+            listener.cancel()
+            await listener.value
+        }
         runner.cancel()
         await runner.value
     }
@@ -495,7 +532,7 @@ public final class PostgresStore: EventLog, StoreConsole {
     }
 
     /// Runs a read with the store's deadline; failures are `store_read_failed`.
-    private func read<Value: Sendable>(
+    func read<Value: Sendable>(
         _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> Value
     ) async throws(StoreError) -> Value {
         let client = client
@@ -504,6 +541,16 @@ public final class PostgresStore: EventLog, StoreConsole {
             return try await withDeadline(Self.deadline) { try await body(client, logger) }
         } catch {
             throw .readFailed(detail: error.detail)
+        }
+    }
+
+    /// Runs `body` in one transaction with the store's deadline (for `store copy`'s batches).
+    func transaction(
+        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> Void
+    ) async throws(StoreError) {
+        let logger = logger
+        try await write { client in
+            try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
         }
     }
 

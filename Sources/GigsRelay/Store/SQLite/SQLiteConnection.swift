@@ -124,6 +124,8 @@ final class SQLiteConnection {
             switch parameter {
             case .text(let text): try statement.bind(text, at: Int32(offset + 1))
             case .integer(let number): try statement.bind(number, at: Int32(offset + 1))
+            case .null: try statement.bind(nil as String?, at: Int32(offset + 1))
+            case .blob(let bytes): try statement.bind(bytes: bytes, at: Int32(offset + 1))
             }
         }
         var result: [Row] = []
@@ -143,4 +145,9 @@ final class SQLiteConnection {
 enum SQLiteValue {
     case text(String)
     case integer(Int64)
+    case null
+    case blob([UInt8])
+
+    /// Text, or NULL for nil.
+    static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
 }

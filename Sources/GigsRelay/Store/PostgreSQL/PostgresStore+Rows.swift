@@ -1,0 +1,172 @@
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// ``StoreRows`` on PostgreSQL, for `store copy`.
+extension PostgresStore: StoreRows {
+    private typealias EventColumns = (Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer)
+    private typealias DeliveryColumns = (
+        Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64
+    )
+    private typealias AttemptColumns = (Int64, Int64, Int64, Int64, Int64, String, String?, String?)
+
+    private static let eventColumns =
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body"
+    private static let deliveryColumns = """
+        id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
+        lease_expirations
+        """
+    private static let attemptColumns = "id, delivery_id, number, started_at, duration_ms, outcome, error, output"
+
+    private static func event(_ columns: EventColumns) -> EventRow {
+        let (sequence, id, type, project, time, received, message, timestamp, signature, body) = columns
+        return EventRow(
+            sequence: sequence, id: id, type: type, project: project, eventTime: time, receivedAt: received,
+            messageID: message, webhookTimestamp: timestamp, signature: signature, body: Array(body.readableBytesView))
+    }
+
+    private static func delivery(_ columns: DeliveryColumns) -> DeliveryRow {
+        let (id, event, action, status, attempts, next, error, replay, created, updated, expirations) = columns
+        return DeliveryRow(
+            id: id, eventSequence: event, action: action, status: status, attempts: attempts, nextAttemptAt: next,
+            lastError: error, replay: replay, createdAt: created, updatedAt: updated, leaseExpirations: expirations)
+    }
+
+    private static func attempt(_ columns: AttemptColumns) -> AttemptRow {
+        let (id, delivery, number, started, duration, outcome, error, output) = columns
+        return AttemptRow(
+            id: id, deliveryID: delivery, number: number, startedAt: started, durationMilliseconds: duration,
+            outcome: outcome, error: error, output: output)
+    }
+
+    /// `SELECT columns FROM table WHERE key > $1 ORDER BY key LIMIT $2`, or `WHERE key = ANY($1)`.
+    private static func select(_ columns: String, from table: String, key: String, after id: Int64, limit: Int)
+        -> PostgresQuery
+    {
+        var binds = PostgresBindings()
+        binds.append(id)
+        binds.append(Int64(limit))
+        return PostgresQuery(
+            unsafeSQL: "SELECT \(columns) FROM \(table) WHERE \(key) > $1 ORDER BY \(key) LIMIT $2", binds: binds)
+    }
+
+    private static func select(_ columns: String, from table: String, key: String, in ids: [Int64]) -> PostgresQuery {
+        var binds = PostgresBindings()
+        binds.append(ids)
+        return PostgresQuery(unsafeSQL: "SELECT \(columns) FROM \(table) WHERE \(key) = ANY($1)", binds: binds)
+    }
+
+    public func events(after id: Int64, limit: Int) async throws(StoreError) -> [EventRow] {
+        let query = Self.select(Self.eventColumns, from: "events", key: "seq", after: id, limit: limit)
+        return try await read { client, logger in
+            try await client.query(query, logger: logger).decode(EventColumns.self).collect().map(Self.event)
+        }
+    }
+
+    public func deliveries(after id: Int64, limit: Int) async throws(StoreError) -> [DeliveryRow] {
+        let query = Self.select(Self.deliveryColumns, from: "deliveries", key: "id", after: id, limit: limit)
+        return try await read { client, logger in
+            try await client.query(query, logger: logger).decode(DeliveryColumns.self).collect().map(Self.delivery)
+        }
+    }
+
+    public func attempts(after id: Int64, limit: Int) async throws(StoreError) -> [AttemptRow] {
+        let query = Self.select(Self.attemptColumns, from: "attempts", key: "id", after: id, limit: limit)
+        return try await read { client, logger in
+            try await client.query(query, logger: logger).decode(AttemptColumns.self).collect().map(Self.attempt)
+        }
+    }
+
+    public func events(ids: [Int64]) async throws(StoreError) -> [EventRow] {
+        let query = Self.select(Self.eventColumns, from: "events", key: "seq", in: ids)
+        return try await read { client, logger in
+            try await client.query(query, logger: logger).decode(EventColumns.self).collect().map(Self.event)
+        }
+    }
+
+    public func deliveries(ids: [Int64]) async throws(StoreError) -> [DeliveryRow] {
+        let query = Self.select(Self.deliveryColumns, from: "deliveries", key: "id", in: ids)
+        return try await read { client, logger in
+            try await client.query(query, logger: logger).decode(DeliveryColumns.self).collect().map(Self.delivery)
+        }
+    }
+
+    public func attempts(ids: [Int64]) async throws(StoreError) -> [AttemptRow] {
+        let query = Self.select(Self.attemptColumns, from: "attempts", key: "id", in: ids)
+        return try await read { client, logger in
+            try await client.query(query, logger: logger).decode(AttemptColumns.self).collect().map(Self.attempt)
+        }
+    }
+
+    public func eventSequences(eventIDs: [String]) async throws(StoreError) -> [String: Int64] {
+        let ids = eventIDs.map(\.postgresText)
+        let pairs = try await read { client, logger in
+            try await client.query("SELECT id, seq FROM events WHERE id = ANY(\(ids))", logger: logger).decode(
+                (String, Int64).self
+            ).collect()
+        }
+        return Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func insert(events: [EventRow]) async throws(StoreError) {
+        try await transaction { connection, logger in
+            for row in events {
+                try await connection.query(
+                    """
+                    INSERT INTO events (\(unescaped: Self.eventColumns))
+                    VALUES (\(row.sequence), \(row.id.postgresText), \(row.type.postgresText), \(row.project?.postgresText),
+                        \(row.eventTime?.postgresText), \(row.receivedAt), \(row.messageID.postgresText),
+                        \(row.webhookTimestamp), \(row.signature.postgresText), \(ByteBuffer(bytes: row.body)))
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func upsert(deliveries: [DeliveryRow]) async throws(StoreError) {
+        try await transaction { connection, logger in
+            for row in deliveries {
+                try await connection.query(
+                    """
+                    INSERT INTO deliveries (\(unescaped: Self.deliveryColumns))
+                    VALUES (\(row.id), \(row.eventSequence), \(row.action.postgresText), \(row.status), \(row.attempts),
+                        \(row.nextAttemptAt), \(row.lastError?.postgresText), \(row.replay), \(row.createdAt),
+                        \(row.updatedAt), \(row.leaseExpirations))
+                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+                        next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
+                        updated_at = excluded.updated_at, lease_expirations = excluded.lease_expirations
+                    WHERE deliveries.updated_at < excluded.updated_at
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func insert(attempts: [AttemptRow]) async throws(StoreError) {
+        try await transaction { connection, logger in
+            for row in attempts {
+                try await connection.query(
+                    """
+                    INSERT INTO attempts (\(unescaped: Self.attemptColumns))
+                    VALUES (\(row.id), \(row.deliveryID), \(row.number), \(row.startedAt), \(row.durationMilliseconds),
+                        \(row.outcome), \(row.error?.postgresText), \(row.output?.postgresText))
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func reserveIDs(above ids: StoreCopy.HighestIDs) async throws(StoreError) {
+        try await transaction { connection, logger in
+            for (table, column, value) in [
+                ("events", "seq", ids.events), ("deliveries", "id", ids.deliveries), ("attempts", "id", ids.attempts),
+            ] {
+                // Never backwards: the sequence may be past this already.
+                try await connection.query(
+                    """
+                    SELECT setval(pg_get_serial_sequence(\(table), \(column)),
+                        greatest(\(value), (SELECT last_value FROM \(unescaped: table)_\(unescaped: column)_seq)))
+                    """, logger: logger)
+            }
+        }
+    }
+}

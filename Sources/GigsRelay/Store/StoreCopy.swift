@@ -1,0 +1,407 @@
+import Foundation
+
+/// Row-level access to a store for `gigs-relay store copy`: every column of the three tables, by id,
+/// with the ids kept, so a copy is exact and running it again changes nothing but what changed.
+public protocol StoreRows: AnyObject, Sendable {
+    /// Up to `limit` rows with ids above `id`, in id order.
+    func events(after id: Int64, limit: Int) async throws(StoreError) -> [EventRow]
+    func deliveries(after id: Int64, limit: Int) async throws(StoreError) -> [DeliveryRow]
+    func attempts(after id: Int64, limit: Int) async throws(StoreError) -> [AttemptRow]
+
+    /// The rows that have these ids (missing ones left out).
+    func events(ids: [Int64]) async throws(StoreError) -> [EventRow]
+    func deliveries(ids: [Int64]) async throws(StoreError) -> [DeliveryRow]
+    func attempts(ids: [Int64]) async throws(StoreError) -> [AttemptRow]
+    /// The sequence number each of these event ids is stored under.
+    func eventSequences(eventIDs: [String]) async throws(StoreError) -> [String: Int64]
+
+    /// Inserts the rows in one transaction, leaving out any whose id (or event id) is already stored.
+    func insert(events: [EventRow]) async throws(StoreError)
+    /// Inserts new deliveries and updates stored ones the source changed later (a newer `updated_at`),
+    /// in one transaction; a delivery the destination changed later is left as it is.
+    func upsert(deliveries: [DeliveryRow]) async throws(StoreError)
+    func insert(attempts: [AttemptRow]) async throws(StoreError)
+
+    /// Makes ids the store generates from now on start above these (PostgreSQL's identity sequences;
+    /// SQLite takes the highest row id + 1 by itself).
+    func reserveIDs(above ids: StoreCopy.HighestIDs) async throws(StoreError)
+
+    /// Closes the connections.
+    func close() async
+}
+
+/// An event row as stored.
+public struct EventRow: Sendable, Equatable {
+    public var sequence: Int64
+    public var id: String
+    public var type: String
+    public var project: String?
+    public var eventTime: String?
+    public var receivedAt: Int64
+    public var messageID: String
+    public var webhookTimestamp: Int64
+    public var signature: String
+    public var body: [UInt8]
+}
+
+/// A delivery row as stored.
+public struct DeliveryRow: Sendable, Equatable {
+    public var id: Int64
+    public var eventSequence: Int64
+    public var action: String
+    public var status: String
+    public var attempts: Int64
+    public var nextAttemptAt: Int64
+    public var lastError: String?
+    public var replay: Int64
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    public var leaseExpirations: Int64
+}
+
+/// An attempt row as stored.
+public struct AttemptRow: Sendable, Equatable {
+    public var id: Int64
+    public var deliveryID: Int64
+    public var number: Int64
+    public var startedAt: Int64
+    public var durationMilliseconds: Int64
+    public var outcome: String
+    public var error: String?
+    public var output: String?
+}
+
+/// `gigs-relay store copy`: copies events, then deliveries, then attempts from one store to another
+/// (SQLite or PostgreSQL, either direction) in batches, keeping ids, then compares the two.
+///
+/// Idempotent and resumable: a row already in the destination is not copied again, so a second run
+/// copies only what is new (the tail a still-running source wrote) and the status changes of deliveries.
+/// An event the destination already holds under another sequence number (Gigs delivered it to the new
+/// store too) is left out with its deliveries and attempts: the destination dispatched its own copy.
+public struct StoreCopy {
+    /// The highest id of each table.
+    public struct HighestIDs: Sendable, Equatable {
+        public var events: Int64 = 0
+        public var deliveries: Int64 = 0
+        public var attempts: Int64 = 0
+    }
+
+    /// What one table's pass did.
+    public struct TableReport: Sendable, Equatable {
+        public var table: String
+        /// Rows in the source.
+        public var source = 0
+        /// Rows written to the destination by this run.
+        public var copied = 0
+        /// Rows left out: already there (or, for deliveries, newer there; for events, there under another
+        /// sequence number).
+        public var skipped = 0
+        /// After the copy: source rows the destination holds equal (or, for deliveries, newer).
+        public var matching = 0
+        /// Deliveries among ``matching`` that the destination changed after the source did (their
+        /// checksums differ for that reason).
+        public var newer = 0
+        /// Checksums of the source rows and of the destination's rows with the same ids.
+        public var sourceChecksum: UInt64 = 0
+        public var destinationChecksum: UInt64 = 0
+
+        /// Whether every source row is in the destination as it is.
+        public var isComplete: Bool { matching == source }
+    }
+
+    /// A destination row that has a source row's id but is another row: the two stores' ids overlap.
+    public struct Collision: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Rows per batch (one transaction each in the destination).
+    public static let batchSize = 500
+    /// How far above the source's highest ids the destination's new ids start, so a source that keeps
+    /// writing during a switch (up to this many rows per table) can still be caught up without overlap.
+    public static let reservedIDs: Int64 = 1_000_000
+
+    let source: any StoreRows
+    let destination: any StoreRows
+    /// Called after every batch with the table's name and its report so far.
+    let progress: @Sendable (TableReport) -> Void
+
+    public init(
+        from source: any StoreRows,
+        to destination: any StoreRows,
+        progress: @escaping @Sendable (TableReport) -> Void = { _ in }
+    ) {
+        self.source = source
+        self.destination = destination
+        self.progress = progress
+    }
+
+    /// Copies, reserves ids in the destination, and compares; returns one report per table.
+    public func run() async throws -> [TableReport] {
+        var skippedEvents: Set<Int64> = []
+        var skippedDeliveries: Set<Int64> = []
+        var highest = HighestIDs()
+
+        var events = TableReport(table: "events")
+        var cursor: Int64 = 0
+        while true {
+            let batch = try await source.events(after: cursor, limit: Self.batchSize)
+            guard let last = batch.last else { break }
+            cursor = last.sequence
+            highest.events = last.sequence
+            let present = Dictionary(
+                try await destination.events(ids: batch.map(\.sequence)).map { ($0.sequence, $0) },
+                uniquingKeysWith: { first, _ in first })
+            let elsewhere = try await destination.eventSequences(eventIDs: batch.map(\.id))
+            var missing: [EventRow] = []
+            for row in batch {
+                if let there = present[row.sequence] {
+                    guard there.id == row.id else {
+                        throw Collision(
+                            description:
+                                "destination event seq \(row.sequence) is \(there.id), the source's is \(row.id): the stores' ids overlap"
+                        )
+                    }
+                    events.skipped += 1
+                } else if elsewhere[row.id] != nil {
+                    skippedEvents.insert(row.sequence)
+                    events.skipped += 1
+                } else {
+                    missing.append(row)
+                }
+            }
+            if !missing.isEmpty { try await destination.insert(events: missing) }
+            events.source += batch.count
+            events.copied += missing.count
+            progress(events)
+        }
+
+        var deliveries = TableReport(table: "deliveries")
+        cursor = 0
+        while true {
+            let batch = try await source.deliveries(after: cursor, limit: Self.batchSize)
+            guard let last = batch.last else { break }
+            cursor = last.id
+            highest.deliveries = last.id
+            let present = Dictionary(
+                try await destination.deliveries(ids: batch.map(\.id)).map { ($0.id, $0) },
+                uniquingKeysWith: { first, _ in first })
+            var changed: [DeliveryRow] = []
+            for row in batch {
+                if skippedEvents.contains(row.eventSequence) {
+                    skippedDeliveries.insert(row.id)
+                    deliveries.skipped += 1
+                } else if let there = present[row.id] {
+                    guard there.eventSequence == row.eventSequence && there.action == row.action else {
+                        throw Collision(
+                            description:
+                                "destination delivery \(row.id) belongs to another event: the stores' ids overlap"
+                        )
+                    }
+                    if there.updatedAt < row.updatedAt { changed.append(row) } else { deliveries.skipped += 1 }
+                } else {
+                    changed.append(row)
+                }
+            }
+            if !changed.isEmpty { try await destination.upsert(deliveries: changed) }
+            deliveries.source += batch.count
+            deliveries.copied += changed.count
+            progress(deliveries)
+        }
+
+        var attempts = TableReport(table: "attempts")
+        cursor = 0
+        while true {
+            let batch = try await source.attempts(after: cursor, limit: Self.batchSize)
+            guard let last = batch.last else { break }
+            cursor = last.id
+            highest.attempts = last.id
+            let present = Dictionary(
+                try await destination.attempts(ids: batch.map(\.id)).map { ($0.id, $0) },
+                uniquingKeysWith: { first, _ in first })
+            var missing: [AttemptRow] = []
+            for row in batch {
+                if skippedDeliveries.contains(row.deliveryID) {
+                    attempts.skipped += 1
+                } else if let there = present[row.id] {
+                    guard there.deliveryID == row.deliveryID && there.number == row.number else {
+                        throw Collision(
+                            description:
+                                "destination attempt \(row.id) belongs to another delivery: the stores' ids overlap"
+                        )
+                    }
+                    attempts.skipped += 1
+                } else {
+                    missing.append(row)
+                }
+            }
+            if !missing.isEmpty { try await destination.insert(attempts: missing) }
+            attempts.source += batch.count
+            attempts.copied += missing.count
+            progress(attempts)
+        }
+
+        try await destination.reserveIDs(
+            above: HighestIDs(
+                events: highest.events + Self.reservedIDs, deliveries: highest.deliveries + Self.reservedIDs,
+                attempts: highest.attempts + Self.reservedIDs))
+        return [
+            try await compareEvents(events, leavingOut: skippedEvents),
+            try await compareDeliveries(deliveries, leavingOut: skippedDeliveries),
+            try await compareAttempts(attempts, leavingOut: skippedDeliveries),
+        ]
+    }
+
+    /// Reads every source event again with the destination's row of the same id: counts equal rows and
+    /// computes both sides' checksums.
+    private func compareEvents(_ report: TableReport, leavingOut skipped: Set<Int64>) async throws -> TableReport {
+        var report = report
+        report.source = 0
+        var cursor: Int64 = 0
+        var sourceSum = Checksum()
+        var destinationSum = Checksum()
+        while true {
+            let all = try await source.events(after: cursor, limit: Self.batchSize)
+            guard let last = all.last else { break }
+            cursor = last.sequence
+            let batch = all.filter { !skipped.contains($0.sequence) }
+            let present = Dictionary(
+                try await destination.events(ids: batch.map(\.sequence)).map { ($0.sequence, $0) },
+                uniquingKeysWith: { first, _ in first })
+            for row in batch {
+                report.source += 1
+                sourceSum.add(row)
+                if let there = present[row.sequence] {
+                    destinationSum.add(there)
+                    if there == row { report.matching += 1 }
+                }
+            }
+        }
+        report.sourceChecksum = sourceSum.value
+        report.destinationChecksum = destinationSum.value
+        return report
+    }
+
+    private func compareDeliveries(_ report: TableReport, leavingOut skipped: Set<Int64>) async throws
+        -> TableReport
+    {
+        var report = report
+        report.source = 0
+        var cursor: Int64 = 0
+        var sourceSum = Checksum()
+        var destinationSum = Checksum()
+        while true {
+            let all = try await source.deliveries(after: cursor, limit: Self.batchSize)
+            guard let last = all.last else { break }
+            cursor = last.id
+            let batch = all.filter { !skipped.contains($0.id) }
+            let present = Dictionary(
+                try await destination.deliveries(ids: batch.map(\.id)).map { ($0.id, $0) },
+                uniquingKeysWith: { first, _ in first })
+            for row in batch {
+                report.source += 1
+                sourceSum.add(row)
+                if let there = present[row.id] {
+                    destinationSum.add(there)
+                    if there == row {
+                        report.matching += 1
+                    } else if there.updatedAt > row.updatedAt {
+                        // Newer in the destination: a new instance moved it on after the switch.
+                        report.matching += 1
+                        report.newer += 1
+                    }
+                }
+            }
+        }
+        report.sourceChecksum = sourceSum.value
+        report.destinationChecksum = destinationSum.value
+        return report
+    }
+
+    private func compareAttempts(_ report: TableReport, leavingOut skipped: Set<Int64>) async throws -> TableReport {
+        var report = report
+        report.source = 0
+        var cursor: Int64 = 0
+        var sourceSum = Checksum()
+        var destinationSum = Checksum()
+        while true {
+            let all = try await source.attempts(after: cursor, limit: Self.batchSize)
+            guard let last = all.last else { break }
+            cursor = last.id
+            let batch = all.filter { !skipped.contains($0.deliveryID) }
+            let present = Dictionary(
+                try await destination.attempts(ids: batch.map(\.id)).map { ($0.id, $0) },
+                uniquingKeysWith: { first, _ in first })
+            for row in batch {
+                report.source += 1
+                sourceSum.add(row)
+                if let there = present[row.id] {
+                    destinationSum.add(there)
+                    if there == row { report.matching += 1 }
+                }
+            }
+        }
+        report.sourceChecksum = sourceSum.value
+        report.destinationChecksum = destinationSum.value
+        return report
+    }
+}
+
+/// An order-sensitive 64-bit FNV-1a over every column of every row, the same for either backend.
+struct Checksum {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ bytes: some Sequence<UInt8>) {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value = value &* 0x0000_0100_0000_01b3
+        }
+        value ^= 0xff
+        value = value &* 0x0000_0100_0000_01b3
+    }
+
+    mutating func add(_ text: String?) {
+        if let text { add(text.utf8) } else { add([0xfe]) }
+    }
+
+    mutating func add(_ number: Int64) {
+        withUnsafeBytes(of: number.littleEndian) { add($0) }
+    }
+
+    mutating func add(_ row: EventRow) {
+        add(row.sequence)
+        add(row.id)
+        add(row.type)
+        add(row.project)
+        add(row.eventTime)
+        add(row.receivedAt)
+        add(row.messageID)
+        add(row.webhookTimestamp)
+        add(row.signature)
+        add(row.body)
+    }
+
+    mutating func add(_ row: DeliveryRow) {
+        add(row.id)
+        add(row.eventSequence)
+        add(row.action)
+        add(row.status)
+        add(row.attempts)
+        add(row.nextAttemptAt)
+        add(row.lastError)
+        add(row.replay)
+        add(row.createdAt)
+        add(row.updatedAt)
+        add(row.leaseExpirations)
+    }
+
+    mutating func add(_ row: AttemptRow) {
+        add(row.id)
+        add(row.deliveryID)
+        add(row.number)
+        add(row.startedAt)
+        add(row.durationMilliseconds)
+        add(row.outcome)
+        add(row.error)
+        add(row.output)
+    }
+}
