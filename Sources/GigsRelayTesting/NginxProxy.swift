@@ -12,14 +12,23 @@ public final class NginxProxy: Sendable {
     private let process: Process
 
     /// - Parameter upstream: the daemon's `HOST:PORT`.
-    public init(upstream: String) throws {
+    public convenience init(upstream: String) throws {
+        try self.init(site: "deploy/nginx/gigs-relay.conf", upstreams: ["127.0.0.1:8080": upstream])
+    }
+
+    /// - Parameters:
+    ///   - site: the shipped site file, relative to the repository.
+    ///   - upstreams: each address the file names in its upstream, and the test's daemon in its place.
+    public init(site file: String, upstreams: [String: String]) throws {
         let port = try freeLoopbackPort()
         address = "127.0.0.1:\(port)"
         certificatePath = directory.file("cert.pem")
         try makeSelfSignedCertificate(certificate: certificatePath, key: directory.file("key.pem"))
-        var site = try String(contentsOfFile: Repository.path("deploy/nginx/gigs-relay.conf"), encoding: .utf8)
-        site = site.replacingOccurrences(of: "server 127.0.0.1:8080;", with: "server \(upstream);")
-            .replacingOccurrences(of: "listen 443 ssl http2;", with: "listen \(address) ssl http2;")
+        var site = try String(contentsOfFile: Repository.path(file), encoding: .utf8)
+        for (shipped, test) in upstreams {
+            site = site.replacingOccurrences(of: "server \(shipped)", with: "server \(test)")
+        }
+        site = site.replacingOccurrences(of: "listen 443 ssl http2;", with: "listen \(address) ssl http2;")
             .replacingOccurrences(of: "listen [::]:443 ssl http2;", with: "")
             .replacingOccurrences(of: "/etc/ssl/certs/webhooks.example.com.pem", with: certificatePath)
             .replacingOccurrences(of: "/etc/ssl/private/webhooks.example.com.key", with: directory.file("key.pem"))

@@ -80,6 +80,51 @@ struct ConfigurationTests {
         #expect(failure.key == key)
     }
 
+    @Test("[store] url: PostgreSQL with a password reference; exactly one of path and url; TLS verified off loopback")
+    func postgresStore() throws {
+        let secrets = "[webhook]\nsecrets = [\"env:A\"]\n"
+        let configuration = try RelayConfiguration(
+            toml: secrets + """
+                [store]
+                url = "postgres://relay@db.internal:6432/gigs_relay"
+                password = "credential:pg-password"
+                pool_size = 12
+                """)
+        let url = try #require(configuration.store.url)
+        #expect(url.user == "relay" && url.host == "db.internal" && url.port == 6432 && url.database == "gigs_relay")
+        #expect(url.tlsMode == .verifyFull)
+        #expect(configuration.store.password == .credential("pg-password"))
+        #expect(configuration.store.poolSize == 12)
+        #expect(StoreLocation(configuration.store).backend == "postgresql")
+        #expect(configuration.effectiveTOML.contains(#"password = "credential:pg-password""#))
+        let loopback = try RelayConfiguration(toml: secrets + "[store]\nurl = \"postgresql://relay@127.0.0.1/relay\"")
+        #expect(loopback.store.url?.tlsMode == .disable)
+        #expect(loopback.store.url?.port == 5432)
+        let asked = try RelayConfiguration(
+            toml: secrets + "[store]\nurl = \"postgres://relay@localhost/relay?sslmode=require&sslrootcert=/ca.pem\"")
+        #expect(asked.store.url?.tlsMode == .require && asked.store.url?.rootCertificateFile == "/ca.pem")
+        #expect(StoreLocation(try RelayConfiguration(toml: secrets).store).backend == "sqlite")
+        for (toml, key) in [
+            ("path = \"a.sqlite3\"\nurl = \"postgres://r@h/d\"", "store.url"),
+            ("url = \"mysql://r@h/d\"", "store.url"),
+            ("url = \"postgres://h/d\"", "store.url"),
+            ("url = \"postgres://r@h/\"", "store.url"),
+            ("url = \"postgres://r@h/d?sslmode=maybe\"", "store.url"),
+            ("url = \"postgres://r@h/d?application_name=x\"", "store.url"),
+            ("password = \"env:P\"", "store.password"),
+            ("url = \"postgres://r@h/d\"\npassword = \"hunter2\"", "store.password"),
+            ("url = \"postgres://r@h/d\"\npool_size = 1", "store.pool_size"),
+        ] {
+            let failure = try #require(error(secrets + "[store]\n" + toml), "\(toml)")
+            #expect(failure.key == key, "\(toml)")
+            #expect(!failure.description.contains("hunter2"))
+        }
+        // A password in the URL is refused without being echoed.
+        let inURL = try #require(error(secrets + "[store]\nurl = \"postgres://r:s3cret-pw@h/d\""))
+        #expect(inURL.key == "store.url")
+        #expect(!inURL.description.contains("s3cret-pw"))
+    }
+
     @Test("Invalid TOML is reported")
     func invalidTOML() throws {
         let failure = try #require(error("[server\nlisten = 1"))

@@ -1,6 +1,11 @@
+import AsyncHTTPClient
 import Foundation
 import GigsRelay
 import GigsRelayTesting
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOSSL
 import Testing
 
 #if canImport(Glibc)
@@ -189,6 +194,65 @@ struct PostgresProcessTests {
             return first == 200 && second == 200
         }
         try await one.stop()
+        try await two.stop()
+    }
+
+    @Test(
+        "Two instances behind the shipped nginx site (deploy/nginx/gigs-relay-instances.conf): one killed, the other takes every request"
+    )
+    func behindNginx() async throws {
+        let cluster = try PostgresCluster.shared()
+        let receiver = try WebhookReceiver(secret: actionSecret)
+        let fixture = try DaemonFixture(
+            serverTOML: #"trusted_proxies = ["127.0.0.1/32"]"#,
+            extraTOML: """
+                [actions.backend]
+                kind = "http"
+                url = "\(receiver.url())"
+                secret = "env:ACTION_SECRET"
+                [[routes]]
+                events = ["com.gigs.subscription.*"]
+                actions = ["backend"]
+                """,
+            postgres: (try cluster.createDatabase(), cluster.password))
+        defer { fixture.directory.remove() }
+        let (one, oneAddress) = try await start(fixture)
+        let (two, twoAddress) = try await start(fixture)
+        let nginx = try NginxProxy(
+            site: "deploy/nginx/gigs-relay-instances.conf",
+            upstreams: ["10.0.0.11:8080": oneAddress, "10.0.0.12:8080": twoAddress])
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(nginx.certificatePath)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        func post(_ id: String) async throws -> Int {
+            let body = SampleEvents.subscriptionActivated(id: id)
+            var request = HTTPClientRequest(url: "https://\(nginx.address)/webhooks/gigs")
+            request.method = .POST
+            for field in fixture.signer.headers(body: body) {
+                request.headers.add(name: field.name.rawName, value: field.value)
+            }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return Int(response.status.code)
+        }
+        var statuses: [Int] = []
+        do {
+            for index in 0..<10 { statuses.append(try await post("evt_nginx_\(index)")) }
+            one.signal(SIGKILL)
+            _ = try? await one.waitForExit()
+            for index in 10..<20 { statuses.append(try await post("evt_nginx_\(index)")) }
+            statuses.append(try await post("evt_nginx_3"))  // a Gigs retry: a duplicate, whichever instance
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        #expect(statuses == Array(repeating: 202, count: 20) + [200], "\(nginx.errorLog)")
+        try await eventuallyAsync("every delivery succeeded") {
+            let deliveries = try await deliveries(fixture)
+            return deliveries.count == 20 && deliveries.allSatisfy { $0["status"] as? String == "succeeded" }
+        }
         try await two.stop()
     }
 }

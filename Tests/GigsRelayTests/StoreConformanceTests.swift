@@ -445,6 +445,31 @@ struct PostgresInstancesTests {
         for log in logs { await log.close() }
     }
 
+    @Test("A commit that creates deliveries on one instance wakes the others through LISTEN/NOTIFY")
+    func notifyWakesOtherInstances() async throws {
+        let (location, environment, _) = try StoreUnderTest.location(.postgresql)
+        let wakeups = Locked(0)
+        let listening = try await location.openLog(environment: environment, logger: StoreUnderTest.logger) {
+            wakeups.withLock { $0 += 1 }
+        }
+        let other = try await location.openLog(environment: environment, logger: StoreUnderTest.logger)
+        // Until the listener is registered, events may pass unheard: keep appending until one is heard.
+        var index = 0
+        try await eventuallyAsync("a wake-up from the other instance's commit") {
+            index += 1
+            _ = try await other.append(try signer.verifiedEvent(id: "evt_notify_\(index)"), actions: ["a"])
+            try await Task.sleep(for: .milliseconds(100))
+            return wakeups.value > 0
+        }
+        // An event without deliveries wakes nobody.
+        let heard = wakeups.value
+        _ = try await other.append(try signer.verifiedEvent(id: "evt_quiet"), actions: [])
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(wakeups.value == heard)
+        await other.close()
+        await listening.close()
+    }
+
     @Test("Two instances claiming at once never claim the same delivery; a duplicate across them is one event")
     func disjointClaims() async throws {
         try await StoreUnderTest.with(.postgresql) { store in

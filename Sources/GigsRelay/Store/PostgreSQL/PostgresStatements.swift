@@ -2,142 +2,144 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// A batch of events as one prepared multi-row insert: arrays unnested in the order given, conflicts on
-/// the event id skipped. Returns the sequence number of each event it inserted, by id.
+/// A batch of events and their deliveries as one prepared statement, committed on its own (one round
+/// trip, durable when it returns with `synchronous_commit = on`): arrays unnested in the order given, the
+/// first of repeated ids taken, conflicts on the event id skipped, and one pending delivery per routed
+/// action of each new event. Returns each new event's id and sequence number, and how many deliveries
+/// the statement created.
 struct InsertEvents: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body)
-        SELECT id, type, CASE WHEN has_project THEN project END, CASE WHEN has_time THEN event_time END, received_at,
-            message_id, webhook_timestamp, signature, body
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::int8[], $8::text[],
-            $9::int8[], $10::text[], $11::bytea[]) WITH ORDINALITY
-            AS t(id, type, project, has_project, event_time, has_time, received_at, message_id, webhook_timestamp,
-                signature, body, ord)
-        ORDER BY ord
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id, seq
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::int8[],
+                $8::text[], $9::int8[], $10::text[], $11::bytea[]) WITH ORDINALITY
+                AS t(id, type, project, has_project, event_time, has_time, received_at, message_id, webhook_timestamp,
+                    signature, body, ord)
+        ),
+        firsts AS (SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord),
+        inserted AS (
+            INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature,
+                body)
+            SELECT id, type, CASE WHEN has_project THEN project END, CASE WHEN has_time THEN event_time END,
+                received_at, message_id, webhook_timestamp, signature, body
+            FROM firsts ORDER BY ord
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id, seq
+        ),
+        delivered AS (
+            INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
+            SELECT i.seq, r.action, 'pending', f.received_at, 0, f.received_at, f.received_at
+            FROM inserted i JOIN firsts f ON f.id = i.id
+            JOIN unnest($12::int8[], $13::text[]) AS r(ord, action) ON r.ord = f.ord
+            RETURNING event_seq
+        )
+        SELECT id, seq, (SELECT count(*) FROM delivered) FROM inserted
         """
 
-    typealias Row = (String, Int64)
+    typealias Row = (String, Int64, Int64)
 
-    let events: [VerifiedEvent]
+    let events: [(event: VerifiedEvent, actions: [String])]
 
-    init(_ events: [VerifiedEvent]) {
+    init(_ events: [(event: VerifiedEvent, actions: [String])]) {
         self.events = events
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 11)
-        bindings.append(events.map { $0.id.rawValue.postgresText })
-        bindings.append(events.map { $0.type.postgresText })
-        bindings.append(events.map { $0.project?.postgresText ?? "" })
-        bindings.append(events.map { $0.project != nil })
-        bindings.append(events.map { $0.time?.postgresText ?? "" })
-        bindings.append(events.map { $0.time != nil })
-        bindings.append(events.map(\.receivedAt))
-        bindings.append(events.map { $0.headers.id.postgresText })
-        bindings.append(events.map(\.timestamp))
-        bindings.append(events.map { $0.headers.signature.postgresText })
-        bindings.append(events.map { ByteBuffer(bytes: $0.body) })
+        var bindings = PostgresBindings(capacity: 13)
+        bindings.append(events.map { $0.event.id.rawValue.postgresText })
+        bindings.append(events.map { $0.event.type.postgresText })
+        bindings.append(events.map { $0.event.project?.postgresText ?? "" })
+        bindings.append(events.map { $0.event.project != nil })
+        bindings.append(events.map { $0.event.time?.postgresText ?? "" })
+        bindings.append(events.map { $0.event.time != nil })
+        bindings.append(events.map(\.event.receivedAt))
+        bindings.append(events.map { $0.event.headers.id.postgresText })
+        bindings.append(events.map(\.event.timestamp))
+        bindings.append(events.map { $0.event.headers.signature.postgresText })
+        bindings.append(events.map { ByteBuffer(bytes: $0.event.body) })
+        var ordinals: [Int64] = []
+        var actions: [String] = []
+        for (index, item) in events.enumerated() {
+            for action in item.actions {
+                ordinals.append(Int64(index + 1))
+                actions.append(action.postgresText)
+            }
+        }
+        bindings.append(ordinals)
+        bindings.append(actions)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
         try row.decode(Row.self)
     }
-
-    /// Inserts the events; returns the sequence number of each new one, by id.
-    func run(on connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
-        var inserted: [String: Int64] = [:]
-        for try await (id, sequence) in try await connection.execute(self, logger: logger) {
-            inserted[id] = sequence
-        }
-        return inserted
-    }
 }
 
-/// One pending delivery per (event, action), due at once, as one prepared multi-row insert.
-struct InsertDeliveries: PostgresPreparedStatement {
+/// Finished attempts, fenced by attempt number, as one prepared statement committed on its own: each
+/// delivery moves on and its attempt is recorded only while it is still `running` at that attempt.
+/// Returns the ids it applied to.
+struct FinishAttempts: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
-        SELECT seq, action, 'pending', at, 0, at, at FROM unnest($1::int8[], $2::text[], $3::int8[]) AS t(seq, action, at)
-        """
-
-    typealias Row = ()
-
-    private var sequences: [Int64] = []
-    private var actions: [String] = []
-    private var times: [Int64] = []
-
-    var isEmpty: Bool { sequences.isEmpty }
-
-    mutating func add(sequence: Int64, action: String, at time: Int64) {
-        sequences.append(sequence)
-        actions.append(action.postgresText)
-        times.append(time)
-    }
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(sequences)
-        bindings.append(actions)
-        bindings.append(times)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row {}
-}
-
-/// A finished attempt, fenced by attempt number: the delivery moves on and the attempt is recorded only
-/// while the delivery is still `running` at that attempt. Returns one row when it applied.
-struct FinishAttempt: PostgresPreparedStatement {
-    static let sql = """
-        WITH finished AS (
-            UPDATE deliveries SET status = $1, next_attempt_at = $2, last_error = $3, updated_at = $4
-            WHERE id = $5 AND attempts = $6 AND status = 'running'
-            RETURNING id
+        WITH input AS (
+            SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::bool[], $7::int8[],
+                $8::int8[], $9::text[], $10::text[], $11::bool[])
+                AS t(id, attempt, status, next_attempt_at, error, has_error, started_at, duration_ms, outcome, output,
+                    has_output)
+        ),
+        finished AS (
+            UPDATE deliveries d SET status = i.status, next_attempt_at = i.next_attempt_at,
+                last_error = CASE WHEN i.has_error THEN i.error END, updated_at = $12
+            FROM input i
+            WHERE d.id = i.id AND d.attempts = i.attempt AND d.status = 'running'
+            RETURNING d.id, d.attempts
         )
         INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error, output)
-        SELECT id, $6, $7, $8, $9, $3, $10 FROM finished
+        SELECT i.id, i.attempt, i.started_at, i.duration_ms, i.outcome, CASE WHEN i.has_error THEN i.error END,
+            CASE WHEN i.has_output THEN i.output END
+        FROM input i JOIN finished f ON f.id = i.id AND f.attempts = i.attempt
         RETURNING delivery_id
         """
 
     typealias Row = Int64
 
-    let record: AttemptRecord
+    let records: [AttemptRecord]
 
-    init(_ record: AttemptRecord) {
-        self.record = record
+    init(_ records: [AttemptRecord]) {
+        self.records = records
     }
 
     func makeBindings() throws -> PostgresBindings {
-        let status: DeliveryStatus
-        var nextAttemptAt: Int64 = 0
-        switch record.outcome {
-        case .succeeded: status = .succeeded
-        case .retry(_, let next):
-            status = .failed
-            nextAttemptAt = next
-        case .dead: status = .dead
-        case .skipped: status = .skipped
-        case .released: status = .pending
-        }
-        var bindings = PostgresBindings(capacity: 10)
-        bindings.append(status.rawValue)
-        bindings.append(nextAttemptAt)
-        bindings.append(record.outcome.error?.postgresText)
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(records.map(\.delivery.rawValue))
+        bindings.append(records.map { Int64($0.attempt) })
+        bindings.append(records.map { Self.status(of: $0.outcome).rawValue })
+        bindings.append(
+            records.map { record -> Int64 in
+                if case .retry(_, let next) = record.outcome { return next }
+                return 0
+            })
+        bindings.append(records.map { $0.outcome.error?.postgresText ?? "" })
+        bindings.append(records.map { $0.outcome.error != nil })
+        bindings.append(records.map(\.startedAt))
+        bindings.append(records.map(\.durationMilliseconds))
+        bindings.append(records.map(\.outcome.label))
+        bindings.append(records.map { $0.output?.postgresText ?? "" })
+        bindings.append(records.map { $0.output != nil })
         bindings.append(unixMilliseconds())
-        bindings.append(record.delivery.rawValue)
-        bindings.append(Int64(record.attempt))
-        bindings.append(record.startedAt)
-        bindings.append(record.durationMilliseconds)
-        bindings.append(record.outcome.label)
-        bindings.append(record.output?.postgresText)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
         try row.decode(Int64.self)
+    }
+
+    static func status(of outcome: AttemptOutcome) -> DeliveryStatus {
+        switch outcome {
+        case .succeeded: .succeeded
+        case .retry: .failed
+        case .dead: .dead
+        case .skipped: .skipped
+        case .released: .pending
+        }
     }
 }
 
