@@ -4,7 +4,8 @@
 # synchronous_commit on). Prints:
 #   1. ingest at CONNECTIONS with one instance;
 #   2. ingest at CONNECTIONS with two instances behind one nginx port (upstream with both);
-#   3. end to end with two instances (ingest → http action → local nginx), paced at RATE events/s;
+#   3. end to end (ingest → http action → local nginx): one instance flat out, then two instances behind
+#      nginx paced at RATE events/s;
 #   4. takeover: one of the two instances is killed with SIGKILL during paced deliveries; the time until
 #      every delivery it held is done, against lease_seconds + 2 s.
 #
@@ -173,16 +174,41 @@ stop_instances
 
 psql_run -d postgres -c "create database e2e" >/dev/null
 start_instance one "$port" e2e "$route"
-start_instance two "$second_port" e2e "$route"
-export BENCH_DELAY_MS=$(( connections * 1000 / rate ))
-load "end to end, paced $((connections * 1000 / BENCH_DELAY_MS))/s" "http://127.0.0.1:$front_port"
+load "end to end, 1 instance, flat out" "http://127.0.0.1:$port"
 wait_delivered e2e
+stop_instances
 
-# Takeover: paced load through both; one instance is killed with SIGKILL halfway through.
+psql_run -d postgres -c "create database e2e2" >/dev/null
+start_instance one "$port" e2e2 "$route"
+start_instance two "$second_port" e2e2 "$route"
+export BENCH_DELAY_MS=$(( connections * 1000 / rate ))
+load "end to end, 2 instances, paced $((connections * 1000 / BENCH_DELAY_MS))/s" "http://127.0.0.1:$front_port"
+wait_delivered e2e2
+
+# Takeover: paced load through both to a receiver that takes 200 ms per answer (so attempts are in
+# flight); one instance is killed with SIGKILL halfway through.
+slow_port=$((port + 6))
+python3 - "$slow_port" <<'PY' &
+import http.server, sys, time
+class Slow(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        time.sleep(0.2)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *arguments):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+PY
+slow_receiver=$!
+sleep 0.5
 psql_run -d postgres -c "create database takeover" >/dev/null
 stop_instances
-start_instance one "$port" takeover "$route"
-start_instance two "$second_port" takeover "$route"
+pids+=("$slow_receiver")
+start_instance one "$port" takeover "${route//$receiver_port/$slow_port}"
+start_instance two "$second_port" takeover "${route//$receiver_port/$slow_port}"
 takeover() { # runs beside the load: kills instance one, then times its deliveries' takeover
     sleep $((duration / 2))
     kill -9 "$one_pid"
@@ -201,7 +227,7 @@ takeover() { # runs beside the load: kills instance one, then times its deliveri
 }
 takeover &
 killer=$!
-load "takeover load (2 → 1)" "http://127.0.0.1:$front_port" || true
+BENCH_DELAY_MS=$(( connections * 1000 / 200 )) load "takeover load (2 → 1), 200/s" "http://127.0.0.1:$front_port" || true
 wait "$killer" || true
 cat "$work/takeover"
 wait_delivered takeover

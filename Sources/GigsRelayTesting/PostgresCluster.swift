@@ -19,6 +19,8 @@ public final class PostgresCluster: Sendable {
     public let password: String
     private let binaries: String
     private let runAs: [String]
+    /// The server's self-signed certificate (for `localhost` and `127.0.0.1`) when it speaks TLS.
+    public let certificatePath: String?
 
     /// The cluster every test shares (each test makes its own database); started on first use and stopped
     /// when the test process exits.
@@ -34,7 +36,10 @@ public final class PostgresCluster: Sendable {
 
     private static let sharedCluster = NIOLockedValueBox<PostgresCluster?>(nil)
 
-    private init(directory: String, port: Int, password: String, binaries: String, runAs: [String]) {
+    private init(
+        directory: String, port: Int, password: String, binaries: String, runAs: [String], certificatePath: String?
+    ) {
+        self.certificatePath = certificatePath
         self.directory = directory
         self.port = port
         self.password = password
@@ -42,8 +47,9 @@ public final class PostgresCluster: Sendable {
         self.runAs = runAs
     }
 
-    /// Makes and starts a new cluster; the caller stops it with ``stop()``.
-    public static func start() throws -> PostgresCluster {
+    /// Makes and starts a new cluster; the caller stops it with ``stop()``. With `tls`, the server also
+    /// offers TLS with a throwaway self-signed certificate (``certificatePath``).
+    public static func start(tls: Bool = false) throws -> PostgresCluster {
         guard let binaries = findBinaries() else {
             throw RelayProcess.Failure(
                 description: "PostgreSQL's server binaries are missing: install Debian's postgresql package")
@@ -54,6 +60,12 @@ public final class PostgresCluster: Sendable {
         let password = "pg-\(UUID().uuidString)"
         let passwordFile = directory + "/password"
         try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        var certificatePath: String?
+        if tls {
+            certificatePath = directory + "/server.crt"
+            try makeSelfSignedCertificate(certificate: directory + "/server.crt", key: directory + "/server.key")
+            chmod(directory + "/server.key", 0o600)
+        }
         if !runAs.isEmpty {
             try check(runTool(["chown", "-R", "postgres:postgres", directory]), "chown")
         }
@@ -65,17 +77,22 @@ public final class PostgresCluster: Sendable {
                     "--no-sync",
                 ]), "initdb")
         let cluster = PostgresCluster(
-            directory: directory, port: freePort(), password: password, binaries: binaries, runAs: runAs)
+            directory: directory, port: freePort(), password: password, binaries: binaries, runAs: runAs,
+            certificatePath: certificatePath)
         try cluster.startServer()
         return cluster
     }
 
     /// `pg_ctl start`, waiting until the server takes connections.
     public func startServer() throws {
-        let options = [
-            "-c listen_addresses=127.0.0.1", "-c port=\(port)", "-c unix_socket_directories=\(directory)",
-            "-c max_connections=300", "-c shared_buffers=64MB", "-c fsync=on", "-c synchronous_commit=on",
-        ].joined(separator: " ")
+        let options =
+            [
+                "-c listen_addresses=127.0.0.1", "-c port=\(port)", "-c unix_socket_directories=\(directory)",
+                "-c max_connections=300", "-c shared_buffers=64MB", "-c fsync=on", "-c synchronous_commit=on",
+            ]
+            .joined(separator: " ")
+            + (certificatePath == nil
+                ? "" : " -c ssl=on -c ssl_cert_file=\(directory)/server.crt -c ssl_key_file=\(directory)/server.key")
         try Self.check(
             runTool(
                 runAs + [

@@ -470,6 +470,43 @@ struct PostgresInstancesTests {
         await listening.close()
     }
 
+    @Test(
+        "TLS to PostgreSQL: verify-full trusts only the given CA; an unknown one, a wrong password fail at once and clearly"
+    )
+    func tls() async throws {
+        let cluster = try PostgresCluster.start(tls: true)
+        defer { cluster.stop() }
+        let database = String(try cluster.createDatabase().split(separator: "/").last!)
+        let certificate = try #require(cluster.certificatePath)
+        func open(_ query: String, password: String? = nil) async throws -> any StoreConsole {
+            let url = try PostgresURL(
+                parsing: "postgres://postgres@localhost:\(cluster.port)/\(database)?\(query)", key: "store.url")
+            return try await StoreLocation.postgres(
+                url, password: try SecretReference(parsing: "env:PGPASS", key: "store.password"), poolSize: 2
+            ).openConsole(environment: ["PGPASS": password ?? cluster.password], logger: StoreUnderTest.logger)
+        }
+        let verified = try await open("sslmode=verify-full&sslrootcert=\(certificate)")
+        #expect(try await verified.eventCount() == 0)
+        await verified.close()
+        let unchecked = try await open("sslmode=require")
+        await unchecked.close()
+        let started = ContinuousClock.now
+        do {
+            _ = try await open("sslmode=verify-full")
+            Issue.record("a certificate from an unknown CA was accepted")
+        } catch {
+            #expect("\(error)".contains("store_open_failed"), "\(error)")
+        }
+        do {
+            _ = try await open("sslmode=verify-full&sslrootcert=\(certificate)", password: "not-the-password")
+            Issue.record("a wrong password was accepted")
+        } catch {
+            #expect("\(error)".contains("28P01"), "\(error)")  // invalid_password
+            #expect(!"\(error)".contains("not-the-password"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test("Two instances claiming at once never claim the same delivery; a duplicate across them is one event")
     func disjointClaims() async throws {
         try await StoreUnderTest.with(.postgresql) { store in

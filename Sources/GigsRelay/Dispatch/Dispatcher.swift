@@ -13,6 +13,8 @@ import Synchronization
 public final class Dispatcher: Service {
     /// Longest sleep between claims when nothing is known to be due.
     static let pollInterval: Duration = .seconds(1)
+    /// How long a claim waits for more workers to free up when only a few are free (see `claimLoop`).
+    static let claimGathering: Duration = .milliseconds(3)
 
     private let store: any EventLog
     /// The actions and their settings in effect (a reload replaces them).
@@ -65,7 +67,13 @@ public final class Dispatcher: Service {
     private func claimLoop(group: inout DiscardingTaskGroup) async {
         while !isStopping.load(ordering: .relaxed) && !Task.isCancelled {
             heartbeat.beat()
-            let free = dispatch.workers - running.total
+            var free = dispatch.workers - running.total
+            if free > 0 && free < dispatch.workers / 4 {
+                // Under load most workers are busy and each finished attempt frees one: wait a moment so
+                // one claim (a transaction, a network round trip on PostgreSQL) serves several workers.
+                try? await Task.sleep(for: Self.claimGathering)
+                free = dispatch.workers - running.total
+            }
             var timeout = Self.pollInterval
             if free > 0 {
                 let now = unixMilliseconds()

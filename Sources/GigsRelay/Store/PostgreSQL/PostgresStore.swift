@@ -80,14 +80,27 @@ public final class PostgresStore: EventLog, StoreConsole {
         listen: Bool = false,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
     ) async throws(StoreError) -> PostgresStore {
-        let configuration: PostgresClient.Configuration
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .notice)
         do {
-            configuration = try .relay(url: url, password: password, poolSize: poolSize)
+            let probe = try await PostgresConnection.connect(
+                configuration: try .relay(url: url, password: password), id: 0, logger: backgroundLogger)
+            var synchronousCommit = "on"
+            for try await value in try await probe.query("SHOW synchronous_commit", logger: backgroundLogger)
+                .decode(String.self)
+            {
+                synchronousCommit = value
+            }
+            try? await probe.close()
+            if synchronousCommit == "off" {
+                logger.warning(
+                    "PostgreSQL has synchronous_commit = off: events answered 2xx may be lost if the server crashes",
+                    metadata: [LogKey.storePath: "\(url)"])
+            }
         } catch {
             throw .openFailed(location: url.description, detail: PostgresErrors.describe(error))
         }
-        var backgroundLogger = logger
-        backgroundLogger.logLevel = max(logger.logLevel, .notice)
+        let configuration = PostgresClient.Configuration.relay(url: url, password: password, poolSize: poolSize)
         let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         let runner = Task { await client.run() }
         do {

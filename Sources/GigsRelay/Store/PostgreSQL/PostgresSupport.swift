@@ -104,26 +104,41 @@ private final class OnceContinuation<Value: Sendable>: Sendable {
     }
 }
 
-extension PostgresClient.Configuration {
-    /// The client configuration of `store.url`: TLS as `sslmode` says, short connect timeouts so an
-    /// outage is noticed quickly, keep-alives so a dead connection is found.
-    static func relay(url: PostgresURL, password: String?, poolSize: Int) throws -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
+/// TLS to PostgreSQL as `sslmode` says: nothing, offered, or required, and how the certificate is checked.
+enum PostgresTLS {
+    case disable
+    case prefer(TLSConfiguration)
+    case require(TLSConfiguration)
+
+    init(_ url: PostgresURL) {
         switch url.tlsMode {
         case .disable:
-            tls = .disable
+            self = .disable
         case .prefer, .require:
             var settings = TLSConfiguration.makeClientConfiguration()
             settings.certificateVerification = .none
-            tls = url.tlsMode == .prefer ? .prefer(settings) : .require(settings)
+            self = url.tlsMode == .prefer ? .prefer(settings) : .require(settings)
         case .verifyCA, .verifyFull:
             var settings = TLSConfiguration.makeClientConfiguration()
             settings.certificateVerification = url.tlsMode == .verifyFull ? .fullVerification : .noHostnameVerification
             if let file = url.rootCertificateFile {
                 settings.trustRoots = .file(file)
             }
-            tls = .require(settings)
+            self = .require(settings)
         }
+    }
+}
+
+extension PostgresClient.Configuration {
+    /// The client configuration of `store.url`: TLS as `sslmode` says, short connect timeouts so an
+    /// outage is noticed quickly, keep-alives so a dead connection is found.
+    static func relay(url: PostgresURL, password: String?, poolSize: Int) -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS =
+            switch PostgresTLS(url) {
+            case .disable: .disable
+            case .prefer(let settings): .prefer(settings)
+            case .require(let settings): .require(settings)
+            }
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: password, database: url.database, tls: tls)
         configuration.options.connectTimeout = .seconds(3)
@@ -131,6 +146,25 @@ extension PostgresClient.Configuration {
         configuration.options.minimumConnections = 0
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
         configuration.options.additionalStartupParameters = [("application_name", "gigs-relay")]
+        return configuration
+    }
+}
+
+extension PostgresConnection.Configuration {
+    /// One connection as the pool makes them, to prove at start that the server takes us: a wrong password,
+    /// an unverifiable certificate or an unreachable host fails at once with its reason, where the pool
+    /// would keep trying in the background.
+    static func relay(url: PostgresURL, password: String?) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch PostgresTLS(url) {
+            case .disable: .disable
+            case .prefer(let settings): .prefer(try NIOSSLContext(configuration: settings))
+            case .require(let settings): .require(try NIOSSLContext(configuration: settings))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: password, database: url.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        if case .verifyFull = url.tlsMode { configuration.options.tlsServerName = url.host }
         return configuration
     }
 }
