@@ -10,12 +10,14 @@
 #      every delivery it held is done, against lease_seconds + 2 s.
 #
 # Usage: Benchmarks/postgres.sh [DURATION_SECONDS=10] [CONNECTIONS=64] [RATE=5000]
+# BENCH_PARTS="ingest two e2e takeover" (the default) chooses the parts to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-64}"
 rate="${3:-5000}"
 lease=5
+parts=" ${BENCH_PARTS:-ingest two e2e takeover} "
 
 . Benchmarks/common.sh
 bench_setup nginx postgresql
@@ -159,12 +161,16 @@ wait_delivered() { # database; waits until no delivery is open, then prints rate
 
 echo "gigs-relay PostgreSQL benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') on the same machine, ${duration}s at $connections connections"
 
+if [[ "$parts" == *" ingest "* ]]; then
 psql_run -d postgres -c "create database one" >/dev/null
 start_instance one "$port" one ""
 load "ingest, 1 instance" "http://127.0.0.1:$port"
 check_stored one
 stop_instances
 
+fi
+
+if [[ "$parts" == *" two "* ]]; then
 psql_run -d postgres -c "create database two" >/dev/null
 start_instance one "$port" two ""
 start_instance two "$second_port" two ""
@@ -172,6 +178,9 @@ load "ingest, 2 instances (nginx)" "http://127.0.0.1:$front_port"
 check_stored two
 stop_instances
 
+fi
+
+if [[ "$parts" == *" e2e "* ]]; then
 psql_run -d postgres -c "create database e2e" >/dev/null
 start_instance one "$port" e2e "$route"
 load "end to end, 1 instance, flat out" "http://127.0.0.1:$port"
@@ -185,6 +194,9 @@ export BENCH_DELAY_MS=$(( connections * 1000 / rate ))
 load "end to end, 2 instances, paced $((connections * 1000 / BENCH_DELAY_MS))/s" "http://127.0.0.1:$front_port"
 wait_delivered e2e2
 
+fi
+
+if [[ "$parts" == *" takeover "* ]]; then
 # Takeover: paced load through both to a receiver that takes 200 ms per answer (so attempts are in
 # flight); one instance is killed with SIGKILL halfway through.
 slow_port=$((port + 6))
@@ -232,3 +244,4 @@ wait "$killer" || true
 cat "$work/takeover"
 wait_delivered takeover
 unset BENCH_DELAY_MS
+fi

@@ -5,7 +5,9 @@
 #   2. the peer adnanh/webhook on the same payloads at 64 connections, and the ratio;
 #   3. end to end (ingest → http action → local nginx), flat out and paced;
 #   4. growth: ingest and `events list` with 10k, 1M and 10M events stored (about 8 GB of disk; set
-#      GROWTH_SIZES="10000 1000000" for a quicker run).
+#      GROWTH_SIZES="10000 1000000" for a quicker run);
+#   5. the PostgreSQL backend (server on this machine): ingest with one and two instances, end to end,
+#      and the takeover after a SIGKILL (Benchmarks/postgres.sh).
 # Prints everything and writes it, with the date, machine and command, to Benchmarks/RESULTS.md.
 #
 # Usage: Benchmarks/run.sh [DURATION_SECONDS=10]
@@ -49,6 +51,10 @@ end_section
 
 section "Growth: the same ingest and \`events list\` on larger stores"
 Benchmarks/growth.sh "$duration" "${GROWTH_SIZES:-10000 1000000 10000000}" 2>/dev/null | grep '^store of' | tee -a "$out"
+end_section
+
+section "PostgreSQL store (server on the same machine): ingest, two instances, end to end, takeover"
+Benchmarks/postgres.sh "$duration" 64 5000 2>/dev/null | grep -vE '^gigs-relay PostgreSQL benchmark' | tee -a "$out"
 end_section
 
 cp "$out" Benchmarks/RESULTS.md

@@ -101,8 +101,10 @@ enum PostgresSchema {
             name: "0005_lease_expirations_and_due_by_action",
             statements: [
                 "ALTER TABLE deliveries ADD COLUMN lease_expirations INTEGER NOT NULL DEFAULT 0",
+                // With id, unlike SQLite's: claims read due deliveries in (next_attempt_at, id) order
+                // straight from the index and stop at their limit.
                 """
-                CREATE INDEX deliveries_due_by_action ON deliveries (action, next_attempt_at)
+                CREATE INDEX deliveries_due_by_action ON deliveries (action, next_attempt_at, id)
                     WHERE status IN ('pending', 'failed', 'running')
                 """,
             ]

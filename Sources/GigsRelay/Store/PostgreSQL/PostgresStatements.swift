@@ -146,13 +146,22 @@ struct FinishAttempts: PostgresPreparedStatement {
 /// Due deliveries of one action, oldest due first, locked for this transaction; rows other instances
 /// hold are skipped, not waited for.
 struct SelectDue: PostgresPreparedStatement {
+    // The due rows are picked and locked through the (action, next_attempt_at, id) index alone, then
+    // joined with their events: joining first let the planner read and sort every due row with its body
+    // (measured: 160 ms per claim with a backlog of 11,000).
     static let sql = """
-        SELECT d.id, d.attempts, d.status, d.lease_expirations, d.replay, e.id, e.type, e.body, e.received_at
-        FROM deliveries d JOIN events e ON e.seq = d.event_seq
-        WHERE d.action = $1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= $2
-        ORDER BY d.next_attempt_at, d.id
-        LIMIT $3
-        FOR UPDATE OF d SKIP LOCKED
+        WITH due AS (
+            SELECT id, event_seq, attempts, status, lease_expirations, replay, next_attempt_at
+            FROM deliveries
+            WHERE action = $1 AND status IN ('pending', 'failed', 'running') AND next_attempt_at <= $2
+            ORDER BY next_attempt_at, id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        )
+        SELECT due.id, due.attempts, due.status, due.lease_expirations, due.replay, e.id, e.type, e.body,
+            e.received_at
+        FROM due JOIN events e ON e.seq = due.event_seq
+        ORDER BY due.next_attempt_at, due.id
         """
 
     typealias Row = (Int64, Int64, String, Int64, Int64, String, String, ByteBuffer, Int64)
@@ -255,16 +264,19 @@ struct PostgresClaim {
                 WHERE id = ANY(\(ids))
                 """, logger: logger)
         }
-        // After marking, so the claimed deliveries count with their lease's end.
-        let actions = Array(request.actions.keys).map(\.postgresText)
+        // After marking, so the claimed deliveries count with their lease's end. One index seek per action
+        // (min() over several actions at once would read every unfinished delivery).
         var nextDueAt: Int64?
-        for try await due in try await connection.query(
-            """
-            SELECT min(next_attempt_at) FROM deliveries
-            WHERE action = ANY(\(actions)) AND status IN ('pending', 'failed', 'running')
-            """, logger: logger
-        ).decode(Int64?.self) {
-            nextDueAt = due
+        for action in request.actions.keys {
+            for try await due in try await connection.query(
+                """
+                SELECT next_attempt_at FROM deliveries
+                WHERE action = \(action.postgresText) AND status IN ('pending', 'failed', 'running')
+                ORDER BY next_attempt_at LIMIT 1
+                """, logger: logger
+            ).decode(Int64.self) {
+                nextDueAt = min(due, nextDueAt ?? due)
+            }
         }
         var claim = Claim(jobs: rows.map(\.job), nextDueAt: nextDueAt)
         claim.poisoned = poisoned
