@@ -206,10 +206,13 @@ struct PostgresProcessTests {
         let fixture = try DaemonFixture(
             serverTOML: #"trusted_proxies = ["127.0.0.1/32"]"#,
             extraTOML: """
+                [dispatch]
+                lease_seconds = 3
                 [actions.backend]
                 kind = "http"
                 url = "\(receiver.url())"
                 secret = "env:ACTION_SECRET"
+                timeout_seconds = 2
                 [[routes]]
                 events = ["com.gigs.subscription.*"]
                 actions = ["backend"]

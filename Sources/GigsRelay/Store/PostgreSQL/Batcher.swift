@@ -120,7 +120,10 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
             try? await Task.sleep(for: .milliseconds(500))
             let cutoff = ContinuousClock.now - deadline
             let late: [Call] = state.withLockedValue { state in
+                // Late queued calls leave the queue too: while the committers hang on a dead connection,
+                // what waits must not grow with every request that arrives.
                 var late = state.queue.filter { $0.since < cutoff }
+                state.queue.removeAll { $0.since < cutoff }
                 for batch in state.inFlight.values where batch.first.map({ $0.since < cutoff }) == true {
                     late += batch
                 }
