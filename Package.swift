@@ -13,6 +13,16 @@ let fuzzing = Context.environment["GIGS_RELAY_FUZZ"] == "1"
 let fuzzSettings: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"]), .define("FUZZING")] : []
 let fuzzLinkerSettings: [LinkerSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
 
+/// `GIGS_RELAY_TSAN=1` (set by `Tests/Sanitizers/run-thread.sh`): gigs-relay's own modules (the library,
+/// the binary, the test support and the tests) are built for ThreadSanitizer in the normal `.build`
+/// folder, against the dependencies the normal build compiled. Their locks are pthread mutexes the
+/// sanitizer intercepts, and the Swift concurrency runtime reports its task hand-offs to it.
+let threadSanitizing = Context.environment["GIGS_RELAY_TSAN"] == "1"
+let ownSettings: [SwiftSetting] =
+    swiftSettings + fuzzSettings + (threadSanitizing ? [.unsafeFlags(["-sanitize=thread"])] : [])
+let ownLinkerSettings: [LinkerSetting] =
+    fuzzLinkerSettings + (threadSanitizing ? [.unsafeFlags(["-sanitize=thread"])] : [])
+
 let package = Package(
     name: "gigs-relay",
     platforms: [.macOS(.v15)],
@@ -84,7 +94,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings + fuzzSettings
+            swiftSettings: ownSettings
         ),
         .executableTarget(
             name: "gigs-relay",
@@ -95,13 +105,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: ownSettings,
+            linkerSettings: ownLinkerSettings
         ),
         .executableTarget(
             name: "gigs-relay-fuzz",
             dependencies: ["GigsRelay"],
-            swiftSettings: swiftSettings + fuzzSettings + [.unsafeFlags(["-parse-as-library"])],
-            linkerSettings: fuzzLinkerSettings
+            swiftSettings: ownSettings + [.unsafeFlags(["-parse-as-library"])],
+            linkerSettings: ownLinkerSettings
         ),
         .target(
             name: "GigsRelayTesting",
@@ -114,7 +125,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: ownSettings,
+            linkerSettings: ownLinkerSettings
         ),
         .testTarget(
             name: "GigsRelayTests",
@@ -132,7 +144,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: ownSettings,
+            linkerSettings: ownLinkerSettings
         ),
     ]
 )

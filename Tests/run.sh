@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs missing system packages, checks formatting,
 # builds once (library, binary and tests), then runs every test against that build, then runs the suite
-# again under ThreadSanitizer (a second build, in .build-tsan), then fuzzes ingest's parsers for a minute
+# again under ThreadSanitizer (gigs-relay's own modules built again for it), then fuzzes ingest's parsers for a minute
 # (the library and fuzz target built again with libFuzzer and AddressSanitizer, in .build).
 set -euo pipefail
 cd "$(dirname "$0")/.."

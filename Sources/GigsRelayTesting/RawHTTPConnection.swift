@@ -54,6 +54,13 @@ public final class RawHTTPConnection {
 
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// Whether the peer has answered or closed (without reading what arrived, and without waiting).
+    public var hasAnswered: Bool {
+        var byte: UInt8 = 0
+        let count = recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return count > 0 || count == 0
+    }
+
     /// Reads until the end of a response head (or the peer closes, or the receive timeout passes);
     /// returns what arrived.
     public func readResponseHead() -> String {

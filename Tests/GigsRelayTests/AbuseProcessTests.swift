@@ -111,22 +111,31 @@ struct AbuseProcessTests {
             let prefix = #"{"object":"event","id":"\#(id)","type":"com.gigs.ping","pad":""#
             return Array((prefix + String(repeating: "p", count: size - prefix.utf8.count - 2) + #""}"#).utf8)
         }
-        // Two uploads of 60,000 bytes that stall after their first bytes hold 120,000 of 131,072.
-        var stalled: [RawHTTPConnection] = []
-        for index in 0..<2 {
+        /// An upload of 60,000 bytes that stalls after its first bytes, holding that much of the budget.
+        func stalledUpload(_ index: Int) throws -> RawHTTPConnection {
             let body = event("evt_stalled_\(index)", size: 60_000)
             let connection = try RawHTTPConnection(address: address)
             var head = "POST /webhooks/gigs HTTP/1.1\r\nHost: relay\r\nContent-Length: \(body.count)\r\n"
             for field in fixture.signer.headers(body: body) { head += "\(field.name.rawName): \(field.value)\r\n" }
-            #expect(connection.send(head + "\r\n"))
-            #expect(connection.send(Array(body.prefix(100))))
-            stalled.append(connection)
+            _ = connection.send(head + "\r\n")
+            _ = connection.send(Array(body.prefix(100)))
+            return connection
         }
-        // The probe sends only its head: the answer comes before any body, so no unread bytes can turn
-        // the server's close into a reset that loses it (a full upload raced that under load).
+        // Two stalled uploads hold 120,000 of 131,072. The probe sends only its head, so its answer comes
+        // before any body and no unread bytes can turn a close into a reset that loses it. On a loaded
+        // machine the server may see a probe before a stalled upload: then the probe holds budget while it
+        // waits and an upload is refused instead. Such a probe is closed, a refused upload replaced, and
+        // the probe sent again.
+        var stalled = [try stalledUpload(0), try stalledUpload(1)]
+        var uploads = 2
         let big = event("evt_big", size: 60_000)
         try await eventuallyAsync("the budget to be taken") {
-            let probe = try RawHTTPConnection(address: address, receiveTimeout: .seconds(5))
+            for index in stalled.indices where stalled[index].hasAnswered {
+                stalled[index] = try stalledUpload(uploads)
+                uploads += 1
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let probe = try RawHTTPConnection(address: address, receiveTimeout: .seconds(1))
             var head = "POST /webhooks/gigs HTTP/1.1\r\nHost: relay\r\nContent-Length: \(big.count)\r\n"
             for field in fixture.signer.headers(body: big) { head += "\(field.name.rawName): \(field.value)\r\n" }
             guard probe.send(head + "\r\n") else { return false }
