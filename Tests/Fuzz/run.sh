@@ -24,7 +24,7 @@ mkdir -p .build/fuzz-crashes
 echo "fuzzing ingest for ${seconds}s"
 log="$corpus.log"
 status=0
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+LSAN_OPTIONS="suppressions=$PWD/Tests/Fuzz/leak-suppressions.txt ${LSAN_OPTIONS:-}" "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix=.build/fuzz-crashes/ -print_final_stats=1 "$corpus" > "$log" 2>&1 || status=$?
 grep -E '^(INFO: seed corpus|Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
 if [ "$status" -ne 0 ]; then
