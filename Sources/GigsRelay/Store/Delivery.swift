@@ -164,6 +164,13 @@ public struct Claim: Sendable {
 
 /// A delivery the claim found with an expired lease and an exhausted attempt budget, now `dead`.
 public struct PoisonedDelivery: Sendable {
+    /// The `lastError` both backends record: "attempt did not finish: lease expired N times (attempt N
+    /// of M)", where `expirations` counts the expiry that poisoned it.
+    static func error(expirations: Int64, attempts: Int, maxAttempts: Int) -> String {
+        "attempt did not finish: lease expired \(expirations) time\(expirations == 1 ? "" : "s")"
+            + " (attempt \(attempts) of \(maxAttempts))"
+    }
+
     public let id: DeliveryID
     public let eventID: EventID
     public let action: String

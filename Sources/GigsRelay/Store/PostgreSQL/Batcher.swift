@@ -129,10 +129,8 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
                 }
                 return late
             }
-            let seconds = deadline.components.seconds
-            for call in late {
-                call.answer(.failure(.unavailable(detail: "PostgreSQL did not answer within \(seconds) s")))
-            }
+            let timedOut = StoreError.unavailable(detail: PostgresStoreFailure.timedOut(deadline).description)
+            for call in late { call.answer(.failure(timedOut)) }
         }
     }
 

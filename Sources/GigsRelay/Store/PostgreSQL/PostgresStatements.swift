@@ -204,10 +204,9 @@ struct PostgresClaim {
                 let previousAttempts = Int(clamping: attempts)
                 let leaseExpired = status == DeliveryStatus.running.rawValue
                 if leaseExpired && previousAttempts >= settings.maxAttempts {
-                    let expirations = expirations.saturatingAdd(1)
-                    let error =
-                        "attempt did not finish: lease expired \(expirations) time\(expirations == 1 ? "" : "s")"
-                        + " (attempt \(previousAttempts) of \(settings.maxAttempts))"
+                    let error = PoisonedDelivery.error(
+                        expirations: expirations.saturatingAdd(1), attempts: previousAttempts,
+                        maxAttempts: settings.maxAttempts)
                     poisoned.append(
                         PoisonedDelivery(
                             id: DeliveryID(id), eventID: EventID(eventID), action: action, attempts: previousAttempts,

@@ -245,10 +245,9 @@ final class EventWriter: @unchecked Sendable {
                 let eventID = EventID(select.text(at: 4) ?? "")
                 let leaseExpired = select.text(at: 3) == DeliveryStatus.running.rawValue
                 if leaseExpired && previousAttempts >= settings.maxAttempts {
-                    let expirations = select.int64(at: 8).saturatingAdd(1)
-                    let error =
-                        "attempt did not finish: lease expired \(expirations) time\(expirations == 1 ? "" : "s")"
-                        + " (attempt \(previousAttempts) of \(settings.maxAttempts))"
+                    let error = PoisonedDelivery.error(
+                        expirations: select.int64(at: 8).saturatingAdd(1), attempts: previousAttempts,
+                        maxAttempts: settings.maxAttempts)
                     poisoned.append(
                         PoisonedDelivery(
                             id: id, eventID: eventID, action: action, attempts: previousAttempts, error: error))
