@@ -143,38 +143,91 @@ struct FinishAttempts: PostgresPreparedStatement {
     }
 }
 
-/// Due deliveries of one action, oldest due first, locked for this transaction; rows other instances
-/// hold are skipped, not waited for.
-struct SelectDue: PostgresPreparedStatement {
-    // The due rows are picked and locked through the (action, next_attempt_at, id) index alone, then
-    // joined with their events: joining first let the planner read and sort every due row with its body
-    // (measured: 160 ms per claim with a backlog of 11,000).
+/// One claim as one prepared statement, committed on its own: the same rules as the SQLite writer's
+/// claim (actions in turn, each within its room; an expired lease counts as an attempt and poisons a
+/// delivery on its last one), with rows locked by `FOR UPDATE SKIP LOCKED` so that instances claim
+/// disjoint sets. Each action's due rows are picked through the (action, next_attempt_at, id) index
+/// alone and only then joined with their events: joining first let the planner read and sort every due
+/// row with its body (measured: 160 ms per claim with a backlog of 11,000).
+///
+/// Rows come back in three kinds: the claimed deliveries in the order to start them, the poisoned ones
+/// (left `running` and unlocked for `PostgresClaim` to mark `dead`), and one last row whose
+/// `received_at` column is when the earliest delivery not claimed now becomes due, if any.
+struct ClaimDue: PostgresPreparedStatement {
     static let sql = """
-        WITH due AS (
-            SELECT id, event_seq, attempts, status, lease_expirations, replay, next_attempt_at
-            FROM deliveries
-            WHERE action = $1 AND status IN ('pending', 'failed', 'running') AND next_attempt_at <= $2
-            ORDER BY next_attempt_at, id
-            LIMIT $3
-            FOR UPDATE SKIP LOCKED
+        WITH acts AS (
+            SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[]) WITH ORDINALITY AS a(action, room, max_attempts, ord)
+        ),
+        picked AS (
+            SELECT d.*, a.action, a.ord, (d.status = 'running' AND d.attempts >= a.max_attempts) AS poisoned
+            FROM acts a CROSS JOIN LATERAL (
+                SELECT id, event_seq, attempts, status, lease_expirations, replay, next_attempt_at FROM deliveries
+                WHERE action = a.action AND status IN ('pending', 'failed', 'running') AND next_attempt_at <= $4
+                ORDER BY next_attempt_at, id
+                LIMIT a.room
+                FOR UPDATE SKIP LOCKED
+            ) d
+        ),
+        chosen AS (
+            SELECT * FROM (
+                SELECT *, row_number() OVER (PARTITION BY action ORDER BY next_attempt_at, id) AS rank
+                FROM picked WHERE NOT poisoned
+            ) ranked
+            ORDER BY rank, ord
+            LIMIT $6
+        ),
+        claimed AS (
+            UPDATE deliveries d SET status = 'running', attempts = d.attempts + 1, next_attempt_at = $5, updated_at = $4,
+                lease_expirations = d.lease_expirations + CASE WHEN d.status = 'running' THEN 1 ELSE 0 END
+            FROM chosen c WHERE d.id = c.id
+        ),
+        expired AS (
+            -- The unfinished attempts are recorded as failed ones.
+            INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+            SELECT id, attempts, $4, 0, 'failed', 'attempt did not finish: its lease expired' FROM chosen
+            WHERE status = 'running'
         )
-        SELECT due.id, due.attempts, due.status, due.lease_expirations, due.replay, e.id, e.type, e.body,
-            e.received_at
-        FROM due JOIN events e ON e.seq = due.event_seq
-        ORDER BY due.next_attempt_at, due.id
+        SELECT 0 AS kind, c.rank, c.ord, c.id, c.attempts, c.lease_expirations, c.replay, c.action, e.id,
+            e.type, e.body, e.received_at
+        FROM chosen c JOIN events e ON e.seq = c.event_seq
+        UNION ALL
+        SELECT 1, 0, 0, p.id, p.attempts, p.lease_expirations, p.replay, p.action, e.id, '', ''::bytea, 0
+        FROM picked p JOIN events e ON e.seq = p.event_seq
+        WHERE p.poisoned
+        UNION ALL
+        SELECT 2, 0, 0, 0, 0, 0, 0, '', '', '', ''::bytea, (
+            SELECT min(next.due) FROM (
+                SELECT $5 AS due WHERE EXISTS (SELECT FROM chosen)
+                UNION ALL
+                SELECT (
+                    SELECT next_attempt_at FROM deliveries
+                    WHERE action = a.action AND status IN ('pending', 'failed', 'running') AND next_attempt_at > $4
+                    ORDER BY next_attempt_at LIMIT 1
+                ) FROM acts a
+            ) next
+        )
+        ORDER BY kind, rank, ord
         """
 
-    typealias Row = (Int64, Int64, String, Int64, Int64, String, String, ByteBuffer, Int64)
+    /// Kind, rank, ord, delivery id, attempts, lease expirations, replay, action, event id, type, body,
+    /// received at (for the last row: next due).
+    typealias Row = (Int64, Int64, Int64, Int64, Int64, Int64, Int64, String, String, String, ByteBuffer, Int64?)
 
-    let action: String
+    /// The actions in the order this claim takes from them, with their room (at most the claim's limit)
+    /// and `max_attempts`.
+    let actions: [(name: String, room: Int, maxAttempts: Int)]
     let now: Int64
-    let limit: Int64
+    let leaseEnd: Int64
+    let limit: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(action.postgresText)
+        var bindings = PostgresBindings(capacity: 6)
+        bindings.append(actions.map(\.name.postgresText))
+        bindings.append(actions.map { Int64(max(0, min($0.room, limit))) })
+        bindings.append(actions.map { Int64($0.maxAttempts) })
         bindings.append(now)
-        bindings.append(limit)
+        bindings.append(leaseEnd)
+        bindings.append(Int64(max(0, limit)))
         return bindings
     }
 
@@ -183,36 +236,33 @@ struct SelectDue: PostgresPreparedStatement {
     }
 }
 
-/// One claim on PostgreSQL, in the caller's transaction: the same rules as the SQLite writer's claim
-/// (actions in turn, each within its room; an expired lease counts as an attempt and poisons a delivery on
-/// its last one), with rows locked by `FOR UPDATE SKIP LOCKED` so that instances claim disjoint sets.
+/// One claim on PostgreSQL: `ClaimDue`, then the poisoned deliveries it found are marked `dead`, each
+/// fenced by its attempt so that a result that arrives meanwhile, or another instance doing the same,
+/// wins once.
 struct PostgresClaim {
     let request: ClaimRequest
     /// Which action's queue is taken from first.
     let turn: Int
 
-    func run(on connection: PostgresConnection, logger: Logger) async throws -> Claim {
-        var queues: [[EventWriter.ClaimedRow]] = []
+    func run(on client: PostgresClient, logger: Logger) async throws -> Claim {
+        var actions = request.actions.sorted(by: { $0.key < $1.key }).map {
+            (name: $0.key, room: $0.value.room, maxAttempts: $0.value.maxAttempts)
+        }
+        if !actions.isEmpty {
+            let first = turn % actions.count
+            actions = Array(actions[first...] + actions[..<first])
+        }
+        let statement = ClaimDue(
+            actions: actions, now: request.now, leaseEnd: request.now + request.leaseMilliseconds,
+            limit: request.limit)
+        var jobs: [DeliveryJob] = []
         var poisoned: [PoisonedDelivery] = []
-        for (action, settings) in request.actions.sorted(by: { $0.key < $1.key }) where settings.room > 0 {
-            var queue: [EventWriter.ClaimedRow] = []
-            let select = SelectDue(action: action, now: request.now, limit: Int64(min(settings.room, request.limit)))
-            for try await (id, attempts, status, expirations, replay, eventID, type, body, received)
-                in try await connection
-                .execute(select, logger: logger)
-            {
-                let previousAttempts = Int(clamping: attempts)
-                let leaseExpired = status == DeliveryStatus.running.rawValue
-                if leaseExpired && previousAttempts >= settings.maxAttempts {
-                    let error = PoisonedDelivery.error(
-                        expirations: expirations.saturatingAdd(1), attempts: previousAttempts,
-                        maxAttempts: settings.maxAttempts)
-                    poisoned.append(
-                        PoisonedDelivery(
-                            id: DeliveryID(id), eventID: EventID(eventID), action: action, attempts: previousAttempts,
-                            error: error))
-                    continue
-                }
+        var nextDueAt: Int64?
+        for try await row in try await client.execute(statement, logger: logger) {
+            let (kind, _, _, id, attempts, expirations, replay, action, eventID, type, body, received) = row
+            let previousAttempts = Int(clamping: attempts)
+            switch kind {
+            case 0:
                 var job = DeliveryJob(
                     id: DeliveryID(id),
                     eventID: EventID(eventID),
@@ -220,65 +270,43 @@ struct PostgresClaim {
                     action: action,
                     attempt: previousAttempts + 1,
                     body: Array(body.readableBytesView),
-                    receivedAt: received
+                    receivedAt: received ?? 0
                 )
                 job.isReplay = replay != 0
-                queue.append(EventWriter.ClaimedRow(job: job, leaseExpired: leaseExpired))
+                jobs.append(job)
+            case 1:
+                let maxAttempts = request.actions[action]?.maxAttempts ?? previousAttempts
+                let error = PoisonedDelivery.error(
+                    expirations: expirations.saturatingAdd(1), attempts: previousAttempts, maxAttempts: maxAttempts)
+                poisoned.append(
+                    PoisonedDelivery(
+                        id: DeliveryID(id), eventID: EventID(eventID), action: action, attempts: previousAttempts,
+                        error: error))
+            default:
+                nextDueAt = received
             }
-            if !queue.isEmpty { queues.append(queue) }
         }
-        let first = queues.isEmpty ? 0 : turn % queues.count
-        let rows = EventWriter.takeInTurn(from: Array(queues[first...] + queues[..<first]), limit: request.limit)
-        let now = request.now
+        var marked: [PoisonedDelivery] = []
         for delivery in poisoned {
-            try await connection.query(
+            for try await _ in try await client.query(
                 """
                 WITH dead AS (
                     UPDATE deliveries SET status = 'dead', lease_expirations = lease_expirations + 1,
-                        last_error = \(delivery.error), next_attempt_at = 0, updated_at = \(now)
-                    WHERE id = \(delivery.id.rawValue) AND status = 'running'
+                        last_error = \(delivery.error), next_attempt_at = 0, updated_at = \(request.now)
+                    WHERE id = \(delivery.id.rawValue) AND status = 'running' AND attempts = \(delivery.attempts)
+                        AND next_attempt_at <= \(request.now)
                     RETURNING id
                 )
                 INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-                SELECT id, \(delivery.attempts), \(now), 0, 'dead', \(delivery.error) FROM dead
+                SELECT id, \(delivery.attempts), \(request.now), 0, 'dead', \(delivery.error) FROM dead
+                RETURNING delivery_id
                 """, logger: logger)
-        }
-        if !rows.isEmpty {
-            let expired = rows.filter(\.leaseExpired).map { $0.job.id.rawValue }
-            if !expired.isEmpty {
-                // The unfinished attempts are recorded as failed ones.
-                try await connection.query(
-                    """
-                    INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-                    SELECT id, attempts, \(now), 0, 'failed', 'attempt did not finish: its lease expired'
-                    FROM deliveries WHERE id = ANY(\(expired))
-                    """, logger: logger)
-            }
-            let ids = rows.map { $0.job.id.rawValue }
-            try await connection.query(
-                """
-                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = \(now + request.leaseMilliseconds),
-                    updated_at = \(now),
-                    lease_expirations = lease_expirations + CASE WHEN status = 'running' THEN 1 ELSE 0 END
-                WHERE id = ANY(\(ids))
-                """, logger: logger)
-        }
-        // After marking, so the claimed deliveries count with their lease's end. One index seek per action
-        // (min() over several actions at once would read every unfinished delivery).
-        var nextDueAt: Int64?
-        for action in request.actions.keys {
-            for try await due in try await connection.query(
-                """
-                SELECT next_attempt_at FROM deliveries
-                WHERE action = \(action.postgresText) AND status IN ('pending', 'failed', 'running')
-                ORDER BY next_attempt_at LIMIT 1
-                """, logger: logger
-            ).decode(Int64.self) {
-                nextDueAt = min(due, nextDueAt ?? due)
+            {
+                marked.append(delivery)
             }
         }
-        var claim = Claim(jobs: rows.map(\.job), nextDueAt: nextDueAt)
-        claim.poisoned = poisoned
+        var claim = Claim(jobs: jobs, nextDueAt: nextDueAt)
+        claim.poisoned = marked
         return claim
     }
 }

@@ -11,9 +11,9 @@ import PostgresNIO
 ///   server's `synchronous_commit = on` before any caller is answered. The unique event id is the
 ///   database's, so a duplicate that reaches another instance is a duplicate. Attempt results are
 ///   batched the same way (``FinishAttempts``).
-/// - Claims lock due deliveries with `FOR UPDATE SKIP LOCKED`, so instances never claim the same one, and
-///   mark them `running` under a lease in the same transaction; a killed instance's deliveries are taken
-///   over once their lease expires, exactly as on SQLite.
+/// - A claim is one statement (``ClaimDue``): it locks due deliveries with `FOR UPDATE SKIP LOCKED`, so
+///   instances never claim the same one, and marks them `running` under a lease; a killed instance's
+///   deliveries are taken over once their lease expires, exactly as on SQLite.
 /// - Every call has a deadline (``deadline``): while the database is unreachable or restarting, calls
 ///   fail fast with `store_unavailable` (ingest answers 503, the dispatcher waits) and the pool
 ///   reconnects by itself.
@@ -227,9 +227,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         }
         let logger = logger
         return try await write { client in
-            try await client.withTransaction(logger: logger) { connection in
-                try await PostgresClaim(request: request, turn: turn).run(on: connection, logger: logger)
-            }
+            try await PostgresClaim(request: request, turn: turn).run(on: client, logger: logger)
         }
     }
 
