@@ -9,7 +9,9 @@ struct ReplayCommand: AsyncParsableCommand {
         abstract: "Create new deliveries for stored events, using the current routes; the running daemon runs them.",
         discussion: """
             Choose events by id, or by --type and --since (with optional --until; needs --yes).
-            Each new delivery is marked as a replay. Exit codes: 0 done; 1 error; 2 nothing matched.
+            Each new delivery is marked as a replay. The routes' `where` filters are applied to the stored
+            payload; --dry-run also shows which routes each event matches now (numbered in file order).
+            Exit codes: 0 done; 1 error; 2 nothing matched.
             """
     )
 
@@ -73,9 +75,21 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             var plan: [ReplayStep] = []
             for event in events {
-                let actions = configuration.routes.actions(for: event.type).filter { action == nil || $0 == action }
+                let routes = configuration.routes
+                let matched = routes.matching(type: event.type, body: event.body)
+                if dryRun {
+                    let numbers = matched.map { "\($0 + 1)" }.joined(separator: ", ")
+                    Terminal.line(
+                        "\(event.id) (\(event.type)) matches "
+                            + (matched.isEmpty
+                                ? "no route now" : "route\(matched.count == 1 ? "" : "s") \(numbers) now"))
+                }
+                let actions = routes.actions(for: event.type, body: event.body).filter { action == nil || $0 == action }
                 if actions.isEmpty {
-                    Terminal.error("\(event.id): no route sends \(event.type) to \(action ?? "any action")")
+                    let typeRouted = routes.contains { $0.events.contains { $0.matches(event.type) } }
+                    let payload =
+                        typeRouted && matched.isEmpty ? " with this payload (a route's where does not hold)" : ""
+                    Terminal.error("\(event.id): no route sends \(event.type)\(payload) to \(action ?? "any action")")
                 }
                 plan += actions.map { ReplayStep(sequence: event.sequence, action: $0) }
             }

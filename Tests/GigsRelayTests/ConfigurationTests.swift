@@ -195,9 +195,9 @@ struct ConfigurationTests {
         #expect(backend.maxConcurrency == 3)
         #expect(configuration.actions["hook"]?.retry.maxAttempts == 5)
         #expect(configuration.actions["hook"]?.timeoutSeconds == 30)
-        #expect(configuration.routes.actions(for: "com.gigs.subscription.activated") == ["backend", "hook"])
-        #expect(configuration.routes.actions(for: "com.gigs.subscriptionGroup.deleted") == ["backend", "hook"])
-        #expect(configuration.routes.actions(for: "com.gigs.subscription.renewed") == ["hook"])
+        #expect(configuration.routes.actions(for: "com.gigs.subscription.activated", body: []) == ["backend", "hook"])
+        #expect(configuration.routes.actions(for: "com.gigs.subscriptionGroup.deleted", body: []) == ["backend", "hook"])
+        #expect(configuration.routes.actions(for: "com.gigs.subscription.renewed", body: []) == ["hook"])
     }
 
     @Test(

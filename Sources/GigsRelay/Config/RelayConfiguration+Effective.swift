@@ -83,7 +83,12 @@ extension RelayConfiguration {
                 ])
         }
         for route in routes {
-            section("[routes]", [("events", list(route.events.map(\.description))), ("actions", list(route.actions))])
+            var keys: [(String, String?)] = [("events", list(route.events.map(\.description)))]
+            if !route.filters.isEmpty {
+                keys.append(("where", "{ " + route.filters.map(\.description).joined(separator: ", ") + " }"))
+            }
+            keys.append(("actions", list(route.actions)))
+            section("[routes]", keys)
         }
         for name in actions.keys.sorted() {
             guard let action = actions[name] else { continue }

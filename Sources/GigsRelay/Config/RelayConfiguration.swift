@@ -299,8 +299,14 @@ public struct RelayConfiguration: Sendable {
                     "unknown action \"\(name)\"; configured actions: \(known.isEmpty ? "none" : known)"
                 )
             }
+            var filters: [PayloadFilter] = []
+            for (pointer, values) in try section.scalarTable("where") ?? [] {
+                filters.append(
+                    PayloadFilter(pointer: try JSONPointer(parsing: pointer, key: section.key("where")), values: values)
+                )
+            }
             try section.refuseUnknownKeys()
-            routes.append(RouteConfiguration(events: events, actions: names))
+            routes.append(RouteConfiguration(events: events, actions: names, filters: filters))
         }
     }
 

@@ -1,9 +1,23 @@
-/// `[[routes]]`: which actions an event type goes to.
+/// `[[routes]]`: which actions an event type goes to, optionally only when fields of its payload have
+/// given values.
 public struct RouteConfiguration: Sendable, Equatable {
     /// `events`: the patterns this route matches.
     public var events: [EventTypePattern]
     /// `actions`: the action names, in order.
     public var actions: [String]
+    /// `where`: conditions on the payload, all of which must hold (none: every payload matches).
+    public var filters: [PayloadFilter] = []
+
+    public init(events: [EventTypePattern], actions: [String], filters: [PayloadFilter] = []) {
+        self.events = events
+        self.actions = actions
+        self.filters = filters
+    }
+
+    /// Whether the type matches and every filter holds for the payload values found.
+    func matches(type: String, values: [JSONPointer: FilterValue]) -> Bool {
+        events.contains { $0.matches(type) } && filters.allSatisfy { $0.matches(values[$0.pointer]) }
+    }
 }
 
 /// An event-type pattern: an exact type, a prefix ending in `.*`, or `*` for every type.
@@ -45,14 +59,24 @@ public enum EventTypePattern: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension [RouteConfiguration] {
-    /// The distinct action names the routes give `type`, in route order.
-    public func actions(for type: String) -> [String] {
+    /// The distinct action names the routes give an event, in route order: routes whose patterns match
+    /// `type` and whose filters all hold for `body`.
+    public func actions(for type: String, body: [UInt8]) -> [String] {
         var names: [String] = []
-        for route in self where route.events.contains(where: { $0.matches(type) }) {
-            for action in route.actions where !names.contains(action) {
+        for index in matching(type: type, body: body) {
+            for action in self[index].actions where !names.contains(action) {
                 names.append(action)
             }
         }
         return names
+    }
+
+    /// The indices of the routes an event matches. The payload is read only when a route of its type has
+    /// filters, and then once for all of them.
+    public func matching(type: String, body: [UInt8]) -> [Int] {
+        let candidates = indices.filter { self[$0].events.contains { $0.matches(type) } }
+        let pointers = Set(candidates.flatMap { self[$0].filters.map(\.pointer) })
+        let values = pointers.isEmpty ? [:] : PayloadProbe(pointers).values(in: body)
+        return candidates.filter { self[$0].matches(type: type, values: values) }
     }
 }

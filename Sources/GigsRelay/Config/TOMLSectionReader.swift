@@ -115,6 +115,42 @@ final class TOMLSection {
         return result
     }
 
+    /// An inline table of scalars or arrays of scalars, such as a route's
+    /// `where = { "/data/sim/type" = "eSIM", "/data/plan/id" = ["pln_a", "pln_b"] }`, sorted by key.
+    func scalarTable(_ key: String) throws(ConfigurationError) -> [(key: String, values: [FilterValue])]? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let inner = value.table else {
+            throw ConfigurationError(key: self.key(key), "must be a table such as { \"/data/sim/type\" = \"eSIM\" }")
+        }
+        var result: [(key: String, values: [FilterValue])] = []
+        for name in inner.keys.sorted() {
+            guard let element = inner[name] else { continue }
+            let elements = element.array.map { Array($0) } ?? [element]
+            var values: [FilterValue] = []
+            for element in elements {
+                guard let scalar = Self.scalar(element) else {
+                    throw ConfigurationError(
+                        key: "\(self.key(key)).\(name)", "must be a string, number or boolean, or an array of them")
+                }
+                values.append(scalar)
+            }
+            guard !values.isEmpty else {
+                throw ConfigurationError(key: "\(self.key(key)).\(name)", "must list at least one value")
+            }
+            result.append((name, values))
+        }
+        return result
+    }
+
+    private static func scalar(_ value: any TOMLValueConvertible) -> FilterValue? {
+        if let string = value.string { return .string(string) }
+        if let bool = value.bool { return .bool(bool) }
+        if let integer = value.int { return .number(Double(integer)) }
+        if let double = value.double, double.isFinite { return .number(double) }
+        return nil
+    }
+
     /// A required string.
     func requiredString(_ key: String) throws(ConfigurationError) -> String {
         guard let value = try string(key), !value.isEmpty else {

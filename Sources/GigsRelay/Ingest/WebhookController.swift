@@ -94,7 +94,7 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
         let settings = live.snapshot
         let event = try settings.verifier.verify(headers: headers, body: Array(body.readableBytesView))
         do {
-            return (event, try await store.append(event, actions: settings.routes.actions(for: event.type)))
+            return (event, try await store.append(event, actions: settings.routes.actions(for: event.type, body: event.body)))
         } catch {
             throw .storeUnavailable
         }

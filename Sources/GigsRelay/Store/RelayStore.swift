@@ -88,11 +88,14 @@ public struct ReplayCandidate: Sendable, Equatable {
     public let sequence: Int64
     public let id: EventID
     public let type: String
+    /// The stored JSON, for the routes' payload filters.
+    public let body: [UInt8]
 
-    public init(sequence: Int64, id: EventID, type: String) {
+    public init(sequence: Int64, id: EventID, type: String, body: [UInt8]) {
         self.sequence = sequence
         self.id = id
         self.type = type
+        self.body = body
     }
 }
 

@@ -520,7 +520,7 @@ public final class PostgresStore: EventLog, StoreConsole {
 
     public func replayCandidates(ids: [EventID]) async throws(StoreError) -> [ReplayCandidate] {
         let texts = ids.map { $0.rawValue.postgresText }
-        let found = try await candidates("SELECT seq, id, type FROM events WHERE id = ANY(\(texts))")
+        let found = try await candidates("SELECT seq, id, type, body FROM events WHERE id = ANY(\(texts))")
         // In the order asked, as the SQLite store answers.
         let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         return ids.compactMap { byID[$0] }
@@ -533,7 +533,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         let to = until.map { unixMilliseconds($0) } ?? .max
         return try await candidates(
             """
-            SELECT seq, id, type FROM events
+            SELECT seq, id, type, body FROM events
             WHERE type = \(type.postgresText) AND received_at >= \(from) AND received_at < \(to) ORDER BY seq
             """)
     }
@@ -633,10 +633,11 @@ public final class PostgresStore: EventLog, StoreConsole {
     private func candidates(_ query: PostgresQuery) async throws(StoreError) -> [ReplayCandidate] {
         try await read { client, logger in
             var found: [ReplayCandidate] = []
-            for try await (seq, id, type) in try await client.query(query, logger: logger).decode(
-                (Int64, String, String).self)
+            for try await (seq, id, type, body) in try await client.query(query, logger: logger).decode(
+                (Int64, String, String, ByteBuffer).self)
             {
-                found.append(ReplayCandidate(sequence: seq, id: EventID(id), type: type))
+                found.append(
+                    ReplayCandidate(sequence: seq, id: EventID(id), type: type, body: Array(body.readableBytesView)))
             }
             return found
         }

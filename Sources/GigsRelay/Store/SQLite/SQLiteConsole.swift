@@ -95,15 +95,13 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
 
     public func replayCandidates(ids: [EventID]) throws(StoreError) -> [ReplayCandidate] {
         try change { maintenance throws(StoreError) in
-            try maintenance.events(ids: ids).map { ReplayCandidate(sequence: $0.sequence, id: $0.id, type: $0.type) }
+            try maintenance.events(ids: ids)
         }
     }
 
     public func replayCandidates(type: String, since: Date, until: Date?) throws(StoreError) -> [ReplayCandidate] {
         try change { maintenance throws(StoreError) in
-            try maintenance.events(type: type, since: since, until: until).map {
-                ReplayCandidate(sequence: $0.sequence, id: $0.id, type: $0.type)
-            }
+            try maintenance.events(type: type, since: since, until: until)
         }
     }
 

@@ -108,19 +108,17 @@ public final class StoreMaintenance {
     }
 
     /// Stored events chosen for a replay: by id, or by type and received time.
-    public func events(ids: [EventID]) throws(StoreError) -> [(sequence: Int64, id: EventID, type: String)] {
+    public func events(ids: [EventID]) throws(StoreError) -> [ReplayCandidate] {
         try query(
-            "SELECT seq, id, type FROM events WHERE id = ?",
+            "SELECT seq, id, type, body FROM events WHERE id = ?",
             bindings: ids.map { [.text($0.rawValue)] }
         )
     }
 
     /// Stored events of an exact type received in `[since, until)`, oldest first.
-    public func events(type: String, since: Date, until: Date?) throws(StoreError) -> [(
-        sequence: Int64, id: EventID, type: String
-    )] {
+    public func events(type: String, since: Date, until: Date?) throws(StoreError) -> [ReplayCandidate] {
         try query(
-            "SELECT seq, id, type FROM events WHERE type = ? AND received_at >= ? AND received_at < ? ORDER BY seq",
+            "SELECT seq, id, type, body FROM events WHERE type = ? AND received_at >= ? AND received_at < ? ORDER BY seq",
             bindings: [
                 [.text(type), .integer(unixMilliseconds(since)), .integer(until.map { unixMilliseconds($0) } ?? .max)]
             ]
@@ -153,12 +151,14 @@ public final class StoreMaintenance {
     private func query(
         _ sql: String,
         bindings: [[SQLiteValue]]
-    ) throws(StoreError) -> [(sequence: Int64, id: EventID, type: String)] {
+    ) throws(StoreError) -> [ReplayCandidate] {
         do {
-            var rows: [(sequence: Int64, id: EventID, type: String)] = []
+            var rows: [ReplayCandidate] = []
             for parameters in bindings {
                 rows += try connection.rows(sql, parameters) {
-                    ($0.int64(at: 0), EventID($0.text(at: 1) ?? ""), $0.text(at: 2) ?? "")
+                    ReplayCandidate(
+                        sequence: $0.int64(at: 0), id: EventID($0.text(at: 1) ?? ""), type: $0.text(at: 2) ?? "",
+                        body: $0.bytes(at: 3))
                 }
             }
             return rows
