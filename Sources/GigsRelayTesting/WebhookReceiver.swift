@@ -11,6 +11,8 @@ public struct ReceivedRequest: Decodable, Sendable {
     public let verified: Bool?
     /// The status it answered.
     public let status: Int
+    /// When it arrived (Unix seconds).
+    public let received: Double?
 }
 
 /// A real HTTP receiver (`Tests/Support/webhook_receiver.py`) run as a child process: it records every

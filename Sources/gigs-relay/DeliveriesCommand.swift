@@ -7,9 +7,9 @@ import Logging
 struct DeliveriesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliveries",
-        abstract: "List, inspect and retry deliveries (works while the daemon runs).",
+        abstract: "List, inspect, retry and skip deliveries (works while the daemon runs).",
         discussion: "Exit codes: 0 done; 1 error; 2 nothing matched.",
-        subcommands: [ListDeliveries.self, ShowDelivery.self, RetryDeliveries.self]
+        subcommands: [ListDeliveries.self, ShowDelivery.self, RetryDeliveries.self, SkipDeliveries.self]
     )
 
     /// Exit code when no delivery or event matched.
@@ -137,6 +137,40 @@ extension DeliveriesCommand {
             for id in retried { Terminal.line("\(dryRun ? "would retry" : "retried") \(id)") }
             for id in wanted where !retried.contains(id) { Terminal.error("\(id) is not a dead or failed delivery") }
             if retried.isEmpty { throw DeliveriesCommand.nothingMatched }
+        }
+    }
+}
+
+extension DeliveriesCommand {
+    /// `gigs-relay deliveries skip ID…`.
+    struct SkipDeliveries: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "skip",
+            abstract: "Mark pending, failed or dead deliveries skipped: they are never attempted again.",
+            discussion: "A running delivery cannot be skipped: wait for its attempt to end, or pause its action."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Argument(help: "Delivery ids (dlv_… or numbers).")
+        var ids: [String]
+
+        @Flag(help: "Show what would be skipped without changing anything.")
+        var dryRun = false
+
+        func validate() throws {
+            for id in ids where DeliveryID(parsing: id) == nil { throw ValidationError("not a delivery id: \(id)") }
+        }
+
+        func run() async throws {
+            let configuration = try options.load()
+            let wanted = ids.compactMap(DeliveryID.init(parsing:))
+            let skipped = try await withConsole(configuration) { try await $0.skip(wanted, dryRun: dryRun) }
+            for id in skipped { Terminal.line("\(dryRun ? "would skip" : "skipped") \(id)") }
+            for id in wanted where !skipped.contains(id) {
+                Terminal.error("\(id) is not a pending, failed or dead delivery")
+            }
+            if skipped.isEmpty { throw DeliveriesCommand.nothingMatched }
         }
     }
 }

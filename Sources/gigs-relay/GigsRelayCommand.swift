@@ -15,7 +15,7 @@ struct GigsRelayCommand: AsyncParsableCommand {
         version: RelayVersion.current,
         subcommands: [
             ServeCommand.self, EventsCommand.self, DeliveriesCommand.self, ReplayCommand.self, HealthCommand.self,
-            ConfigCommand.self, SendCommand.self, PruneCommand.self, StoreCommand.self,
+            ConfigCommand.self, SendCommand.self, PruneCommand.self, StoreCommand.self, ActionsCommand.self,
         ]
     )
 }

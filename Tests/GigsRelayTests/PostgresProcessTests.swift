@@ -101,7 +101,7 @@ struct PostgresProcessTests {
         #expect(logs.contains("relay.store.backend=postgresql"))
         #expect(!logs.contains(cluster.password))
         let database = String(fixture.postgres!.url.split(separator: "/").last!)
-        #expect(try cluster.psql("SELECT count(*) FROM schema_migrations", database: database) == "5")
+        #expect(try cluster.psql("SELECT count(*) FROM schema_migrations", database: database) == "6")
         #expect(try cluster.psql("SELECT count(*) FROM events", database: database) == "\(ids.count)")
         // The CLI reads the same store with the same output as on SQLite.
         let (status, output) = try await fixture.cli(["events", "show", "evt_pg_7"])

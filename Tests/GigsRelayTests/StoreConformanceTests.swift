@@ -128,7 +128,7 @@ struct StoreConformanceTests {
             #expect(
                 try await console.appliedMigrations() == [
                     "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at",
-                    "0004_create_store_probe", "0005_lease_expirations_and_due_by_action",
+                    "0004_create_store_probe", "0005_lease_expirations_and_due_by_action", "0006_create_action_state",
                 ])
             await console.close()
         }
@@ -321,6 +321,78 @@ struct StoreConformanceTests {
     }
 
     @Test(
+        "Skip marks pending, failed and dead deliveries skipped, never running or finished ones; a dry run reads",
+        arguments: Backend.allCases)
+    func skip(backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            for id in ["evt_s1", "evt_s2", "evt_s3"] {
+                _ = try await log.append(try signer.verifiedEvent(id: id), actions: ["a"])
+            }
+            let now = Self.now()
+            let jobs = try await Self.claim(log, limit: 2, now: now).jobs
+            #expect(jobs.count == 2)
+            try await log.finish(
+                AttemptRecord(
+                    delivery: jobs[0].id, attempt: 1, startedAt: now, durationMilliseconds: 1,
+                    outcome: .dead(error: "HTTP 410")))
+            let console = try await store.console()
+            let all = try await console.deliveries(DeliveryFilter()).map(\.id)
+            let pending = try #require(try await console.deliveries(DeliveryFilter(status: .pending)).first).id
+            let running = jobs[1].id
+            #expect(try await console.skip(all, dryRun: true).sorted() == [jobs[0].id, pending].sorted())
+            #expect(try await console.deliveries(DeliveryFilter(id: pending)).first?.status == .pending)
+            #expect(
+                try await console.skip(all + [DeliveryID(999)], dryRun: false).sorted()
+                    == [jobs[0].id, pending].sorted())
+            #expect(try await console.deliveries(DeliveryFilter(status: .skipped)).count == 2)
+            #expect(try await console.deliveries(DeliveryFilter(id: running)).first?.status == .running)
+            #expect(try await console.skip([jobs[0].id], dryRun: false).isEmpty)
+            #expect(try await Self.claim(log, now: Self.now()).jobs.isEmpty)
+            await console.close()
+        }
+    }
+
+    @Test(
+        "A paused action's deliveries are not claimed and are named paused; resume claims them; summaries count",
+        arguments: Backend.allCases)
+    func pause(backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            _ = try await log.append(try signer.verifiedEvent(id: "evt_p1"), actions: ["a", "b"])
+            _ = try await log.append(try signer.verifiedEvent(id: "evt_p2"), actions: ["a"])
+            let console = try await store.console()
+            #expect(try await console.setPaused("a", true))
+            #expect(try await !console.setPaused("a", true))
+            let claim = try await Self.claim(log, now: Self.now())
+            #expect(claim.jobs.map(\.action) == ["b"])
+            #expect(claim.paused == ["a"])
+            // The paused action's due deliveries do not make the dispatcher wake early.
+            #expect(claim.nextDueAt.map { $0 > Self.now() } ?? true)
+            try await log.finish(
+                AttemptRecord(
+                    delivery: claim.jobs[0].id, attempt: 1, startedAt: Self.now(), durationMilliseconds: 1,
+                    outcome: .retry(error: "HTTP 503", nextAttemptAt: Self.now() + 60_000)))
+            try await log.recordCircuit(CircuitChange(action: "b", state: .open, at: 1_000, error: "HTTP 503"))
+            let summaries = try await console.actionSummaries()
+            #expect(summaries.map(\.action) == ["a", "b"])
+            let a = summaries[0]
+            let b = summaries[1]
+            #expect(a.isPaused && a.waiting == 2 && a.running == 0 && a.circuit == .closed)
+            #expect(!b.isPaused && b.waiting == 1 && b.circuit == .open && b.circuitSince == 1_000)
+            #expect(b.circuitError == "HTTP 503" && b.lastError == "HTTP 503")
+            try await log.recordCircuit(CircuitChange(action: "b", state: .closed, at: 2_000, error: nil))
+            #expect(try await console.actionSummaries()[1].circuit == .closed)
+            #expect(try await console.setPaused("a", false))
+            #expect(try await !console.setPaused("a", false))
+            let resumed = try await Self.claim(log, now: Self.now())
+            #expect(resumed.jobs.map(\.action) == ["a", "a"] && resumed.paused.isEmpty)
+            #expect(try await console.actionSummaries()[0].running == 2)
+            await console.close()
+        }
+    }
+
+    @Test(
         "Replays create marked deliveries for stored events only, chosen by id or by type and time",
         arguments: Backend.allCases)
     func replay(backend: Backend) async throws {
@@ -440,7 +512,7 @@ struct PostgresInstancesTests {
             return logs
         }
         let console = try await location.openConsole(environment: environment, logger: StoreUnderTest.logger)
-        #expect(try await console.appliedMigrations().count == 5)
+        #expect(try await console.appliedMigrations().count == 6)
         await console.close()
         for log in logs { await log.close() }
     }

@@ -1,5 +1,17 @@
 import Foundation
 
+/// A token bucket: `perSecond` tokens a second, at most `burst` saved up.
+public struct RateLimit: Sendable, Equatable {
+    public let perSecond: Double
+    public let burst: Int
+}
+
+/// A circuit breaker: open after `failures` failed attempts in a row, probe after `cooldownSeconds`.
+public struct CircuitBreakerSettings: Sendable, Equatable {
+    public let failures: Int
+    public let cooldownSeconds: Int
+}
+
 /// `[actions.NAME]`: one notifier action and its settings.
 public struct ActionConfiguration: Sendable {
     /// What the action does.
@@ -14,6 +26,16 @@ public struct ActionConfiguration: Sendable {
         case esimInstallLinks(InstallLinksSettings)
     }
 
+    /// The `kind` as written in the file.
+    public var kindName: String {
+        switch kind {
+        case .http: "http"
+        case .exec: "exec"
+        case .email: "email"
+        case .esimInstallLinks: "esim-install-links"
+        }
+    }
+
     /// The table's name, used in routes, the store and metrics.
     public var name: String
     public var kind: Kind
@@ -23,6 +45,12 @@ public struct ActionConfiguration: Sendable {
     public var maxConcurrency: Int?
     /// `timeout_seconds`: how long one attempt may take.
     public var timeoutSeconds: Int
+    /// `rate_per_second` and `rate_burst`: a token bucket for attempts of this action (per instance); nil
+    /// when unlimited.
+    public var rate: RateLimit?
+    /// `circuit_failures` and `circuit_cooldown_seconds`: the circuit breaker; nil when
+    /// `circuit_failures = 0`.
+    public var circuit: CircuitBreakerSettings?
 
     /// Action names: lower-case letters, digits, `-` and `_`.
     static func isValidName(_ name: String) -> Bool {
@@ -53,6 +81,15 @@ public struct ActionConfiguration: Sendable {
                 "must be below dispatch.lease_seconds (\(dispatch.leaseSeconds)), or a running attempt could be claimed twice"
             )
         }
+        if let perSecond = try section.number("rate_per_second", in: 0.001...100_000) {
+            let burst = try section.integer("rate_burst", in: 1...100_000) ?? max(1, Int(perSecond.rounded(.up)))
+            self.rate = RateLimit(perSecond: perSecond, burst: burst)
+        } else if try section.integer("rate_burst", in: 1...100_000) != nil {
+            throw ConfigurationError(key: section.key("rate_burst"), "needs rate_per_second")
+        }
+        let failures = try section.integer("circuit_failures", in: 0...10_000) ?? 10
+        let cooldown = try section.integer("circuit_cooldown_seconds", in: 1...86_400) ?? 30
+        self.circuit = failures == 0 ? nil : CircuitBreakerSettings(failures: failures, cooldownSeconds: cooldown)
         switch try section.requiredString("kind") {
         case "http": self.kind = .http(try HTTPActionSettings(section: section))
         case "exec": self.kind = .exec(try ExecActionSettings(section: section))

@@ -127,6 +127,10 @@ extension RelayConfiguration {
             keys += [
                 ("timeout_seconds", "\(action.timeoutSeconds)"),
                 ("max_concurrency", action.maxConcurrency.map(String.init)),
+                ("rate_per_second", action.rate.map { FilterValue.number($0.perSecond).description }),
+                ("rate_burst", action.rate.map { String($0.burst) }),
+                ("circuit_failures", String(action.circuit?.failures ?? 0)),
+                ("circuit_cooldown_seconds", action.circuit.map { String($0.cooldownSeconds) }),
             ]
             section("actions.\(name)", keys + retryKeys(action.retry))
         }

@@ -91,6 +91,19 @@ final class TOMLSection {
         return integer
     }
 
+    /// An integer or a floating-point number within `range`.
+    func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+        readKeys.insert(key)
+        guard let value = table[key] else { return nil }
+        guard let number = value.double ?? value.int.map(Double.init), range.contains(number) else {
+            throw ConfigurationError(
+                key: self.key(key),
+                "must be a number from \(range.lowerBound) to \(range.upperBound), got \(value.debugDescription)"
+            )
+        }
+        return number
+    }
+
     func bool(_ key: String) throws(ConfigurationError) -> Bool? {
         readKeys.insert(key)
         guard let value = table[key] else { return nil }

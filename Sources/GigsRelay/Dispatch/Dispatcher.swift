@@ -25,6 +25,9 @@ public final class Dispatcher: Service {
     private let metrics: RelayMetrics
     private let logger: Logger
     private let running = RunningAttempts()
+    private let flow = FlowControl()
+    /// The actions the last claim found paused by an operator.
+    private let paused = NIOLockedValueBox<Set<String>>([])
     private let isStopping = Atomic(false)
 
     /// - Parameters:
@@ -78,12 +81,15 @@ public final class Dispatcher: Service {
             if free > 0 {
                 let now = unixMilliseconds()
                 let settings = live.snapshot.settings
+                let limited = flow.limit(
+                    running.claimable(settings, workers: dispatch.workers), settings: settings, now: .now)
+                for transition in limited.transitions { report(transition) }
                 let claim: Claim
                 do {
                     claim = try await store.claim(
                         ClaimRequest(
                             limit: free,
-                            actions: running.claimable(settings, workers: dispatch.workers),
+                            actions: limited.actions,
                             now: now,
                             leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000
                         )
@@ -94,7 +100,10 @@ public final class Dispatcher: Service {
                     continue
                 }
                 for delivery in claim.poisoned { reportPoisoned(delivery) }
+                reportPaused(claim.paused)
+                var claimed: [String: Int] = [:]
                 for job in claim.jobs {
+                    claimed[job.action, default: 0] += 1
                     running.start(job.action)
                     group.addTask {
                         await self.attempt(job)
@@ -102,13 +111,67 @@ public final class Dispatcher: Service {
                         self.wakeup.signal()
                     }
                 }
+                for (action, count) in claimed { flow.started(action, count: count) }
                 // A full claim may have left more due deliveries behind: claim again once there is room.
                 if claim.jobs.count == free { continue }
                 if let due = claim.nextDueAt, due > now {
                     timeout = min(.milliseconds(due - now), Self.pollInterval)
                 }
+                // A token or a probe comes due: claim again then.
+                if let retryAt = limited.retryAt {
+                    timeout = max(min(timeout, retryAt - .now), .milliseconds(1))
+                }
             }
             await wakeup.wait(timeout: timeout)
+        }
+    }
+
+    /// Logs, counts and records a circuit breaker's change of state.
+    private func report(_ transition: FlowControl.Transition) {
+        metrics.recordCircuit(action: transition.action, state: transition.to)
+        var metadata: Logger.Metadata = [
+            LogKey.action: "\(transition.action)", LogKey.circuit: "\(transition.to.rawValue)",
+        ]
+        switch transition.to {
+        case .open:
+            metadata[LogKey.error] = "\(transition.error ?? "")"
+            logger.warning(
+                transition.from == .halfOpen
+                    ? "Circuit opened again: the probe attempt failed; deliveries wait"
+                    : "Circuit opened: too many attempts in a row failed; deliveries wait without spending attempts",
+                metadata: metadata)
+        case .halfOpen:
+            logger.info("Circuit half-open: one probe attempt goes", metadata: metadata)
+        case .closed:
+            logger.notice("Circuit closed: attempts succeed again", metadata: metadata)
+        }
+        let change = CircuitChange(
+            action: transition.action, state: transition.to, at: unixMilliseconds(), error: transition.error)
+        let store = store
+        let logger = logger
+        Task {
+            do {
+                try await store.recordCircuit(change)
+            } catch {
+                logger.debug("Cannot record a circuit change", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+    }
+
+    /// Logs once when an operator pauses or resumes an action, and sets its gauge.
+    private func reportPaused(_ now: Set<String>) {
+        let before = paused.withLockedValue { paused in
+            defer { paused = now }
+            return paused
+        }
+        guard before != now else { return }
+        for action in now.subtracting(before).sorted() {
+            metrics.recordPaused(action: action, paused: true)
+            logger.notice("Action paused by an operator: its deliveries wait", metadata: [LogKey.action: "\(action)"])
+        }
+        for action in before.subtracting(now).sorted() {
+            metrics.recordPaused(action: action, paused: false)
+            logger.notice("Action resumed", metadata: [LogKey.action: "\(action)"])
         }
     }
 
@@ -215,6 +278,11 @@ public final class Dispatcher: Service {
             metadata[LogKey.error] = "\(error)"
             logger.error("Cannot record an attempt; the delivery will be retried after its lease", metadata: metadata)
             return
+        }
+        if let transition = flow.finished(
+            job.action, outcome: record, settings: current.settings[job.action], now: .now)
+        {
+            report(transition)
         }
         let finished = unixMilliseconds()
         metrics.countAttempt(

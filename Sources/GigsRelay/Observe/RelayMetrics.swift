@@ -25,6 +25,9 @@ public final class RelayMetrics: Sendable {
     private let oldestPending: Gauge
     private let dead: Gauge
     private let eventsReceived: Gauge
+    private let circuitChanges: CounterFamily<CircuitKey>
+    /// Per-action gauges, registered on first use: circuit state and paused.
+    private let actionGauges = NIOLockedValueBox<[String: (circuit: Gauge, paused: Gauge)]>([:])
 
     public init(version: String = RelayVersion.current) {
         let registry = PrometheusCollectorRegistry()
@@ -46,6 +49,9 @@ public final class RelayMetrics: Sendable {
         attempts = CounterFamily(registry, "delivery_attempts", "Delivery attempts, by action and outcome") {
             [("action", $0.action), ("outcome", $0.outcome)]
         }
+        circuitChanges = CounterFamily(
+            registry, "circuit_transitions", "Circuit breaker changes of state, by action and new state"
+        ) { [("action", $0.action), ("state", $0.state)] }
         let buckets: [Duration] = [
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -137,6 +143,45 @@ extension RelayMetrics {
     private struct RequestKey: Hashable, Sendable {
         let route: String
         let status: Int
+    }
+
+    private struct CircuitKey: Hashable, Sendable {
+        let action: String
+        let state: String
+    }
+
+    /// Counts a circuit breaker's change and sets its gauge (0 closed, 1 half-open, 2 open).
+    func recordCircuit(action: String, state: CircuitState) {
+        circuitChanges.increment(CircuitKey(action: action, state: state.rawValue))
+        let value: Double =
+            switch state {
+            case .closed: 0
+            case .halfOpen: 1
+            case .open: 2
+            }
+        gauges(for: action).circuit.set(to: value)
+    }
+
+    /// Sets whether an action is paused by an operator (1) or not (0).
+    func recordPaused(action: String, paused: Bool) {
+        gauges(for: action).paused.set(to: paused ? 1 : 0)
+    }
+
+    private func gauges(for action: String) -> (circuit: Gauge, paused: Gauge) {
+        actionGauges.withLockedValue { cache in
+            if let gauges = cache[action] { return gauges }
+            let gauges = (
+                circuit: registry.makeGauge(
+                    descriptor: Self.name(
+                        "action_circuit_state", unit: "", "Circuit breaker state: 0 closed, 1 half-open, 2 open"),
+                    labels: [("action", action)]),
+                paused: registry.makeGauge(
+                    descriptor: Self.name("action_paused", unit: "", "1 while an operator has paused the action"),
+                    labels: [("action", action)])
+            )
+            cache[action] = gauges
+            return gauges
+        }
     }
 
     private struct AttemptKey: Hashable, Sendable {

@@ -4,6 +4,7 @@
 public enum LogKey {
     public static let action = "relay.action"
     public static let attempt = "relay.attempt"
+    public static let circuit = "relay.circuit"
     public static let configPath = "relay.config.path"
     public static let clientAddress = "relay.client.address"
     public static let deliveryID = "relay.delivery.id"

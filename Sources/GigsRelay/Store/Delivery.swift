@@ -160,6 +160,9 @@ public struct Claim: Sendable {
     /// Deliveries whose last attempt never finished (the process died or hung past the lease) and that had
     /// no attempts left: the claim made them `dead` instead of running them again.
     public var poisoned: [PoisonedDelivery] = []
+    /// The actions an operator paused (`gigs-relay actions pause`): the claim took none of their
+    /// deliveries.
+    public var paused: Set<String> = []
 }
 
 /// A delivery the claim found with an expired lease and an exhausted attempt budget, now `dead`.

@@ -41,6 +41,9 @@ public protocol EventLog: AnyObject, Sendable {
     /// instances, one prunes at a time and the others get 0.
     func prune(before cutoff: Int64, limit: Int) async throws(StoreError) -> Int
 
+    /// Records an action's circuit breaker change, for `gigs-relay actions`.
+    func recordCircuit(_ change: CircuitChange) async throws(StoreError)
+
     /// Finishes what is in flight and closes the store; later calls fail with `store_closed`.
     func close() async
 }
@@ -67,6 +70,14 @@ public protocol StoreConsole: AnyObject, Sendable {
     /// Moves the given dead or failed deliveries back to `pending` with a fresh attempt budget; a dry run
     /// only reads. Returns the ids that were (or would be) retried.
     func retry(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID]
+    /// Marks the given pending, failed or dead deliveries `skipped`: never attempted again. A dry run only
+    /// reads. Returns the ids that were (or would be) skipped.
+    func skip(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID]
+    /// Pauses or resumes an action: a paused action's deliveries are not claimed by any instance. Returns
+    /// whether that changed anything.
+    func setPaused(_ action: String, _ paused: Bool) async throws(StoreError) -> Bool
+    /// Every action the store knows of (with deliveries or a recorded state), by name.
+    func actionSummaries() async throws(StoreError) -> [ActionSummary]
     /// Removes events received before `cutoff` (Unix ms) whose deliveries have all finished (dead ones
     /// too with `includeDead`); a dry run counts. Returns how many were (or would be) removed.
     func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) async throws(StoreError) -> Int

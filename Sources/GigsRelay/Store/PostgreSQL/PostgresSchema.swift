@@ -109,6 +109,20 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        Migration(
+            name: "0006_create_action_state",
+            statements: [
+                """
+                CREATE TABLE action_state (
+                    action        TEXT   PRIMARY KEY,
+                    paused_at     BIGINT,
+                    circuit       TEXT   NOT NULL DEFAULT 'closed' CHECK (circuit IN ('closed', 'open', 'half-open')),
+                    circuit_since BIGINT,
+                    circuit_error TEXT
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and

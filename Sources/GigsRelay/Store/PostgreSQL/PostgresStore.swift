@@ -488,6 +488,83 @@ public final class PostgresStore: EventLog, StoreConsole {
         return retried
     }
 
+    public func skip(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
+        var skipped: [DeliveryID] = []
+        for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
+            let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
+            let now = unixMilliseconds()
+            let query: PostgresQuery =
+                dryRun
+                ? """
+                SELECT id FROM deliveries WHERE id = ANY(\(batch)) AND status IN ('pending', 'failed', 'dead')
+                """
+                : """
+                UPDATE deliveries SET status = 'skipped', next_attempt_at = 0, updated_at = \(now)
+                WHERE id = ANY(\(batch)) AND status IN ('pending', 'failed', 'dead')
+                RETURNING id
+                """
+            let changed = Set(
+                try await write { client in
+                    try await client.query(query, logger: self.logger).decode(Int64.self).collect()
+                })
+            skipped += batch.filter(changed.contains).map(DeliveryID.init)
+        }
+        return skipped
+    }
+
+    public func setPaused(_ action: String, _ paused: Bool) async throws(StoreError) -> Bool {
+        // An upsert whose update its WHERE skips returns no row.
+        let query =
+            paused
+            ? PostgresQuery(
+                unsafeSQL: ActionStateSQL.pause + " RETURNING action",
+                binds: Self.binds(action.postgresText, unixMilliseconds()))
+            : PostgresQuery(
+                unsafeSQL: ActionStateSQL.resume + " RETURNING action", binds: Self.binds(action.postgresText))
+        let logger = logger
+        return try await write { client in
+            try await !client.query(query, logger: logger).decode(String.self).collect().isEmpty
+        }
+    }
+
+    public func actionSummaries() async throws(StoreError) -> [ActionSummary] {
+        try await read { client, logger in
+            var summaries: [String: ActionSummary] = [:]
+            for try await (action, pausedAt, circuit, since, error) in try await client.query(
+                PostgresQuery(unsafeSQL: ActionStateSQL.states), logger: logger
+            ).decode((String, Int64?, String, Int64?, String?).self) {
+                var summary = ActionSummary(action: action)
+                summary.pausedAt = pausedAt
+                summary.circuit = CircuitState(rawValue: circuit) ?? .closed
+                summary.circuitSince = since
+                summary.circuitError = error
+                summaries[action] = summary
+            }
+            for try await (action, status, count) in try await client.query(
+                PostgresQuery(unsafeSQL: ActionStateSQL.counts), logger: logger
+            ).decode((String, String, Int64).self) {
+                summaries[action, default: ActionSummary(action: action)].add(Int(clamping: count), status: status)
+            }
+            for action in summaries.keys {
+                for try await error in try await client.query(
+                    PostgresQuery(unsafeSQL: ActionStateSQL.lastError, binds: Self.binds(action.postgresText)),
+                    logger: logger
+                ).decode(String?.self) {
+                    summaries[action]?.lastError = error
+                }
+            }
+            return summaries.keys.sorted().compactMap { summaries[$0] }
+        }
+    }
+
+    public func recordCircuit(_ change: CircuitChange) async throws(StoreError) {
+        var binds = Self.binds(change.action.postgresText, change.state.rawValue, change.at)
+        if let error = change.error { binds.append(error.postgresText) } else { binds.appendNull() }
+        let query = PostgresQuery(unsafeSQL: ActionStateSQL.recordCircuit, binds: binds)
+        let logger = logger
+        _ = try await write { client in try await client.query(query, logger: logger) }
+    }
+
     public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) async throws(StoreError) -> Int {
         let logger = logger
         if dryRun {

@@ -23,6 +23,8 @@ final class EventWriter: @unchecked Sendable {
         let countPending: SQLiteStatement
         let countDead: SQLiteStatement
         let queuedActions: SQLiteStatement
+        let selectPaused: SQLiteStatement
+        let recordCircuit: SQLiteStatement
 
         init(connection: SQLiteConnection) throws(SQLiteError) {
             self.connection = connection
@@ -59,6 +61,8 @@ final class EventWriter: @unchecked Sendable {
                 WHERE id = ? AND status = 'running'
                 """
             )
+            selectPaused = try connection.prepare("SELECT action FROM action_state WHERE paused_at IS NOT NULL")
+            recordCircuit = try connection.prepare(ActionStateSQL.recordCircuit)
             nextDue = try connection.prepare(
                 """
                 SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due_by_action
@@ -171,6 +175,15 @@ final class EventWriter: @unchecked Sendable {
                     let pruned = try StorePruning.pruneBatch(
                         statements.connection, before: cutoff, includeDead: false, limit: limit)
                     replies.append { reply.resume(returning: .success(pruned)) }
+                case .recordCircuit(let change, let reply):
+                    let record = statements.recordCircuit
+                    defer { record.reset() }
+                    try record.bind(change.action, at: 1)
+                    try record.bind(change.state.rawValue, at: 2)
+                    try record.bind(change.at, at: 3)
+                    try record.bind(change.error, at: 4)
+                    try record.step()
+                    replies.append { reply.resume(returning: .success(())) }
                 }
             }
             try Self.run(statements.commit)
@@ -232,8 +245,17 @@ final class EventWriter: @unchecked Sendable {
     private func claim(_ request: ClaimRequest, using statements: Statements) throws(SQLiteError) -> Claim {
         var queues: [[ClaimedRow]] = []
         var poisoned: [PoisonedDelivery] = []
+        var paused: Set<String> = []
+        do {
+            let select = statements.selectPaused
+            defer { select.reset() }
+            while try select.step() {
+                if let action = select.text(at: 0) { paused.insert(action) }
+            }
+        }
         let select = statements.selectDue
-        for (action, settings) in request.actions.sorted(by: { $0.key < $1.key }) where settings.room > 0 {
+        for (action, settings) in request.actions.sorted(by: { $0.key < $1.key })
+        where settings.room > 0 && !paused.contains(action) {
             var queue: [ClaimedRow] = []
             defer { select.reset() }
             try select.bind(action, at: 1)
@@ -313,11 +335,12 @@ final class EventWriter: @unchecked Sendable {
         }
         // After marking, so the claimed deliveries count with their lease's end.
         var nextDueAt: Int64?
-        for action in request.actions.keys {
+        for action in request.actions.keys where !paused.contains(action) {
             if let due = try earliestDue(of: action, using: statements) { nextDueAt = min(due, nextDueAt ?? due) }
         }
         var claim = Claim(jobs: rows.map(\.job), nextDueAt: nextDueAt)
         claim.poisoned = poisoned
+        claim.paused = paused
         return claim
     }
 

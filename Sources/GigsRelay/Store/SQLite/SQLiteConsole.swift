@@ -87,6 +87,18 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         try change { maintenance throws(StoreError) in try maintenance.retry(ids, dryRun: dryRun) }
     }
 
+    public func skip(_ ids: [DeliveryID], dryRun: Bool) throws(StoreError) -> [DeliveryID] {
+        try change { maintenance throws(StoreError) in try maintenance.skip(ids, dryRun: dryRun) }
+    }
+
+    public func setPaused(_ action: String, _ paused: Bool) throws(StoreError) -> Bool {
+        try change { maintenance throws(StoreError) in try maintenance.setPaused(action, paused) }
+    }
+
+    public func actionSummaries() throws(StoreError) -> [ActionSummary] {
+        try change { maintenance throws(StoreError) in try maintenance.actionSummaries() }
+    }
+
     public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) throws(StoreError) -> Int {
         try change { maintenance throws(StoreError) in
             try maintenance.prune(before: cutoff, includeDead: includeDead, dryRun: dryRun)

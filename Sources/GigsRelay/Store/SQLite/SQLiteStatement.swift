@@ -59,6 +59,11 @@ final class SQLiteStatement {
 
     func int64(at column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
+    /// An integer column, or nil when it is NULL.
+    func optionalInt64(at column: Int32) -> Int64? {
+        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column)
+    }
+
     func text(at column: Int32) -> String? {
         guard let text = sqlite3_column_text(statement, column) else { return nil }
         return String(cString: text)

@@ -118,6 +118,11 @@ public final class SQLiteStore: EventLog {
         try await perform { .prune(before: cutoff, limit: limit, reply: $0) }
     }
 
+    /// Records an action's circuit breaker change, for `gigs-relay actions`.
+    public func recordCircuit(_ change: CircuitChange) async throws(StoreError) {
+        try await perform { .recordCircuit(change, reply: $0) }
+    }
+
     /// Queues an operation for the writer thread and waits for the commit that holds it.
     private func perform<Value: Sendable>(
         _ operation: (WriteQueue.Reply<Value>) -> WriteQueue.Operation

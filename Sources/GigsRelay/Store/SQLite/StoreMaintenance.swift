@@ -96,6 +96,88 @@ public final class StoreMaintenance {
         }
     }
 
+    /// Marks the given pending, failed or dead deliveries `skipped`, in batches of ``batchSize``; a dry run
+    /// only reads.
+    ///
+    /// - Returns: the ids that were (or would be) skipped; others did not exist, were running or finished.
+    public func skip(_ ids: [DeliveryID], dryRun: Bool = false) throws(StoreError) -> [DeliveryID] {
+        if dryRun {
+            do {
+                var skippable: [DeliveryID] = []
+                for id in ids {
+                    let found = try connection.rows(
+                        "SELECT 1 FROM deliveries WHERE id = ? AND status IN ('pending', 'failed', 'dead')",
+                        [.integer(id.rawValue)]
+                    ) { _ in true }
+                    if !found.isEmpty { skippable.append(id) }
+                }
+                return skippable
+            } catch {
+                throw StoreError.readFailed(error)
+            }
+        }
+        var skipped: [DeliveryID] = []
+        for start in stride(from: 0, to: ids.count, by: Self.batchSize) {
+            let batch = ids[start..<min(start + Self.batchSize, ids.count)]
+            skipped += try transaction { () throws(SQLiteError) in
+                let update = try connection.prepare(ActionStateSQL.skip)
+                let now = unixMilliseconds()
+                var skipped: [DeliveryID] = []
+                for id in batch {
+                    defer { update.reset() }
+                    try update.bind(now, at: 1)
+                    try update.bind(id.rawValue, at: 2)
+                    try update.step()
+                    if connection.changes == 1 { skipped.append(id) }
+                }
+                return skipped
+            }
+        }
+        return skipped
+    }
+
+    /// Pauses or resumes an action; returns whether that changed anything.
+    public func setPaused(_ action: String, _ paused: Bool) throws(StoreError) -> Bool {
+        try transaction { () throws(SQLiteError) in
+            _ = try connection.rows(
+                paused ? ActionStateSQL.pause : ActionStateSQL.resume,
+                paused ? [.text(action), .integer(unixMilliseconds())] : [.text(action)]
+            ) { _ in true }
+            return connection.changes == 1
+        }
+    }
+
+    /// Every action with deliveries or a recorded state, by name.
+    public func actionSummaries() throws(StoreError) -> [ActionSummary] {
+        do {
+            var summaries: [String: ActionSummary] = [:]
+            let states = try connection.rows(ActionStateSQL.states, []) {
+                var summary = ActionSummary(action: $0.text(at: 0) ?? "")
+                summary.pausedAt = $0.optionalInt64(at: 1)
+                summary.circuit = $0.text(at: 2).flatMap(CircuitState.init(rawValue:)) ?? .closed
+                summary.circuitSince = $0.optionalInt64(at: 3)
+                summary.circuitError = $0.text(at: 4)
+                return summary
+            }
+            for summary in states { summaries[summary.action] = summary }
+            let counts = try connection.rows(ActionStateSQL.counts, []) {
+                ($0.text(at: 0) ?? "", $0.text(at: 1) ?? "", Int(clamping: $0.int64(at: 2)))
+            }
+            for (action, status, count) in counts {
+                summaries[action, default: ActionSummary(action: action)].add(count, status: status)
+            }
+            for action in summaries.keys {
+                summaries[action]?.lastError =
+                    try connection.rows(ActionStateSQL.lastError, [.text(action)]) {
+                        $0.text(at: 0)
+                    }.first ?? nil
+            }
+            return summaries.keys.sorted().compactMap { summaries[$0] }
+        } catch {
+            throw StoreError.readFailed(error)
+        }
+    }
+
     /// The ids of every dead delivery, oldest first.
     public func deadDeliveries() throws(StoreError) -> [DeliveryID] {
         do {

@@ -86,6 +86,19 @@ enum StoreSchema {
                     WHERE status IN ('pending', 'failed', 'running');
                 """
         ),
+        Migration(
+            name: "0006_create_action_state",
+            sql: """
+                CREATE TABLE action_state (
+                    action        TEXT    PRIMARY KEY,
+                    paused_at     INTEGER,
+                    circuit       TEXT    NOT NULL DEFAULT 'closed'
+                                  CHECK (circuit IN ('closed', 'open', 'half-open')),
+                    circuit_since INTEGER,
+                    circuit_error TEXT
+                ) WITHOUT ROWID;
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database

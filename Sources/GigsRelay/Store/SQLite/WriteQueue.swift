@@ -23,6 +23,8 @@ final class WriteQueue: @unchecked Sendable {
         case stats(probeBytes: Int?, reply: Reply<StoreStats>)
         /// Remove one batch of old, finished events (retention).
         case prune(before: Int64, limit: Int, reply: Reply<Int>)
+        /// Record an action's circuit breaker change.
+        case recordCircuit(CircuitChange, reply: Reply<Void>)
 
         /// Answers the caller with a failure.
         func fail(_ error: StoreError) {
@@ -32,6 +34,7 @@ final class WriteQueue: @unchecked Sendable {
             case .finish(_, let reply): reply.resume(returning: .failure(error))
             case .stats(_, let reply): reply.resume(returning: .failure(error))
             case .prune(_, _, let reply): reply.resume(returning: .failure(error))
+            case .recordCircuit(_, let reply): reply.resume(returning: .failure(error))
             }
         }
     }
