@@ -39,6 +39,26 @@ public enum SampleEvents {
         )
     }
 
+    /// An event of one subscription at a given `time`: `subscription.*` types carry it as `data.id`,
+    /// `subscriptionChange.*` types as `data.subscription` (GIGS.md, section 8).
+    public static func ofSubscription(
+        id: String,
+        subscription: String,
+        time: String,
+        type: String = "com.gigs.subscription.updated"
+    ) -> [UInt8] {
+        let data =
+            type.hasPrefix("com.gigs.subscriptionChange.")
+            ? #"{"object":"subscriptionChange","id":"sch_\#(id)","subscription":"\#(subscription)"}"#
+            : #"{"object":"subscription","id":"\#(subscription)","status":"active"}"#
+        return Array(
+            """
+            {"object":"event","id":"\(id)","type":"\(type)","project":"dev-project","specversion":"1.0",\
+            "time":"\(time)","version":"2025-05-22","data":\(data)}
+            """.utf8
+        )
+    }
+
     /// A `com.gigs.subscriptionChange.failed` event with the given failure code.
     public static func subscriptionChangeFailed(id: String, failureCode: String) -> [UInt8] {
         Array(

@@ -47,7 +47,11 @@ public struct TestSigner: Sendable {
 extension TestSigner {
     /// A ``VerifiedEvent`` made the only way there is: by signing a body and verifying it.
     public func verifiedEvent(id: String, type: String = "com.gigs.subscription.activated") throws -> VerifiedEvent {
-        let body = SampleEvents.body(id: id, type: type)
+        try verifiedEvent(id: id, body: SampleEvents.body(id: id, type: type))
+    }
+
+    /// A ``VerifiedEvent`` of a given body (its envelope's `id` should be `id`).
+    public func verifiedEvent(id: String, body: [UInt8]) throws -> VerifiedEvent {
         let timestamp = Int64(Date().timeIntervalSince1970)
         let headers = WebhookHeaders(
             id: "msg_\(id)",

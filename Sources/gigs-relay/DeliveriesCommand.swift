@@ -23,7 +23,11 @@ extension DeliveriesCommand {
 
         @OptionGroup var options: ConfigOptions
 
-        @Option(help: "Only this status: pending, running, succeeded, failed, dead or skipped.")
+        @Option(
+            help: """
+                Only this status: pending, running, succeeded, failed, dead, skipped, or blocked (pending or \
+                failed behind a dead delivery of its ordered subject).
+                """)
         var status: String?
 
         @Option(help: "Only deliveries to this action.")
@@ -32,6 +36,9 @@ extension DeliveriesCommand {
         @Option(help: "Only deliveries of this event id.")
         var event: String?
 
+        @Option(help: "Only deliveries ordered by this subject (a subscription or group id).")
+        var subject: String?
+
         @Option(help: "Show at most this many (1–100000).")
         var limit: Int = 50
 
@@ -39,9 +46,9 @@ extension DeliveriesCommand {
         var json = false
 
         func validate() throws {
-            if let status, DeliveryStatus(rawValue: status) == nil {
+            if let status, status != "blocked", DeliveryStatus(rawValue: status) == nil {
                 let statuses = DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("--status must be one of \(statuses), got \(status)")
+                throw ValidationError("--status must be one of \(statuses) or blocked, got \(status)")
             }
             guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 100000") }
         }
@@ -52,13 +59,38 @@ extension DeliveriesCommand {
                 status: status.flatMap(DeliveryStatus.init(rawValue:)),
                 action: action,
                 eventID: event.map(EventID.init),
+                subject: subject,
                 limit: limit
             )
-            let deliveries = try await withConsole(configuration) { try await $0.deliveries(filter) }
+            let blocksOnDead = Set(configuration.actions.filter { $0.value.ordering?.deadBlocks == true }.keys)
+            let (deliveries, blockers) = try await withConsole(configuration) { console in
+                var deliveries: [StoredDelivery]
+                if status == "blocked" {
+                    // Blocked ones are pending or failed: read both, newest first.
+                    var waiting = filter
+                    waiting.status = .pending
+                    deliveries = try await console.deliveries(waiting)
+                    waiting.status = .failed
+                    deliveries += try await console.deliveries(waiting)
+                    deliveries.sort { $0.id.rawValue > $1.id.rawValue }
+                } else {
+                    deliveries = try await console.deliveries(filter)
+                }
+                let candidates = deliveries.filter {
+                    $0.subject != nil && ($0.status == .pending || $0.status == .failed)
+                        && blocksOnDead.contains($0.action)
+                }
+                let blockers = try await console.blockers(of: candidates.map(\.id))
+                if status == "blocked" {
+                    deliveries = Array(deliveries.filter { blockers[$0.id] != nil }.prefix(limit))
+                }
+                return (deliveries, blockers)
+            }
             Terminal.line(
                 json
-                    ? try DeliveryFormatter.json(deliveries.map(DeliveryFormatter.summary))
-                    : DeliveryFormatter.table(deliveries)
+                    ? try DeliveryFormatter.json(
+                        deliveries.map { DeliveryFormatter.summary($0, blockedBy: blockers[$0.id]) })
+                    : DeliveryFormatter.table(deliveries, blockers: blockers)
             )
             if deliveries.isEmpty { throw DeliveriesCommand.nothingMatched }
         }

@@ -3,14 +3,18 @@ import GigsRelay
 
 /// Renders deliveries and their attempts for people and for scripts.
 enum DeliveryFormatter {
-    /// The fields of a listing row; `lastError` and `nextAttemptAt` are always present (null when unset).
-    static func summary(_ delivery: StoredDelivery) -> [String: Any] {
+    /// The fields of a listing row; `lastError`, `nextAttemptAt`, `subject` and `blockedBy` are always
+    /// present (null when unset). A delivery a dead one holds has status `blocked`.
+    static func summary(_ delivery: StoredDelivery, blockedBy: DeliveryID? = nil) -> [String: Any] {
         [
             "id": delivery.id.description,
             "eventId": delivery.eventID.rawValue,
             "eventType": delivery.eventType,
             "action": delivery.action,
-            "status": delivery.status.rawValue,
+            "status": blockedBy == nil ? delivery.status.rawValue : "blocked",
+            "blockedBy": blockedBy?.description ?? NSNull(),
+            "subject": delivery.subject ?? NSNull(),
+            "outOfOrder": delivery.isOutOfOrder,
             "attempts": delivery.attempts,
             "lastError": delivery.lastError ?? NSNull(),
             "nextAttemptAt": delivery.nextAttemptAt.map(EventFormatter.timestamp) ?? NSNull(),
@@ -40,18 +44,24 @@ enum DeliveryFormatter {
 
     /// A fixed-width table, newest first. Errors are shown through ``Terminal/printable(_:)``: they hold
     /// text from remote servers.
-    static func table(_ deliveries: [StoredDelivery]) -> String {
+    static func table(_ deliveries: [StoredDelivery], blockers: [DeliveryID: DeliveryID] = [:]) -> String {
         guard !deliveries.isEmpty else { return "No deliveries match." }
         return EventFormatter.columns(
             [["ID", "STATUS", "ATTEMPTS", "ACTION", "EVENT", "NEXT", "LAST ERROR"]]
                 + deliveries.map {
                     [
-                        $0.id.description, $0.status.rawValue, String($0.attempts), $0.action, $0.eventID.rawValue,
-                        $0.nextAttemptAt.map(EventFormatter.timestamp) ?? "-",
-                        $0.lastError.map(Terminal.printable) ?? "-",
+                        $0.id.description, status($0, blockedBy: blockers[$0.id]), String($0.attempts), $0.action,
+                        $0.eventID.rawValue, $0.nextAttemptAt.map(EventFormatter.timestamp) ?? "-",
+                        blockers[$0.id].map { "blocked by \($0) (dead)" } ?? $0.lastError.map(Terminal.printable)
+                            ?? "-",
                     ]
                 }
         )
+    }
+
+    /// The status column: `blocked` for one a dead delivery holds; `out-of-order` marked.
+    static func status(_ delivery: StoredDelivery, blockedBy: DeliveryID?) -> String {
+        (blockedBy == nil ? delivery.status.rawValue : "blocked") + (delivery.isOutOfOrder ? " (out of order)" : "")
     }
 
     /// Labelled fields, then one line per attempt.
@@ -60,7 +70,9 @@ enum DeliveryFormatter {
             "id:           \(delivery.id)",
             "event:        \(delivery.eventID) (\(delivery.eventType))",
             "action:       \(delivery.action)",
-            "status:       \(delivery.status.rawValue)\(delivery.isReplay ? " (replay)" : "")",
+            "status:       \(delivery.status.rawValue)\(delivery.isReplay ? " (replay)" : "")"
+                + (delivery.isOutOfOrder ? " (out of order: a later event of its subject went first)" : ""),
+            "subject:      \(delivery.subject ?? "-")",
             "attempts:     \(delivery.attempts)",
             "next attempt: \(delivery.nextAttemptAt.map(EventFormatter.timestamp) ?? "-")",
             "last error:   \(delivery.lastError.map(Terminal.printable) ?? "-")",

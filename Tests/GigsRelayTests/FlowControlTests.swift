@@ -155,7 +155,10 @@ struct FlowControlProcessTests {
         let fixture = try fixture(receiver, action: "rate_per_second = 20\nrate_burst = 1")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
+        // Queued first (paused), so that the rate measured is the limit's, not how fast the test posts.
+        #expect(try await fixture.cli(["actions", "pause", "backend"]).status == 0)
         try await post(41, to: fixture, at: address, prefix: "rate")
+        #expect(try await fixture.cli(["actions", "resume", "backend"]).status == 0)
         let received = try await receiver.waitForRequests(41, timeout: .seconds(20)).compactMap(\.received)
         let first = try #require(received.min())
         let last = try #require(received.max())
@@ -176,18 +179,19 @@ struct FlowControlProcessTests {
     func circuitBreaker() async throws {
         let receiver = try WebhookReceiver(secret: secret, statuses: "503")
         let fixture = try fixture(
-            receiver, action: "max_concurrency = 1\ncircuit_failures = 3\ncircuit_cooldown_seconds = 2")
+            receiver, action: "max_concurrency = 1\ncircuit_failures = 3\ncircuit_cooldown_seconds = 5")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         try await post(5, to: fixture, at: address, prefix: "cb")
         _ = try await receiver.waitForRequests(3)
         try await eventually("the circuit opened") { daemon.log.contains("Circuit opened") }
+        // The receiver recovers at once; the probe comes only after the cooldown.
+        try receiver.setStatuses("503 503 503 200")
         let (status, listed) = try await fixture.cli(["actions"])
         #expect(status == 0)
         #expect(listed.contains("circuit open"), "\(listed)")
-        try await Task.sleep(for: .milliseconds(1200))
+        try await Task.sleep(for: .milliseconds(1500))
         #expect(receiver.requests.count == 3, "attempts went while the circuit was open")
-        try receiver.setStatuses("503 503 503 200")
         try await eventually("every delivery succeeded") {
             try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .succeeded)).count == 5
         }

@@ -129,6 +129,7 @@ struct StoreConformanceTests {
                 try await console.appliedMigrations() == [
                     "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at",
                     "0004_create_store_probe", "0005_lease_expirations_and_due_by_action", "0006_create_action_state",
+                    "0007_ordered_deliveries",
                 ])
             await console.close()
         }
@@ -512,7 +513,7 @@ struct PostgresInstancesTests {
             return logs
         }
         let console = try await location.openConsole(environment: environment, logger: StoreUnderTest.logger)
-        #expect(try await console.appliedMigrations().count == 6)
+        #expect(try await console.appliedMigrations().count == 7)
         await console.close()
         for log in logs { await log.close() }
     }

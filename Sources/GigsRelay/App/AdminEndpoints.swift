@@ -29,9 +29,9 @@ public struct Observability: Sendable {
     ) {
         let metrics = RelayMetrics()
         let dispatcher = Heartbeat()
-        var configuredActions: (@Sendable () -> Set<String>)?
+        var configuredActions: (@Sendable () -> [String: ActionConfiguration])?
         if let live {
-            configuredActions = { Set(live.snapshot.settings.keys) }
+            configuredActions = { live.snapshot.settings }
         }
         self.init(
             metrics: metrics,

@@ -12,6 +12,74 @@ public struct CircuitBreakerSettings: Sendable, Equatable {
     public let cooldownSeconds: Int
 }
 
+/// Ordered delivery per subject: deliveries that share a subject go one at a time, in event `time`
+/// order, then arrival order.
+public struct OrderingSettings: Sendable, Equatable {
+    /// The default subject: the subscription of `subscriptionChange.*` events, else the resource in `data`
+    /// (a subscription, a group, …); see GIGS.md.
+    public static let defaultSubject = ["/data/subscription", "/data/id"]
+
+    /// `subject`: JSON pointers; the first that leads to a string or number is the subject.
+    public var subject: [JSONPointer]
+    /// `reorder_window_ms`: how long a new ordered delivery waits, so a late arrival still sorts first.
+    public var reorderWindowMilliseconds: Int
+    /// `on_dead = "block"` (the default): a dead delivery holds its subject until retried or skipped;
+    /// `"continue"`: the next one goes.
+    public var deadBlocks: Bool
+
+    init?(section: TOMLSection) throws(ConfigurationError) {
+        let mode = try section.string("ordering") ?? "none"
+        let pointers = try section.strings("subject")
+        let window = try section.integer("reorder_window_ms", in: 0...60_000)
+        let onDead = try section.string("on_dead")
+        switch mode {
+        case "none":
+            for (key, set) in [
+                ("subject", pointers != nil), ("reorder_window_ms", window != nil), ("on_dead", onDead != nil),
+            ]
+            where set {
+                throw ConfigurationError(key: section.key(key), "needs ordering = \"subject\"")
+            }
+            return nil
+        case "subject": break
+        default:
+            throw ConfigurationError(key: section.key("ordering"), "must be \"none\" or \"subject\", got \"\(mode)\"")
+        }
+        let texts = pointers ?? Self.defaultSubject
+        guard !texts.isEmpty else {
+            throw ConfigurationError(key: section.key("subject"), "must list at least one JSON pointer")
+        }
+        subject = try texts.map { (text) throws(ConfigurationError) in
+            try JSONPointer(parsing: text, key: section.key("subject"))
+        }
+        reorderWindowMilliseconds = window ?? 2000
+        switch onDead ?? "block" {
+        case "block": deadBlocks = true
+        case "continue": deadBlocks = false
+        case let other:
+            throw ConfigurationError(key: section.key("on_dead"), "must be \"block\" or \"continue\", got \"\(other)\"")
+        }
+    }
+
+    /// Subjects are kept to this many bytes (ids are far shorter; a longer value is cut, not refused).
+    static let maxSubjectBytes = 200
+
+    /// The subject of an event's payload: the first pointer that leads to a string or a number.
+    public func subject(in body: [UInt8]) -> String? {
+        let values = PayloadProbe(subject).values(in: body)
+        for pointer in subject {
+            switch values[pointer] {
+            case .string(let text)? where !text.isEmpty:
+                guard text.utf8.count > Self.maxSubjectBytes else { return text }
+                return String(decoding: text.utf8.prefix(Self.maxSubjectBytes), as: UTF8.self)
+            case .number?: return values[pointer]?.description
+            default: continue
+            }
+        }
+        return nil
+    }
+}
+
 /// `[actions.NAME]`: one notifier action and its settings.
 public struct ActionConfiguration: Sendable {
     /// What the action does.
@@ -51,6 +119,8 @@ public struct ActionConfiguration: Sendable {
     /// `circuit_failures` and `circuit_cooldown_seconds`: the circuit breaker; nil when
     /// `circuit_failures = 0`.
     public var circuit: CircuitBreakerSettings?
+    /// `ordering = "subject"` with `subject`, `reorder_window_ms` and `on_dead`; nil for `"none"`.
+    public var ordering: OrderingSettings?
 
     /// Action names: lower-case letters, digits, `-` and `_`.
     static func isValidName(_ name: String) -> Bool {
@@ -90,6 +160,7 @@ public struct ActionConfiguration: Sendable {
         let failures = try section.integer("circuit_failures", in: 0...10_000) ?? 10
         let cooldown = try section.integer("circuit_cooldown_seconds", in: 1...86_400) ?? 30
         self.circuit = failures == 0 ? nil : CircuitBreakerSettings(failures: failures, cooldownSeconds: cooldown)
+        self.ordering = try OrderingSettings(section: section)
         switch try section.requiredString("kind") {
         case "http": self.kind = .http(try HTTPActionSettings(section: section))
         case "exec": self.kind = .exec(try ExecActionSettings(section: section))

@@ -57,6 +57,7 @@ extension RelayConfiguration {
             [
                 ("max_pending", ready.maxPending.map(String.init)),
                 ("max_oldest_pending_seconds", ready.maxOldestPendingSeconds.map(String.init)),
+                ("max_blocked_seconds", String(ready.maxBlockedSeconds ?? 0)),
             ])
         section(
             "dispatch",
@@ -131,7 +132,15 @@ extension RelayConfiguration {
                 ("rate_burst", action.rate.map { String($0.burst) }),
                 ("circuit_failures", String(action.circuit?.failures ?? 0)),
                 ("circuit_cooldown_seconds", action.circuit.map { String($0.cooldownSeconds) }),
+                ("ordering", quoted(action.ordering == nil ? "none" : "subject")),
             ]
+            if let ordering = action.ordering {
+                keys += [
+                    ("subject", list(ordering.subject.map(\.description))),
+                    ("reorder_window_ms", String(ordering.reorderWindowMilliseconds)),
+                    ("on_dead", quoted(ordering.deadBlocks ? "block" : "continue")),
+                ]
+            }
             section("actions.\(name)", keys + retryKeys(action.retry))
         }
         return lines.joined(separator: "\n")

@@ -73,6 +73,9 @@ public struct RelayConfiguration: Sendable {
         public var maxPending: Int?
         /// `ready.max_oldest_pending_seconds`: age the oldest unfinished delivery may reach.
         public var maxOldestPendingSeconds: Int?
+        /// `ready.max_blocked_seconds`: how long a dead delivery may hold an ordered subject with others
+        /// waiting behind it (default 3600; 0 turns the check off).
+        public var maxBlockedSeconds: Int? = 3600
     }
 
     /// `[log]`: logging.
@@ -248,6 +251,9 @@ public struct RelayConfiguration: Sendable {
         let ready = try file.section("ready")
         self.ready.maxPending = try ready.integer("max_pending", in: 0...1_000_000_000)
         self.ready.maxOldestPendingSeconds = try ready.integer("max_oldest_pending_seconds", in: 1...31_536_000)
+        if let blocked = try ready.integer("max_blocked_seconds", in: 0...31_536_000) {
+            self.ready.maxBlockedSeconds = blocked == 0 ? nil : blocked
+        }
         try ready.refuseUnknownKeys()
 
         try parseDispatch(file, baseDirectory: baseDirectory)

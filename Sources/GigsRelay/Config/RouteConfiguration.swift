@@ -71,6 +71,19 @@ extension [RouteConfiguration] {
         return names
     }
 
+    /// The deliveries a new event gets: one per routed action; those of an action with
+    /// `ordering = "subject"` carry the event's subject (when it has one) and wait out the reorder window.
+    public func deliveries(for event: VerifiedEvent, settings: [String: ActionConfiguration]) -> [NewDelivery] {
+        actions(for: event.type, body: event.body).map { name in
+            guard let ordering = settings[name]?.ordering, let subject = ordering.subject(in: event.body) else {
+                return NewDelivery(action: name, dueAt: event.receivedAt)
+            }
+            return NewDelivery(
+                action: name, subject: subject,
+                dueAt: event.receivedAt.saturatingAdd(Int64(ordering.reorderWindowMilliseconds)))
+        }
+    }
+
     /// The indices of the routes an event matches. The payload is read only when a route of its type has
     /// filters, and then once for all of them.
     public func matching(type: String, body: [UInt8]) -> [Int] {

@@ -352,7 +352,9 @@ final class RunningAttempts: Sendable {
             for (name, action) in settings {
                 actions[name] = ClaimRequest.Action(
                     room: max((action.maxConcurrency ?? defaultLimit) - counts[name, default: 0], 0),
-                    maxAttempts: action.retry.maxAttempts
+                    maxAttempts: action.retry.maxAttempts,
+                    ordered: action.ordering != nil,
+                    deadBlocks: action.ordering?.deadBlocks ?? true
                 )
             }
             return actions

@@ -22,6 +22,10 @@ public struct VerifiedEvent: Sendable {
     /// Index in `webhook.secrets` of the secret that verified it.
     public let secretIndex: Int
 
+    /// Where it sorts among its subject's events (Unix ms): its `time`, or its arrival when it has none.
+    /// Arrival order breaks ties.
+    public var orderAt: Int64 { time.flatMap(EventTime.milliseconds) ?? receivedAt }
+
     init(
         envelope: EventEnvelope,
         headers: WebhookHeaders,

@@ -94,7 +94,11 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
         let settings = live.snapshot
         let event = try settings.verifier.verify(headers: headers, body: Array(body.readableBytesView))
         do {
-            return (event, try await store.append(event, actions: settings.routes.actions(for: event.type, body: event.body)))
+            return (
+                event,
+                try await store.append(
+                    event, deliveries: settings.routes.deliveries(for: event, settings: settings.settings))
+            )
         } catch {
             throw .storeUnavailable
         }

@@ -12,11 +12,12 @@ import Subprocess
 
 /// `kind = "exec"`: runs a command (no shell) with the raw event on standard input.
 ///
-/// The environment gains `GIGS_RELAY_EVENT_ID`, `GIGS_RELAY_EVENT_TYPE`, `GIGS_RELAY_DELIVERY_ID` and
-/// `GIGS_RELAY_ATTEMPT`, beside only `PATH`, `LANG`, `LC_ALL` and `TZ` from the daemon's environment:
-/// the daemon's other variables (which may hold secrets) are not passed on. Exit status 0 succeeds;
-/// anything else is retried. The command runs in its own process group, which is killed as a whole when
-/// the attempt times out or the daemon shuts down. The last ``outputLimit`` bytes of its combined output
+/// The environment gains `GIGS_RELAY_EVENT_ID`, `GIGS_RELAY_EVENT_TYPE`, `GIGS_RELAY_DELIVERY_ID`,
+/// `GIGS_RELAY_ATTEMPT` (and `GIGS_RELAY_OUT_OF_ORDER=1` for a late ordered delivery), beside only
+/// `PATH`, `LANG`, `LC_ALL` and `TZ` from the daemon's environment: the daemon's other variables
+/// (which may hold secrets) are not passed on. Exit status 0 succeeds; anything else is retried. The
+/// command runs in its own process group, which is killed as a whole when the attempt times out or the
+/// daemon shuts down. The last ``outputLimit`` bytes of its combined output
 /// are kept in the attempt record.
 ///
 /// A command is an untrusted peer: it may never read its input, close its pipes, print without end,
@@ -58,6 +59,7 @@ public struct ExecAction: DeliveryAction {
         variables["GIGS_RELAY_EVENT_TYPE"] = job.eventType
         variables["GIGS_RELAY_DELIVERY_ID"] = job.id.description
         variables["GIGS_RELAY_ATTEMPT"] = String(job.attempt)
+        if job.isOutOfOrder { variables["GIGS_RELAY_OUT_OF_ORDER"] = "1" }
 
         let input: EventInputFile
         let output: CommandOutput

@@ -63,6 +63,7 @@ struct SignedPoster: Sendable {
             value: signer.signature(id: job.id.description, timestamp: timestamp, body: body)
         )
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: job.idempotencyKey)
+        if job.isOutOfOrder { request.headers.replaceOrAdd(name: "Gigs-Relay-Out-Of-Order", value: "true") }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let deadline = timeout.map { NIODeadline.now() + .nanoseconds(Int64($0.wholeMilliseconds) * 1_000_000) }

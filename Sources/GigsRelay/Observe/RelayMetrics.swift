@@ -25,6 +25,8 @@ public final class RelayMetrics: Sendable {
     private let oldestPending: Gauge
     private let dead: Gauge
     private let eventsReceived: Gauge
+    private let blockedSubjects: Gauge
+    private let oldestBlocked: Gauge
     private let circuitChanges: CounterFamily<CircuitKey>
     /// Per-action gauges, registered on first use: circuit state and paused.
     private let actionGauges = NIOLockedValueBox<[String: (circuit: Gauge, paused: Gauge)]>([:])
@@ -75,6 +77,12 @@ public final class RelayMetrics: Sendable {
                 "oldest_pending_delivery_age", unit: "seconds", "Age of the oldest unfinished delivery"))
         dead = registry.makeGauge(
             descriptor: Self.name("deliveries_dead", unit: "", "Dead deliveries (dead letters) in the store"))
+        blockedSubjects = registry.makeGauge(
+            descriptor: Self.name(
+                "blocked_subjects", unit: "", "Ordered subjects held by a dead delivery with others waiting behind it"))
+        oldestBlocked = registry.makeGauge(
+            descriptor: Self.name(
+                "oldest_blocked_subject_age", unit: "seconds", "How long the oldest blocked subject has been held"))
         eventsReceived = registry.makeGauge(
             descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
         registry.makeGauge(
@@ -123,6 +131,12 @@ public final class RelayMetrics: Sendable {
     func countAttempt(action: String, outcome: String, lag: Duration?) {
         attempts.increment(AttemptKey(action: action, outcome: outcome))
         if let lag { deliveryLag.record(lag) }
+    }
+
+    /// Ordered subjects held by a dead delivery.
+    func update(_ blocked: BlockedSubjects, now: Int64) {
+        blockedSubjects.set(to: Double(blocked.count))
+        oldestBlocked.set(to: blocked.oldestSince.map { Double(max(now - $0, 0)) / 1000 } ?? 0)
     }
 
     /// The store's latest counts.

@@ -15,6 +15,8 @@ public final class RelayMonitor: Service, Sendable {
     /// The latest reading.
     struct Reading: Sendable {
         var stats: StoreStats?
+        /// Ordered subjects a dead delivery holds (of actions where dead ones block).
+        var blocked = BlockedSubjects()
         /// When the store's writer last answered, successfully or not (Unix ms); 0 before the first answer.
         var answeredAt: Int64 = 0
     }
@@ -27,7 +29,7 @@ public final class RelayMonitor: Service, Sendable {
     private let dispatcher: Heartbeat
     private let onReading: @Sendable (StoreStats) -> Void
     /// The actions configured now (a reload changes them); nil when not known.
-    private let configuredActions: (@Sendable () -> Set<String>)?
+    private let configuredActions: (@Sendable () -> [String: ActionConfiguration])?
     private let logger: Logger
     private let reading = NIOLockedValueBox(Reading())
     private let started = unixMilliseconds()
@@ -42,7 +44,7 @@ public final class RelayMonitor: Service, Sendable {
         ready: RelayConfiguration.Ready,
         probeBytes: Int = 1_048_576,
         dispatcher: Heartbeat,
-        configuredActions: (@Sendable () -> Set<String>)? = nil,
+        configuredActions: (@Sendable () -> [String: ActionConfiguration])? = nil,
         logger: Logger,
         onReading: @escaping @Sendable (StoreStats) -> Void = { _ in }
     ) {
@@ -77,6 +79,11 @@ public final class RelayMonitor: Service, Sendable {
             }
             metrics.update(stats, now: now)
             onReading(stats)
+            let blocking = (configuredActions?() ?? [:]).filter { $0.value.ordering?.deadBlocks == true }.keys
+            let blocked =
+                blocking.isEmpty ? BlockedSubjects() : try await store.blockedSubjects(actions: blocking.sorted())
+            reading.withLockedValue { $0.blocked = blocked }
+            metrics.update(blocked, now: now)
         } catch {
             // The writer answered, with a failure (a full disk, say): it is alive, and readiness reports
             // the failure through the store's health.
@@ -103,7 +110,7 @@ public final class RelayMonitor: Service, Sendable {
                 )
             }
             if let configured = configuredActions?() {
-                let orphaned = stats.queuedActions.filter { !configured.contains($0) }
+                let orphaned = stats.queuedActions.filter { configured[$0] == nil }
                 if !orphaned.isEmpty {
                     let names = orphaned.prefix(5).joined(separator: ", ") + (orphaned.count > 5 ? ", …" : "")
                     reasons.append(
@@ -112,6 +119,14 @@ public final class RelayMonitor: Service, Sendable {
                     )
                 }
             }
+        }
+        let blocked = reading.withLockedValue { $0.blocked }
+        if let limit = ready.maxBlockedSeconds, let since = blocked.oldestSince, (now - since) / 1000 > limit {
+            reasons.append(
+                "dispatch: \(blocked.count) ordered subject\(blocked.count == 1 ? " is" : "s are") held by a dead delivery, "
+                    + "the oldest for \((now - since) / 1000) s (ready.max_blocked_seconds = \(limit)); "
+                    + "see gigs-relay deliveries list --status blocked, then retry or skip"
+            )
         }
         return reasons
     }

@@ -60,3 +60,15 @@ public struct ActionSummary: Sendable, Equatable {
         }
     }
 }
+
+/// Ordered subjects held by a dead delivery, with deliveries waiting behind it.
+public struct BlockedSubjects: Sendable, Equatable {
+    public var count = 0
+    /// When the oldest holding delivery died (Unix ms).
+    public var oldestSince: Int64?
+
+    public init(count: Int = 0, oldestSince: Int64? = nil) {
+        self.count = count
+        self.oldestSince = oldestSince
+    }
+}

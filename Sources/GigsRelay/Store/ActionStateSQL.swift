@@ -39,3 +39,29 @@ enum ActionStateSQL {
         WHERE id = $2 AND status IN ('pending', 'failed', 'dead')
         """
 }
+
+/// The statements on ordered deliveries that both backends share.
+enum OrderingSQL {
+    /// The dead delivery that holds delivery $1's subject: the earliest dead one of its action and subject
+    /// ordered before it.
+    static let blocker = """
+        SELECT o.id FROM deliveries d JOIN deliveries o ON o.action = d.action AND o.subject = d.subject
+        WHERE d.id = $1 AND d.subject IS NOT NULL AND o.status = 'dead'
+            AND (o.order_at, o.event_seq, o.id) < (d.order_at, d.event_seq, d.id)
+        ORDER BY o.order_at, o.event_seq, o.id LIMIT 1
+        """
+
+    /// Subjects held by a dead delivery with an unfinished one waiting behind it, among the actions in
+    /// `actions` (a SQL list), and when the oldest of those dead deliveries died (Unix ms).
+    static func blocked(actions: String) -> String {
+        """
+        SELECT count(DISTINCT d.action || ' ' || d.subject), min(d.updated_at) FROM deliveries d
+        WHERE d.status = 'dead' AND d.subject IS NOT NULL AND d.action IN (\(actions))
+            AND EXISTS (
+                SELECT 1 FROM deliveries n
+                WHERE n.action = d.action AND n.subject = d.subject AND n.status IN ('pending', 'failed')
+                    AND (n.order_at, n.event_seq, n.id) > (d.order_at, d.event_seq, d.id)
+            )
+        """
+    }
+}

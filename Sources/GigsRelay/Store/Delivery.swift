@@ -50,12 +50,30 @@ public struct DeliveryJob: Sendable {
     public let receivedAt: Int64
     /// Whether an operator's replay created this delivery (a deliberate re-delivery).
     public var isReplay = false
+    /// Whether it is ordered by subject and a later event of its subject was already delivered: it arrived
+    /// too late to be sorted in.
+    public var isOutOfOrder = false
 
     /// The `Idempotency-Key` a receiver can deduplicate by: `<event id>:<action>`, the same for every
     /// attempt and every Gigs retry of the event; a replay adds `:replay-<delivery id>`, since it is meant
     /// to be delivered again.
     public var idempotencyKey: String {
         isReplay ? "\(eventID):\(action):replay-\(id.rawValue)" : "\(eventID):\(action)"
+    }
+}
+
+/// A delivery a new event gets: one per routed action.
+public struct NewDelivery: Sendable, Equatable {
+    public let action: String
+    /// The subject it is ordered by, for an action with `ordering = "subject"`; nil: not ordered.
+    public let subject: String?
+    /// When it is first due (Unix ms): the event's arrival, or later by the action's reorder window.
+    public let dueAt: Int64
+
+    public init(action: String, subject: String? = nil, dueAt: Int64) {
+        self.action = action
+        self.subject = subject
+        self.dueAt = dueAt
     }
 }
 
@@ -127,10 +145,16 @@ public struct ClaimRequest: Sendable {
         public var room: Int
         /// Its `max_attempts`: a delivery whose lease expired on that attempt becomes `dead`.
         public var maxAttempts: Int
+        /// `ordering = "subject"`: a delivery with a subject goes only when every earlier one of its
+        /// subject finished (`deadBlocks`: a dead one holds it) and none of its subject is running.
+        public var ordered: Bool
+        public var deadBlocks: Bool
 
-        public init(room: Int, maxAttempts: Int) {
+        public init(room: Int, maxAttempts: Int, ordered: Bool = false, deadBlocks: Bool = true) {
             self.room = room
             self.maxAttempts = maxAttempts
+            self.ordered = ordered
+            self.deadBlocks = deadBlocks
         }
     }
 

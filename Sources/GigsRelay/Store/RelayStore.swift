@@ -23,9 +23,9 @@ public protocol EventLog: AnyObject, Sendable {
     /// Whether the last writes reached the database.
     var health: StoreHealth { get }
 
-    /// Durably stores the event unless its id is already stored; a new event also gets one pending
-    /// delivery per action, in the same transaction.
-    func append(_ event: VerifiedEvent, actions: [String]) async throws(StoreError) -> AppendResult
+    /// Durably stores the event unless its id is already stored; a new event also gets its pending
+    /// deliveries, in the same transaction.
+    func append(_ event: VerifiedEvent, deliveries: [NewDelivery]) async throws(StoreError) -> AppendResult
 
     /// Claims due deliveries for the dispatcher, marking them running under a lease.
     func claim(_ request: ClaimRequest) async throws(StoreError) -> Claim
@@ -44,8 +44,18 @@ public protocol EventLog: AnyObject, Sendable {
     /// Records an action's circuit breaker change, for `gigs-relay actions`.
     func recordCircuit(_ change: CircuitChange) async throws(StoreError)
 
+    /// Subjects of the given actions held by a dead delivery with others waiting behind it.
+    func blockedSubjects(actions: [String]) async throws(StoreError) -> BlockedSubjects
+
     /// Finishes what is in flight and closes the store; later calls fail with `store_closed`.
     func close() async
+}
+
+extension EventLog {
+    /// Appends with one unordered delivery per action, due at once.
+    public func append(_ event: VerifiedEvent, actions: [String] = []) async throws(StoreError) -> AppendResult {
+        try await append(event, deliveries: actions.map { NewDelivery(action: $0, dueAt: event.receivedAt) })
+    }
 }
 
 /// The store as operators use it, beside a running daemon: the CLI's reads and its changes (retry,
@@ -78,6 +88,8 @@ public protocol StoreConsole: AnyObject, Sendable {
     func setPaused(_ action: String, _ paused: Bool) async throws(StoreError) -> Bool
     /// Every action the store knows of (with deliveries or a recorded state), by name.
     func actionSummaries() async throws(StoreError) -> [ActionSummary]
+    /// For each given delivery whose subject a dead one holds, that dead delivery.
+    func blockers(of deliveries: [DeliveryID]) async throws(StoreError) -> [DeliveryID: DeliveryID]
     /// Removes events received before `cutoff` (Unix ms) whose deliveries have all finished (dead ones
     /// too with `includeDead`); a dry run counts. Returns how many were (or would be) removed.
     func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) async throws(StoreError) -> Int

@@ -17,6 +17,10 @@ public struct StoredDelivery: Sendable, Equatable {
     public let isReplay: Bool
     public let createdAt: Date
     public let updatedAt: Date
+    /// The subject it is ordered by (`ordering = "subject"`), if any.
+    public var subject: String? = nil
+    /// Whether it went out of order: a later event of its subject had already been delivered.
+    public var isOutOfOrder = false
 }
 
 /// One recorded attempt of a delivery.
@@ -36,6 +40,8 @@ public struct DeliveryFilter: Sendable {
     public var status: DeliveryStatus?
     public var action: String?
     public var eventID: EventID?
+    /// Only deliveries ordered by this subject.
+    public var subject: String?
     public var limit: Int
 
     public init(
@@ -43,12 +49,14 @@ public struct DeliveryFilter: Sendable {
         status: DeliveryStatus? = nil,
         action: String? = nil,
         eventID: EventID? = nil,
+        subject: String? = nil,
         limit: Int = 50
     ) {
         self.id = id
         self.status = status
         self.action = action
         self.eventID = eventID
+        self.subject = subject
         self.limit = limit
     }
 }

@@ -123,6 +123,18 @@ enum PostgresSchema {
                 """
             ]
         ),
+        Migration(
+            name: "0007_ordered_deliveries",
+            statements: [
+                "ALTER TABLE deliveries ADD COLUMN subject TEXT",
+                "ALTER TABLE deliveries ADD COLUMN order_at BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE deliveries ADD COLUMN out_of_order INTEGER NOT NULL DEFAULT 0",
+                """
+                CREATE INDEX deliveries_by_subject ON deliveries (action, subject, order_at, event_seq)
+                    WHERE subject IS NOT NULL
+                """,
+            ]
+        ),
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and

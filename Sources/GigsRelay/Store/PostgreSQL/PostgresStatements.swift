@@ -26,10 +26,13 @@ struct InsertEvents: PostgresPreparedStatement {
             RETURNING id, seq
         ),
         delivered AS (
-            INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
-            SELECT i.seq, r.action, 'pending', f.received_at, 0, f.received_at, f.received_at
+            INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
+                order_at)
+            SELECT i.seq, r.action, 'pending', r.due_at, 0, f.received_at, f.received_at,
+                CASE WHEN r.has_subject THEN r.subject END, r.order_at
             FROM inserted i JOIN firsts f ON f.id = i.id
-            JOIN unnest($12::int8[], $13::text[]) AS r(ord, action) ON r.ord = f.ord
+            JOIN unnest($12::int8[], $13::text[], $14::text[], $15::bool[], $16::int8[], $17::int8[])
+                AS r(ord, action, subject, has_subject, order_at, due_at) ON r.ord = f.ord
             RETURNING event_seq
         )
         SELECT id, seq, (SELECT count(*) FROM delivered) FROM inserted
@@ -37,14 +40,14 @@ struct InsertEvents: PostgresPreparedStatement {
 
     typealias Row = (String, Int64, Int64)
 
-    let events: [(event: VerifiedEvent, actions: [String])]
+    let events: [(event: VerifiedEvent, deliveries: [NewDelivery])]
 
-    init(_ events: [(event: VerifiedEvent, actions: [String])]) {
+    init(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) {
         self.events = events
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 13)
+        var bindings = PostgresBindings(capacity: 17)
         bindings.append(events.map { $0.event.id.rawValue.postgresText })
         bindings.append(events.map { $0.event.type.postgresText })
         bindings.append(events.map { $0.event.project?.postgresText ?? "" })
@@ -58,14 +61,27 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(events.map { ByteBuffer(bytes: $0.event.body) })
         var ordinals: [Int64] = []
         var actions: [String] = []
+        var subjects: [String] = []
+        var hasSubjects: [Bool] = []
+        var orderAts: [Int64] = []
+        var dueAts: [Int64] = []
         for (index, item) in events.enumerated() {
-            for action in item.actions {
+            let orderAt = item.deliveries.contains { $0.subject != nil } ? item.event.orderAt : item.event.receivedAt
+            for delivery in item.deliveries {
                 ordinals.append(Int64(index + 1))
-                actions.append(action.postgresText)
+                actions.append(delivery.action.postgresText)
+                subjects.append(delivery.subject?.postgresText ?? "")
+                hasSubjects.append(delivery.subject != nil)
+                orderAts.append(orderAt)
+                dueAts.append(delivery.dueAt)
             }
         }
         bindings.append(ordinals)
         bindings.append(actions)
+        bindings.append(subjects)
+        bindings.append(hasSubjects)
+        bindings.append(orderAts)
+        bindings.append(dueAts)
         return bindings
     }
 
@@ -158,14 +174,36 @@ struct ClaimDue: PostgresPreparedStatement {
     static let sql = """
         WITH acts AS (
             SELECT a.*, s.paused_at IS NOT NULL AS paused
-            FROM unnest($1::text[], $2::int8[], $3::int8[]) WITH ORDINALITY AS a(action, room, max_attempts, ord)
+            FROM unnest($1::text[], $2::int8[], $3::int8[], $7::bool[], $8::bool[]) WITH ORDINALITY
+                AS a(action, room, max_attempts, ordered, dead_blocks, ord)
             LEFT JOIN action_state s ON s.action = a.action
         ),
         picked AS (
             SELECT d.*, a.action, a.ord, (d.status = 'running' AND d.attempts >= a.max_attempts) AS poisoned
             FROM acts a CROSS JOIN LATERAL (
-                SELECT id, event_seq, attempts, status, lease_expirations, replay, next_attempt_at FROM deliveries
+                SELECT id, event_seq, attempts, status, lease_expirations, replay, next_attempt_at,
+                    a.ordered AND subject IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM deliveries o
+                        WHERE o.action = d.action AND o.subject = d.subject
+                            AND (o.order_at, o.event_seq, o.id) > (d.order_at, d.event_seq, d.id)
+                            AND (o.attempts > 0 OR o.status = 'succeeded')
+                    ) AS late
+                FROM deliveries d
                 WHERE action = a.action AND status IN ('pending', 'failed', 'running') AND next_attempt_at <= $4
+                    -- Ordered by subject: only the subject's head, with nothing of its subject running; the
+                    -- advisory lock keeps two instances from starting two of one subject at once.
+                    AND (NOT a.ordered OR subject IS NULL OR CASE
+                        WHEN EXISTS (
+                            SELECT 1 FROM deliveries o
+                            WHERE o.action = d.action AND o.subject = d.subject AND o.id <> d.id AND (
+                                (o.status = 'running' AND o.next_attempt_at > $4)
+                                OR ((o.order_at, o.event_seq, o.id) < (d.order_at, d.event_seq, d.id)
+                                    AND (o.status IN ('pending', 'failed', 'running')
+                                        OR (a.dead_blocks AND o.status = 'dead')))
+                            )
+                        ) THEN false
+                        ELSE pg_try_advisory_xact_lock(hashtext(d.action), hashtext(d.subject))
+                    END)
                 ORDER BY next_attempt_at, id
                 LIMIT CASE WHEN a.paused THEN 0 ELSE a.room END
                 FOR UPDATE SKIP LOCKED
@@ -181,7 +219,8 @@ struct ClaimDue: PostgresPreparedStatement {
         ),
         claimed AS (
             UPDATE deliveries d SET status = 'running', attempts = d.attempts + 1, next_attempt_at = $5, updated_at = $4,
-                lease_expirations = d.lease_expirations + CASE WHEN d.status = 'running' THEN 1 ELSE 0 END
+                lease_expirations = d.lease_expirations + CASE WHEN d.status = 'running' THEN 1 ELSE 0 END,
+                out_of_order = CASE WHEN c.late THEN 1 ELSE d.out_of_order END
             FROM chosen c WHERE d.id = c.id
         ),
         expired AS (
@@ -190,15 +229,15 @@ struct ClaimDue: PostgresPreparedStatement {
             SELECT id, attempts, $4, 0, 'failed', 'attempt did not finish: its lease expired' FROM chosen
             WHERE status = 'running'
         )
-        SELECT 0 AS kind, c.rank, c.ord, c.id, c.attempts, c.lease_expirations, c.replay, c.action, e.id,
+        SELECT 0 AS kind, c.rank, c.ord, c.id, c.attempts, c.lease_expirations, c.replay, c.late, c.action, e.id,
             e.type, e.body, e.received_at
         FROM chosen c JOIN events e ON e.seq = c.event_seq
         UNION ALL
-        SELECT 1, 0, 0, p.id, p.attempts, p.lease_expirations, p.replay, p.action, e.id, '', ''::bytea, 0
+        SELECT 1, 0, 0, p.id, p.attempts, p.lease_expirations, p.replay, false, p.action, e.id, '', ''::bytea, 0
         FROM picked p JOIN events e ON e.seq = p.event_seq
         WHERE p.poisoned
         UNION ALL
-        SELECT 2, 0, 0, 0, 0, 0, 0, '', '', '', ''::bytea, (
+        SELECT 2, 0, 0, 0, 0, 0, 0, false, '', '', '', ''::bytea, (
             SELECT min(next.due) FROM (
                 SELECT $5 AS due WHERE EXISTS (SELECT FROM chosen)
                 UNION ALL
@@ -210,29 +249,33 @@ struct ClaimDue: PostgresPreparedStatement {
             ) next
         )
         UNION ALL
-        SELECT 3, 0, 0, 0, 0, 0, 0, a.action, '', '', ''::bytea, NULL FROM acts a WHERE a.paused
+        SELECT 3, 0, 0, 0, 0, 0, 0, false, a.action, '', '', ''::bytea, NULL FROM acts a WHERE a.paused
         ORDER BY kind, rank, ord
         """
 
-    /// Kind, rank, ord, delivery id, attempts, lease expirations, replay, action, event id, type, body,
-    /// received at (for the last row: next due).
-    typealias Row = (Int64, Int64, Int64, Int64, Int64, Int64, Int64, String, String, String, ByteBuffer, Int64?)
+    /// Kind, rank, ord, delivery id, attempts, lease expirations, replay, out of order, action, event id,
+    /// type, body, received at (for the last row: next due).
+    typealias Row = (
+        Int64, Int64, Int64, Int64, Int64, Int64, Int64, Bool, String, String, String, ByteBuffer, Int64?
+    )
 
-    /// The actions in the order this claim takes from them, with their room (at most the claim's limit)
-    /// and `max_attempts`.
-    let actions: [(name: String, room: Int, maxAttempts: Int)]
+    /// The actions in the order this claim takes from them, with their room (at most the claim's limit),
+    /// `max_attempts` and ordering.
+    let actions: [(name: String, action: ClaimRequest.Action)]
     let now: Int64
     let leaseEnd: Int64
     let limit: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 8)
         bindings.append(actions.map(\.name.postgresText))
-        bindings.append(actions.map { Int64(max(0, min($0.room, limit))) })
-        bindings.append(actions.map { Int64($0.maxAttempts) })
+        bindings.append(actions.map { Int64(max(0, min($0.action.room, limit))) })
+        bindings.append(actions.map { Int64($0.action.maxAttempts) })
         bindings.append(now)
         bindings.append(leaseEnd)
         bindings.append(Int64(max(0, limit)))
+        bindings.append(actions.map(\.action.ordered))
+        bindings.append(actions.map(\.action.deadBlocks))
         return bindings
     }
 
@@ -250,9 +293,7 @@ struct PostgresClaim {
     let turn: Int
 
     func run(on client: PostgresClient, logger: Logger) async throws -> Claim {
-        var actions = request.actions.sorted(by: { $0.key < $1.key }).map {
-            (name: $0.key, room: $0.value.room, maxAttempts: $0.value.maxAttempts)
-        }
+        var actions = request.actions.sorted(by: { $0.key < $1.key }).map { (name: $0.key, action: $0.value) }
         if !actions.isEmpty {
             let first = turn % actions.count
             actions = Array(actions[first...] + actions[..<first])
@@ -265,7 +306,7 @@ struct PostgresClaim {
         var paused: Set<String> = []
         var nextDueAt: Int64?
         for try await row in try await client.execute(statement, logger: logger) {
-            let (kind, _, _, id, attempts, expirations, replay, action, eventID, type, body, received) = row
+            let (kind, _, _, id, attempts, expirations, replay, late, action, eventID, type, body, received) = row
             let previousAttempts = Int(clamping: attempts)
             switch kind {
             case 0:
@@ -279,6 +320,7 @@ struct PostgresClaim {
                     receivedAt: received ?? 0
                 )
                 job.isReplay = replay != 0
+                job.isOutOfOrder = late
                 jobs.append(job)
             case 1:
                 let maxAttempts = request.actions[action]?.maxAttempts ?? previousAttempts

@@ -29,7 +29,7 @@ public final class PostgresStore: EventLog, StoreConsole {
     private let logger: Logger
     private let onDeliveriesCreated: @Sendable () -> Void
     private let claimTurn = NIOLockedValueBox(0)
-    private let appends: NIOLockedValueBox<Batcher<(event: VerifiedEvent, actions: [String]), AppendResult>?> =
+    private let appends: NIOLockedValueBox<Batcher<(event: VerifiedEvent, deliveries: [NewDelivery]), AppendResult>?> =
         NIOLockedValueBox(nil)
     private let finishes: NIOLockedValueBox<Batcher<AttemptRecord, Bool>?> = NIOLockedValueBox(nil)
     private let listener: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
@@ -141,13 +141,13 @@ public final class PostgresStore: EventLog, StoreConsole {
 
     // MARK: - EventLog
 
-    public func append(_ event: VerifiedEvent, actions: [String] = []) async throws(StoreError) -> AppendResult {
+    public func append(_ event: VerifiedEvent, deliveries: [NewDelivery]) async throws(StoreError) -> AppendResult {
         guard let batcher = appends.withLockedValue({ $0 }) else { throw .closed }
-        return try await batcher.submit((event, actions))
+        return try await batcher.submit((event, deliveries))
     }
 
     /// One group commit: the batch's events and their deliveries in one statement.
-    private func commitAppends(_ batch: [(event: VerifiedEvent, actions: [String])]) async throws(StoreError)
+    private func commitAppends(_ batch: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
         -> [AppendResult]
     {
         let logger = logger
@@ -381,6 +381,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         }
         for (column, value) in [
             ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
+            ("d.subject", filter.subject),
         ] {
             guard let value else { continue }
             binds.append(value.postgresText)
@@ -390,7 +391,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         let query = PostgresQuery(
             unsafeSQL: """
                 SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
-                       d.created_at, d.updated_at
+                       d.created_at, d.updated_at, d.subject, d.out_of_order
                 FROM deliveries d JOIN events e ON e.seq = d.event_seq
                 \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                 ORDER BY d.id DESC LIMIT $\(binds.count)
@@ -399,24 +400,31 @@ public final class PostgresStore: EventLog, StoreConsole {
         return try await read { client, logger in
             var deliveries: [StoredDelivery] = []
             let rows = try await client.query(query, logger: logger).decode(
-                (Int64, String, String, String, String, Int64, String?, Int64, Int64, Int64, Int64).self)
-            for try await (id, eventID, type, action, status, attempts, error, next, replay, created, updated) in rows {
+                (Int64, String, String, String, String, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64).self
+            )
+            for try await (
+                id, eventID, type, action, status, attempts, error, next, replay, created, updated, subject, late
+            )
+                in rows
+            {
                 let status = DeliveryStatus(rawValue: status) ?? .pending
                 let isOpen = status == .pending || status == .failed || status == .running
-                deliveries.append(
-                    StoredDelivery(
-                        id: DeliveryID(id),
-                        eventID: EventID(eventID),
-                        eventType: type,
-                        action: action,
-                        status: status,
-                        attempts: Int(clamping: attempts),
-                        lastError: error,
-                        nextAttemptAt: isOpen ? Self.date(next) : nil,
-                        isReplay: replay != 0,
-                        createdAt: Self.date(created),
-                        updatedAt: Self.date(updated)
-                    ))
+                var delivery = StoredDelivery(
+                    id: DeliveryID(id),
+                    eventID: EventID(eventID),
+                    eventType: type,
+                    action: action,
+                    status: status,
+                    attempts: Int(clamping: attempts),
+                    lastError: error,
+                    nextAttemptAt: isOpen ? Self.date(next) : nil,
+                    isReplay: replay != 0,
+                    createdAt: Self.date(created),
+                    updatedAt: Self.date(updated)
+                )
+                delivery.subject = subject
+                delivery.isOutOfOrder = late != 0
+                deliveries.append(delivery)
             }
             return deliveries
         }
@@ -554,6 +562,35 @@ public final class PostgresStore: EventLog, StoreConsole {
                 }
             }
             return summaries.keys.sorted().compactMap { summaries[$0] }
+        }
+    }
+
+    public func blockers(of deliveries: [DeliveryID]) async throws(StoreError) -> [DeliveryID: DeliveryID] {
+        try await read { client, logger in
+            var blockers: [DeliveryID: DeliveryID] = [:]
+            for id in deliveries {
+                for try await blocker in try await client.query(
+                    PostgresQuery(unsafeSQL: OrderingSQL.blocker, binds: Self.binds(id.rawValue)), logger: logger
+                ).decode(Int64.self) {
+                    blockers[id] = DeliveryID(blocker)
+                }
+            }
+            return blockers
+        }
+    }
+
+    public func blockedSubjects(actions: [String]) async throws(StoreError) -> BlockedSubjects {
+        guard !actions.isEmpty else { return BlockedSubjects() }
+        let query = PostgresQuery(
+            unsafeSQL: OrderingSQL.blocked(actions: "SELECT unnest($1::text[])"),
+            binds: Self.binds(actions.map(\.postgresText)))
+        return try await read { client, logger in
+            var blocked = BlockedSubjects()
+            for try await (count, oldest) in try await client.query(query, logger: logger).decode((Int64, Int64?).self)
+            {
+                blocked = BlockedSubjects(count: Int(clamping: count), oldestSince: oldest)
+            }
+            return blocked
         }
     }
 

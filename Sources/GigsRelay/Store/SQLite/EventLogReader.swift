@@ -56,6 +56,7 @@ public final class EventLogReader {
         }
         for (column, value) in [
             ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
+            ("d.subject", filter.subject),
         ] {
             guard let value else { continue }
             conditions.append("\(column) = ?")
@@ -64,7 +65,7 @@ public final class EventLogReader {
         parameters.append(.integer(Int64(filter.limit)))
         let sql = """
             SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
-                   d.created_at, d.updated_at
+                   d.created_at, d.updated_at, d.subject, d.out_of_order
             FROM deliveries d JOIN events e ON e.seq = d.event_seq
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
             ORDER BY d.id DESC LIMIT ?
@@ -72,7 +73,7 @@ public final class EventLogReader {
         return try rows(sql, parameters) { row in
             let status = DeliveryStatus(rawValue: row.text(at: 4) ?? "") ?? .pending
             let isOpen = status == .pending || status == .failed || status == .running
-            return StoredDelivery(
+            var delivery = StoredDelivery(
                 id: DeliveryID(row.int64(at: 0)),
                 eventID: EventID(row.text(at: 1) ?? ""),
                 eventType: row.text(at: 2) ?? "",
@@ -85,7 +86,18 @@ public final class EventLogReader {
                 createdAt: Self.date(row.int64(at: 9)),
                 updatedAt: Self.date(row.int64(at: 10))
             )
+            delivery.subject = row.text(at: 11)
+            delivery.isOutOfOrder = row.int64(at: 12) != 0
+            return delivery
         }
+    }
+
+    /// The dead delivery that holds an ordered delivery's subject: the earliest dead one ordered before
+    /// it. Nil when none does (or it is not ordered).
+    public func blocker(of delivery: DeliveryID) throws(StoreError) -> DeliveryID? {
+        try rows(OrderingSQL.blocker, [.integer(delivery.rawValue)]) {
+            DeliveryID($0.int64(at: 0))
+        }.first
     }
 
     /// The recorded attempts of one delivery, oldest first.

@@ -41,17 +41,18 @@ final class EventWriter: @unchecked Sendable {
             selectDue = try connection.prepare(
                 """
                 SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations,
-                    d.replay
+                    d.replay, ?4 = 1 AND d.subject IS NOT NULL AND \(SQLiteStatement.laterDelivered)
                 FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
                 WHERE d.action = ?1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?2
+                    AND (?4 = 0 OR d.subject IS NULL OR NOT \(SQLiteStatement.subjectHeld))
                 ORDER BY d.next_attempt_at, d.id LIMIT ?3
                 """
             )
             markRunning = try connection.prepare(
                 """
-                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
-                    lease_expirations = lease_expirations + ?
-                WHERE id = ?
+                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?1, updated_at = ?2,
+                    lease_expirations = lease_expirations + ?3, out_of_order = max(out_of_order, ?5)
+                WHERE id = ?4
                 """
             )
             markPoisoned = try connection.prepare(
@@ -149,10 +150,10 @@ final class EventWriter: @unchecked Sendable {
             try Self.run(statements.begin)
             for operation in batch {
                 switch operation {
-                case .append(let event, let actions, let reply):
+                case .append(let event, let deliveries, let reply):
                     wroteData = true
-                    let result = try append(event, actions: actions, using: statements)
-                    createdDeliveries = createdDeliveries || (result == .accepted && !actions.isEmpty)
+                    let result = try append(event, deliveries: deliveries, using: statements)
+                    createdDeliveries = createdDeliveries || (result == .accepted && !deliveries.isEmpty)
                     replies.append { reply.resume(returning: .success(result)) }
                 case .claim(let request, let reply):
                     let claim = try claim(request, using: statements)
@@ -184,6 +185,19 @@ final class EventWriter: @unchecked Sendable {
                     try record.bind(change.error, at: 4)
                     try record.step()
                     replies.append { reply.resume(returning: .success(())) }
+                case .blockedSubjects(let actions, let reply):
+                    var blocked = BlockedSubjects()
+                    if !actions.isEmpty {
+                        let placeholders = Array(repeating: "?", count: actions.count).joined(separator: ", ")
+                        let counted = try statements.connection.rows(
+                            OrderingSQL.blocked(actions: placeholders), actions.map(SQLiteValue.text)
+                        ) { row in
+                            BlockedSubjects(
+                                count: Int(clamping: row.int64(at: 0)), oldestSince: row.optionalInt64(at: 1))
+                        }
+                        blocked = counted.first ?? blocked
+                    }
+                    replies.append { reply.resume(returning: .success(blocked)) }
                 }
             }
             try Self.run(statements.commit)
@@ -205,7 +219,7 @@ final class EventWriter: @unchecked Sendable {
 
     private func append(
         _ event: VerifiedEvent,
-        actions: [String],
+        deliveries: [NewDelivery],
         using statements: Statements
     ) throws(SQLiteError) -> AppendResult {
         let insert = statements.insertEvent
@@ -222,12 +236,16 @@ final class EventWriter: @unchecked Sendable {
         try insert.step()
         guard statements.connection.changes == 1 else { return .duplicate }
         let sequence = statements.connection.lastInsertedRowID
-        for action in actions {
+        let orderAt = deliveries.contains { $0.subject != nil } ? event.orderAt : event.receivedAt
+        for delivery in deliveries {
             try statements.insertDelivery.insertDelivery(
                 eventSequence: sequence,
-                action: action,
+                action: delivery.action,
                 at: event.receivedAt,
-                replay: false
+                replay: false,
+                dueAt: delivery.dueAt,
+                subject: delivery.subject,
+                orderAt: orderAt
             )
         }
         return .accepted
@@ -261,6 +279,8 @@ final class EventWriter: @unchecked Sendable {
             try select.bind(action, at: 1)
             try select.bind(request.now, at: 2)
             try select.bind(Int64(min(settings.room, request.limit)), at: 3)
+            try select.bind(settings.ordered ? 1 : 0, at: 4)
+            try select.bind(settings.deadBlocks ? 1 : 0, at: 5)
             while try select.step() {
                 let id = DeliveryID(select.int64(at: 0))
                 let previousAttempts = Int(clamping: select.int64(at: 2))
@@ -285,6 +305,7 @@ final class EventWriter: @unchecked Sendable {
                     receivedAt: select.int64(at: 7)
                 )
                 job.isReplay = select.int64(at: 9) != 0
+                job.isOutOfOrder = select.int64(at: 10) != 0
                 queue.append(ClaimedRow(job: job, leaseExpired: leaseExpired))
             }
             if !queue.isEmpty { queues.append(queue) }
@@ -331,6 +352,7 @@ final class EventWriter: @unchecked Sendable {
             try mark.bind(request.now, at: 2)
             try mark.bind(row.leaseExpired ? 1 : 0, at: 3)
             try mark.bind(row.job.id.rawValue, at: 4)
+            try mark.bind(row.job.isOutOfOrder ? 1 : 0, at: 5)
             try mark.step()
         }
         // After marking, so the claimed deliveries count with their lease's end.

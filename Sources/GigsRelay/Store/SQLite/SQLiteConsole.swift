@@ -95,6 +95,16 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         try change { maintenance throws(StoreError) in try maintenance.setPaused(action, paused) }
     }
 
+    public func blockers(of deliveries: [DeliveryID]) throws(StoreError) -> [DeliveryID: DeliveryID] {
+        try read { reader throws(StoreError) in
+            var blockers: [DeliveryID: DeliveryID] = [:]
+            for id in deliveries {
+                if let blocker = try reader.blocker(of: id) { blockers[id] = blocker }
+            }
+            return blockers
+        }
+    }
+
     public func actionSummaries() throws(StoreError) -> [ActionSummary] {
         try change { maintenance throws(StoreError) in try maintenance.actionSummaries() }
     }

@@ -1,24 +1,64 @@
 extension SQLiteStatement {
-    /// Inserts one `pending` delivery, due at once; compile with ``insertDeliverySQL``.
+    /// Inserts one `pending` delivery; compile with ``insertDeliverySQL``. ?1 event, ?2 action, ?3 now,
+    /// ?4 replay, ?5 due, ?6 ordering subject, ?7 order time.
     static let insertDeliverySQL = """
-        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
-        VALUES (?1, ?2, 'pending', ?3, ?4, ?3, ?3)
+        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
+            order_at)
+        VALUES (?1, ?2, 'pending', ?5, ?4, ?3, ?3, ?6, ?7)
         """
 
     /// Like ``insertDeliverySQL``, but inserts nothing when the event is no longer stored (a replay's
     /// plan is made before its transaction).
     static let insertReplaySQL = """
-        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
-        SELECT ?1, ?2, 'pending', ?3, ?4, ?3, ?3 WHERE EXISTS (SELECT 1 FROM events WHERE seq = ?1)
+        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
+            order_at)
+        SELECT ?1, ?2, 'pending', ?5, ?4, ?3, ?3, ?6, ?7 WHERE EXISTS (SELECT 1 FROM events WHERE seq = ?1)
         """
 
-    /// Runs ``insertDeliverySQL`` or ``insertReplaySQL`` for one event and action.
-    func insertDelivery(eventSequence: Int64, action: String, at now: Int64, replay: Bool) throws(SQLiteError) {
+    /// Runs ``insertDeliverySQL`` or ``insertReplaySQL`` for one event and action: due at `dueAt` (else
+    /// `now`), ordered by `subject` when it has one.
+    func insertDelivery(
+        eventSequence: Int64,
+        action: String,
+        at now: Int64,
+        replay: Bool,
+        dueAt: Int64? = nil,
+        subject: String? = nil,
+        orderAt: Int64? = nil
+    ) throws(SQLiteError) {
         defer { reset() }
         try bind(eventSequence, at: 1)
         try bind(action, at: 2)
         try bind(now, at: 3)
         try bind(replay ? 1 : 0, at: 4)
+        try bind(dueAt ?? now, at: 5)
+        try bind(subject, at: 6)
+        try bind(orderAt ?? now, at: 7)
         try step()
     }
+
+    /// Whether delivery `d` (ordered by subject) must wait: another of its subject is running under a live
+    /// lease, or an earlier one is unfinished (or dead, when ?5 says dead ones hold their subject).
+    /// ?2 is now.
+    static let subjectHeld = """
+        EXISTS (
+            SELECT 1 FROM deliveries o INDEXED BY deliveries_by_subject
+            WHERE o.action = d.action AND o.subject = d.subject AND o.subject IS NOT NULL AND o.id != d.id AND (
+                (o.status = 'running' AND o.next_attempt_at > ?2)
+                OR ((o.order_at, o.event_seq, o.id) < (d.order_at, d.event_seq, d.id)
+                    AND (o.status IN ('pending', 'failed', 'running') OR (?5 = 1 AND o.status = 'dead')))
+            )
+        )
+        """
+
+    /// Whether a later delivery of `d`'s subject was already attempted or delivered: `d` arrived too late
+    /// to be sorted in, and goes out of order.
+    static let laterDelivered = """
+        EXISTS (
+            SELECT 1 FROM deliveries o INDEXED BY deliveries_by_subject
+            WHERE o.action = d.action AND o.subject = d.subject AND o.subject IS NOT NULL
+                AND (o.order_at, o.event_seq, o.id) > (d.order_at, d.event_seq, d.id)
+                AND (o.attempts > 0 OR o.status = 'succeeded')
+        )
+        """
 }

@@ -93,8 +93,8 @@ public final class SQLiteStore: EventLog {
     /// delivery per action, in the same transaction.
     ///
     /// Returns after the commit that holds it (or that found it a duplicate) has reached the disk.
-    public func append(_ event: VerifiedEvent, actions: [String] = []) async throws(StoreError) -> AppendResult {
-        try await perform { .append(event, actions: actions, reply: $0) }
+    public func append(_ event: VerifiedEvent, deliveries: [NewDelivery]) async throws(StoreError) -> AppendResult {
+        try await perform { .append(event, deliveries: deliveries, reply: $0) }
     }
 
     /// Claims due deliveries for the dispatcher, marking them running under a lease.
@@ -121,6 +121,11 @@ public final class SQLiteStore: EventLog {
     /// Records an action's circuit breaker change, for `gigs-relay actions`.
     public func recordCircuit(_ change: CircuitChange) async throws(StoreError) {
         try await perform { .recordCircuit(change, reply: $0) }
+    }
+
+    /// Subjects of the given actions held by a dead delivery with others waiting behind it.
+    public func blockedSubjects(actions: [String]) async throws(StoreError) -> BlockedSubjects {
+        try await perform { .blockedSubjects(actions: actions, reply: $0) }
     }
 
     /// Queues an operation for the writer thread and waits for the commit that holds it.

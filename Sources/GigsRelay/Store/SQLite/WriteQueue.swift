@@ -13,7 +13,7 @@ final class WriteQueue: @unchecked Sendable {
     /// One queued write; the writer answers it after the commit that holds it.
     enum Operation {
         /// Store an event and, when it is new, one pending delivery per action.
-        case append(VerifiedEvent, actions: [String], reply: Reply<AppendResult>)
+        case append(VerifiedEvent, deliveries: [NewDelivery], reply: Reply<AppendResult>)
         /// Claim due deliveries for the dispatcher.
         case claim(ClaimRequest, reply: Reply<Claim>)
         /// Record a finished attempt.
@@ -25,6 +25,8 @@ final class WriteQueue: @unchecked Sendable {
         case prune(before: Int64, limit: Int, reply: Reply<Int>)
         /// Record an action's circuit breaker change.
         case recordCircuit(CircuitChange, reply: Reply<Void>)
+        /// Count the subjects of these actions that a dead delivery holds.
+        case blockedSubjects(actions: [String], reply: Reply<BlockedSubjects>)
 
         /// Answers the caller with a failure.
         func fail(_ error: StoreError) {
@@ -35,6 +37,7 @@ final class WriteQueue: @unchecked Sendable {
             case .stats(_, let reply): reply.resume(returning: .failure(error))
             case .prune(_, _, let reply): reply.resume(returning: .failure(error))
             case .recordCircuit(_, let reply): reply.resume(returning: .failure(error))
+            case .blockedSubjects(_, let reply): reply.resume(returning: .failure(error))
             }
         }
     }
