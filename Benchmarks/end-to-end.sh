@@ -8,6 +8,8 @@
 # Without RATE, wrk sends as fast as the daemon accepts, so a backlog builds whenever ingest outruns
 # delivery and the lag measures that backlog. With RATE (events/s), each connection paces its requests
 # so the load is steady at about RATE, and the lag is the delivery latency at that rate.
+# BENCH_SUBJECTS=N: the action orders per subject (ordering = "subject", reorder_window_ms =
+# BENCH_REORDER_MS, default 0) and the events spread over N subscriptions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -36,6 +38,13 @@ http {
 NGINX
 nginx -p "$work" -c "$work/nginx.conf"
 
+ordering=""
+if [ -n "${BENCH_SUBJECTS:-}" ]; then
+    export BENCH_SUBJECTS
+    ordering="ordering = \"subject\"
+reorder_window_ms = ${BENCH_REORDER_MS:-0}"
+fi
+
 bench_start_daemon "
 [dispatch]
 workers = $workers
@@ -43,11 +52,12 @@ workers = $workers
 kind = \"http\"
 url = \"http://127.0.0.1:$receiver_port/hook\"
 secret = \"env:BENCH_SECRET\"
+$ordering
 [[routes]]
 events = [\"*\"]
 actions = [\"receiver\"]"
 
-echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers${rate:+, offered rate $(( connections * 1000 / BENCH_DELAY_MS )) events/s}"
+echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers${rate:+, offered rate $(( connections * 1000 / BENCH_DELAY_MS )) events/s}${BENCH_SUBJECTS:+, ordered over $BENCH_SUBJECTS subjects (reorder window ${BENCH_REORDER_MS:-0} ms)}"
 before="$(cpu_ticks)"
 line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Benchmarks/signed-events.lua \
     "http://127.0.0.1:$port" | grep '^RESULT')"
@@ -56,7 +66,7 @@ echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the
 
 [ -n "${BENCH_PROFILE:-}" ] && perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep 8 >/dev/null 2>&1
 python3 - "$work/var/bench.sqlite3" "$work/events" <<'PY'
-import sqlite3, sys, time
+import os, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=10)
 deadline = time.time() + 120
 while time.time() < deadline:
@@ -79,6 +89,16 @@ pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))]
 print(f"delivered: {len(rows)} of {events} events in {span:.1f} s = {len(rows) / span:.0f} events/s end to end")
 print(f"lag ingest→delivered: p50 {pick(0.50)} ms   p99 {pick(0.99)} ms   max {lags[-1]} ms")
 print(f"delivery statuses: {statuses}")
+if os.environ.get("BENCH_SUBJECTS"):
+    ordered = db.execute("""
+        select d.subject, a.started_at from deliveries d join attempts a on a.delivery_id = d.id
+        where a.outcome = 'succeeded' and d.subject is not null order by d.subject, d.order_at, d.event_seq
+    """).fetchall()
+    violations = sum(1 for (s1, t1), (s2, t2) in zip(ordered, ordered[1:]) if s1 == s2 and t2 < t1)
+    subjects = len({subject for subject, _ in ordered})
+    print(f"ordering: {len(ordered)} ordered deliveries over {subjects} subjects, {violations} started before an earlier one of their subject")
+    if violations:
+        sys.exit("FAIL: ordering violated")
 if len(rows) != events:
     sys.exit("FAIL: not every stored event was delivered")
 with open(sys.argv[2], "w") as f:

@@ -3,7 +3,8 @@
 #   1. ingest at 16, 64 and 256 connections, each beside the same binary's GET /healthz (the ceiling of
 #      the HTTP stack here), with the ratio;
 #   2. the peer adnanh/webhook on the same payloads at 64 connections, and the ratio;
-#   3. end to end (ingest → http action → local nginx), flat out and paced;
+#   3. end to end (ingest → http action → local nginx), flat out and paced, unordered and ordered per
+#      subject over 1,000 subjects;
 #   4. growth: ingest and `events list` with 10k, 1M and 10M events stored (about 8 GB of disk; set
 #      GROWTH_SIZES="10000 1000000" for a quicker run);
 #   5. the PostgreSQL backend (server on this machine): ingest with one and two instances, end to end,
@@ -47,6 +48,10 @@ section "End to end: ingest → http action → local nginx"
 Benchmarks/end-to-end.sh "$duration" 64 64 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
 echo "--- paced at about 8,000 events/s offered (100 connections)" | tee -a "$out"
 Benchmarks/end-to-end.sh "$duration" 100 64 10000 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+echo "--- ordered per subject (1,000 subjects, reorder window 0), flat out, 64 connections, 64 workers" | tee -a "$out"
+BENCH_SUBJECTS=1000 Benchmarks/end-to-end.sh "$duration" 64 64 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+echo "--- ordered per subject, paced at about 8,000 events/s offered (100 connections)" | tee -a "$out"
+BENCH_SUBJECTS=1000 Benchmarks/end-to-end.sh "$duration" 100 64 10000 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
 end_section
 
 section "Growth: the same ingest and \`events list\` on larger stores"

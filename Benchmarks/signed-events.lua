@@ -5,6 +5,8 @@
 -- alone, hex, in X-Signature: sha256=…) instead of Standard Webhooks, for the peer comparison.
 -- BENCH_DELAY_MS: when set, each connection waits this long before each request, which offers a steady
 -- rate of connections × 1000 / BENCH_DELAY_MS events/s instead of as many as the server takes.
+-- BENCH_SUBJECTS: when set, the events spread over that many subscriptions (data.id), with the current
+-- time as their `time`, for ordered delivery per subject.
 local ffi = require("ffi")
 ffi.cdef [[
 const void *EVP_sha256(void);
@@ -38,6 +40,7 @@ local sequence = 0
 local run = tostring(os.time()) .. tostring(math.random(100000, 999999))
 
 local sign_mode = os.getenv("BENCH_SIGN") or "standard-webhooks"
+local subjects = tonumber(os.getenv("BENCH_SUBJECTS") or "")
 
 local function hex_hmac(message)
     crypto.HMAC(crypto.EVP_sha256(), key, #key, message, #message, mac, mac_len)
@@ -57,12 +60,15 @@ function request()
     local id = string.format("evt_bench_%s_%d_%d", run, thread_id, sequence)
     local body = string.format(
         '{"object":"event","id":"%s","type":"com.gigs.subscription.activated","project":"bench",'
-        .. '"source":"https://api.gigs.com","specversion":"1.0","time":"2026-11-23T10:00:00Z",'
+        .. '"source":"https://api.gigs.com","specversion":"1.0","time":"%s",'
         .. '"datacontenttype":"application/json","version":"2025-05-22","data":{"object":"subscription",'
-        .. '"id":"sub_0SNlurA049MEWV2gSfSxi00xlPIi","status":"active","sim":{"object":"sim",'
+        .. '"id":"%s","status":"active","sim":{"object":"sim",'
         .. '"id":"sim_0SNlurA049MEWV4OpCwsNyC9Kn2d","type":"eSIM"},"user":{"object":"user",'
         .. '"id":"usr_0SNlurA049MEWV3Kp0mA8Hhs1Ud8","email":"jane@example.com","fullName":"Jane Doe",'
-        .. '"preferredLocale":"en-US"}}}', id)
+        .. '"preferredLocale":"en-US"}}}', id,
+        subjects and os.date("!%Y-%m-%dT%H:%M:%SZ") or "2026-11-23T10:00:00Z",
+        subjects and string.format("sub_bench_%d", (thread_id * 7919 + sequence) % subjects)
+            or "sub_0SNlurA049MEWV2gSfSxi00xlPIi")
     local message_id = "msg_" .. id
     local timestamp = tostring(os.time())
     local headers = {
