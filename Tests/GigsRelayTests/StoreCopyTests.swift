@@ -9,7 +9,8 @@ struct StoreCopyTests {
     let actionSecret = TestSigner.randomSecret()
 
     func fixture(
-        receiver: WebhookReceiver, postgres: (url: String, password: String)? = nil, maxAttempts: Int = 2
+        receiver: WebhookReceiver, postgres: (url: String, password: String)? = nil, maxAttempts: Int = 2,
+        action: String = ""
     ) throws -> DaemonFixture {
         try DaemonFixture(
             extraTOML: """
@@ -21,6 +22,7 @@ struct StoreCopyTests {
                 kind = "http"
                 url = "\(receiver.url())"
                 secret = "env:ACTION_SECRET"
+                \(action)
                 [[routes]]
                 events = ["com.gigs.subscription.*"]
                 actions = ["backend"]
@@ -53,12 +55,15 @@ struct StoreCopyTests {
     func roundTrip() async throws {
         let cluster = try PostgresCluster.shared()
         let receiver = try WebhookReceiver(secret: actionSecret, statuses: "200 200 500 500 200")
-        let fixture = try fixture(receiver: receiver)
+        // Ordered, so that the copy has subjects and order times to keep.
+        let fixture = try fixture(
+            receiver: receiver, action: "ordering = \"subject\"\nreorder_window_ms = 0\non_dead = \"continue\"")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
         for index in 0..<12 {
-            #expect(
-                try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_copy_\(index)"), to: address) == 202)
+            let body = SampleEvents.ofSubscription(
+                id: "evt_copy_\(index)", subscription: "sub_copy_\(index % 3)", time: "2026-11-23T10:00:\(10 + index)Z")
+            #expect(try await fixture.post(body, to: address) == 202)
         }
         _ = try await fixture.post(SampleEvents.body(id: "evt_unrouted", type: "com.gigs.ping"), to: address)
         try await eventuallyAsync("deliveries done") { try await deliveriesDone(fixture, count: 12) }
@@ -93,6 +98,8 @@ struct StoreCopyTests {
             !compare.output.contains(" 1 copied") && compare.output.components(separatedBy: ", 0 copied").count == 4)
         let checksums = compare.output.split(separator: "\n").filter { $0.contains("checksum") }
         #expect(checksums.count == 3 && checksums.allSatisfy { $0.contains(" = ") })
+        let subjects = try EventLogReader(path: back).deliveries(DeliveryFilter(limit: 100)).compactMap(\.subject)
+        #expect(Set(subjects) == ["sub_copy_0", "sub_copy_1", "sub_copy_2"] && subjects.count == 12)
     }
 
     @Test(

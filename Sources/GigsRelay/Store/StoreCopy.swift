@@ -57,6 +57,9 @@ public struct DeliveryRow: Sendable, Equatable {
     public var createdAt: Int64
     public var updatedAt: Int64
     public var leaseExpirations: Int64
+    public var subject: String? = nil
+    public var orderAt: Int64 = 0
+    public var outOfOrder: Int64 = 0
 }
 
 /// An attempt row as stored.
@@ -392,6 +395,9 @@ struct Checksum {
         add(row.createdAt)
         add(row.updatedAt)
         add(row.leaseExpirations)
+        add(row.subject)
+        add(row.orderAt)
+        add(row.outOfOrder)
     }
 
     mutating func add(_ row: AttemptRow) {

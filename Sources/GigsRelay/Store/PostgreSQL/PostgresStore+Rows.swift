@@ -6,7 +6,7 @@ import PostgresNIO
 extension PostgresStore: StoreRows {
     private typealias EventColumns = (Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer)
     private typealias DeliveryColumns = (
-        Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64
+        Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64
     )
     private typealias AttemptColumns = (Int64, Int64, Int64, Int64, Int64, String, String?, String?)
 
@@ -14,7 +14,7 @@ extension PostgresStore: StoreRows {
         "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
-        lease_expirations
+        lease_expirations, subject, order_at, out_of_order
         """
     private static let attemptColumns = "id, delivery_id, number, started_at, duration_ms, outcome, error, output"
 
@@ -26,10 +26,14 @@ extension PostgresStore: StoreRows {
     }
 
     private static func delivery(_ columns: DeliveryColumns) -> DeliveryRow {
-        let (id, event, action, status, attempts, next, error, replay, created, updated, expirations) = columns
+        let (id, event, action, status, attempts, next, error, replay, created, updated, expirations) = (
+            columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8,
+            columns.9, columns.10
+        )
         return DeliveryRow(
             id: id, eventSequence: event, action: action, status: status, attempts: attempts, nextAttemptAt: next,
-            lastError: error, replay: replay, createdAt: created, updatedAt: updated, leaseExpirations: expirations)
+            lastError: error, replay: replay, createdAt: created, updatedAt: updated, leaseExpirations: expirations,
+            subject: columns.11, orderAt: columns.12, outOfOrder: columns.13)
     }
 
     private static func attempt(_ columns: AttemptColumns) -> AttemptRow {
@@ -131,10 +135,12 @@ extension PostgresStore: StoreRows {
                     INSERT INTO deliveries (\(unescaped: Self.deliveryColumns))
                     VALUES (\(row.id), \(row.eventSequence), \(row.action.postgresText), \(row.status), \(row.attempts),
                         \(row.nextAttemptAt), \(row.lastError?.postgresText), \(row.replay), \(row.createdAt),
-                        \(row.updatedAt), \(row.leaseExpirations))
+                        \(row.updatedAt), \(row.leaseExpirations), \(row.subject?.postgresText), \(row.orderAt),
+                        \(row.outOfOrder))
                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
                         next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
-                        updated_at = excluded.updated_at, lease_expirations = excluded.lease_expirations
+                        updated_at = excluded.updated_at, lease_expirations = excluded.lease_expirations,
+                        out_of_order = excluded.out_of_order
                     WHERE deliveries.updated_at < excluded.updated_at
                     """, logger: logger)
             }

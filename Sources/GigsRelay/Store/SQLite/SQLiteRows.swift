@@ -55,7 +55,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
         "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
-        lease_expirations
+        lease_expirations, subject, order_at, out_of_order
         """
     private static let attemptColumns = "id, delivery_id, number, started_at, duration_ms, outcome, error, output"
 
@@ -72,7 +72,8 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
             id: row.int64(at: 0), eventSequence: row.int64(at: 1), action: row.text(at: 2) ?? "",
             status: row.text(at: 3) ?? "", attempts: row.int64(at: 4), nextAttemptAt: row.int64(at: 5),
             lastError: row.text(at: 6), replay: row.int64(at: 7), createdAt: row.int64(at: 8),
-            updatedAt: row.int64(at: 9), leaseExpirations: row.int64(at: 10))
+            updatedAt: row.int64(at: 9), leaseExpirations: row.int64(at: 10), subject: row.text(at: 11),
+            orderAt: row.int64(at: 12), outOfOrder: row.int64(at: 13))
     }
 
     private static func attempt(_ row: SQLiteStatement) -> AttemptRow {
@@ -167,10 +168,11 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
         try transaction { connection throws(SQLiteError) in
             let upsert = try connection.prepare(
                 """
-                INSERT INTO deliveries (\(Self.deliveryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO deliveries (\(Self.deliveryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
                     next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
-                    updated_at = excluded.updated_at, lease_expirations = excluded.lease_expirations
+                    updated_at = excluded.updated_at, lease_expirations = excluded.lease_expirations,
+                    out_of_order = excluded.out_of_order
                 WHERE deliveries.updated_at < excluded.updated_at
                 """)
             for row in deliveries {
@@ -186,6 +188,9 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
                 try upsert.bind(row.createdAt, at: 9)
                 try upsert.bind(row.updatedAt, at: 10)
                 try upsert.bind(row.leaseExpirations, at: 11)
+                try upsert.bind(row.subject, at: 12)
+                try upsert.bind(row.orderAt, at: 13)
+                try upsert.bind(row.outOfOrder, at: 14)
                 try upsert.step()
             }
         }
