@@ -118,6 +118,10 @@ extension RelayConfiguration {
                 "ready.max_oldest_pending_seconds", "\(ready.maxOldestPendingSeconds ?? -1)",
                 "\(running.ready.maxOldestPendingSeconds ?? -1)"
             ),
+            (
+                "ready.max_blocked_seconds", "\(ready.maxBlockedSeconds ?? -1)",
+                "\(running.ready.maxBlockedSeconds ?? -1)"
+            ),
             ("dispatch.workers", "\(dispatch.workers)", "\(running.dispatch.workers)"),
             ("dispatch.lease_seconds", "\(dispatch.leaseSeconds)", "\(running.dispatch.leaseSeconds)"),
             (
