@@ -196,7 +196,8 @@ struct ConfigurationTests {
         #expect(configuration.actions["hook"]?.retry.maxAttempts == 5)
         #expect(configuration.actions["hook"]?.timeoutSeconds == 30)
         #expect(configuration.routes.actions(for: "com.gigs.subscription.activated", body: []) == ["backend", "hook"])
-        #expect(configuration.routes.actions(for: "com.gigs.subscriptionGroup.deleted", body: []) == ["backend", "hook"])
+        #expect(
+            configuration.routes.actions(for: "com.gigs.subscriptionGroup.deleted", body: []) == ["backend", "hook"])
         #expect(configuration.routes.actions(for: "com.gigs.subscription.renewed", body: []) == ["hook"])
     }
 
