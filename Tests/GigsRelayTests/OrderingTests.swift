@@ -106,6 +106,44 @@ struct OrderingTests {
     }
 
     @Test(
+        "Deliveries a dead one holds are parked, not read by every claim; a retry or skip makes them due again",
+        arguments: Backend.allCases)
+    func parking(backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            for index in 1...3 {
+                try await append(log, "evt_k\(index)", subscription: "sub_k", time: "2026-11-23T10:00:0\(index)Z")
+            }
+            try await append(log, "evt_free", subscription: "sub_free", time: "2026-11-23T10:00:01Z")
+            let console = try await store.console()
+            #expect(try await claim(log).sorted() == ["evt_free", "evt_k1"])
+            try await finish(log, console, "evt_k1", .dead(error: "HTTP 410"))
+            let now = unixMilliseconds()
+            var request = ClaimRequest(
+                limit: 10, actions: ["a": ClaimRequest.Action(room: 10, maxAttempts: 5, ordered: true)],
+                now: now + 1000, leaseMilliseconds: 60_000)
+            request.parkBlockedUntil = now + 3_600_000
+            #expect(try await log.claim(request).jobs.isEmpty)
+            let held = try await console.deliveries(DeliveryFilter(status: .pending, subject: "sub_k"))
+            #expect(held.count == 2)
+            #expect(
+                held.allSatisfy { ($0.nextAttemptAt?.timeIntervalSince1970 ?? 0) * 1000 >= Double(now + 3_599_000) })
+            // The other subject is not touched.
+            #expect(
+                try await console.deliveries(DeliveryFilter(status: .running)).map(\.eventID.rawValue) == ["evt_free"])
+            let dead = try #require(try await console.deliveries(DeliveryFilter(status: .dead)).first)
+            #expect(try await console.skip([dead.id], dryRun: false) == [dead.id])
+            let due = try await console.deliveries(DeliveryFilter(status: .pending, subject: "sub_k"))
+            #expect(
+                due.allSatisfy {
+                    ($0.nextAttemptAt?.timeIntervalSince1970 ?? .infinity) * 1000 <= Double(unixMilliseconds())
+                })
+            #expect(try await claim(log) == ["evt_k2"])
+            await console.close()
+        }
+    }
+
+    @Test(
         "An event that arrives after a later one of its subject was delivered goes anyway, marked out of order",
         arguments: Backend.allCases)
     func late(backend: Backend) async throws {

@@ -15,6 +15,10 @@ public final class Dispatcher: Service {
     static let pollInterval: Duration = .seconds(1)
     /// How long a claim waits for more workers to free up when only a few are free (see `claimLoop`).
     static let claimGathering: Duration = .milliseconds(3)
+    /// How often a claim parks deliveries whose ordered subject a dead delivery holds, and for how long
+    /// (a retry or skip of the dead one makes them due at once).
+    static let parkEvery: Int64 = 10_000
+    static let parkFor: Int64 = 60_000
 
     private let store: any EventLog
     /// The actions and their settings in effect (a reload replaces them).
@@ -29,6 +33,8 @@ public final class Dispatcher: Service {
     /// The actions the last claim found paused by an operator.
     private let paused = NIOLockedValueBox<Set<String>>([])
     private let isStopping = Atomic(false)
+    /// When the claim loop last asked the store to park blocked deliveries (Unix ms).
+    private let parkedAt = Atomic<Int64>(0)
 
     /// - Parameters:
     ///   - live: the runnable action and settings for every configured action name.
@@ -84,16 +90,16 @@ public final class Dispatcher: Service {
                 let limited = flow.limit(
                     running.claimable(settings, workers: dispatch.workers), settings: settings, now: .now)
                 for transition in limited.transitions { report(transition) }
+                var request = ClaimRequest(
+                    limit: free, actions: limited.actions, now: now,
+                    leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000)
+                if now - parkedAt.load(ordering: .relaxed) >= Self.parkEvery {
+                    parkedAt.store(now, ordering: .relaxed)
+                    request.parkBlockedUntil = now + Self.parkFor
+                }
                 let claim: Claim
                 do {
-                    claim = try await store.claim(
-                        ClaimRequest(
-                            limit: free,
-                            actions: limited.actions,
-                            now: now,
-                            leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000
-                        )
-                    )
+                    claim = try await store.claim(request)
                 } catch {
                     logger.error("Cannot claim deliveries", metadata: [LogKey.error: "\(error)"])
                     await wakeup.wait(timeout: Self.pollInterval)

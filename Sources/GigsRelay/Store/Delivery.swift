@@ -167,6 +167,10 @@ public struct ClaimRequest: Sendable {
     public let now: Int64
     /// The lease's length.
     public let leaseMilliseconds: Int64
+    /// When set, the claim first parks, until this time (Unix ms), due deliveries of ordered actions
+    /// whose subject a dead delivery holds, so that later claims do not read them again and again. A retry
+    /// or skip of the dead delivery makes them due again.
+    public var parkBlockedUntil: Int64?
 
     public init(limit: Int, actions: [String: Action], now: Int64, leaseMilliseconds: Int64) {
         self.limit = limit

@@ -226,6 +226,12 @@ public final class PostgresStore: EventLog, StoreConsole {
             return turn
         }
         let logger = logger
+        let parked = request.actions.filter { $0.value.ordered && $0.value.deadBlocks }.keys.map(\.postgresText)
+        if let until = request.parkBlockedUntil, !parked.isEmpty {
+            let query = PostgresQuery(
+                unsafeSQL: OrderingSQL.parkMany, binds: Self.binds(until, request.now, Array(parked)))
+            _ = try await write { client in try await client.query(query, logger: logger) }
+        }
         return try await write { client in
             try await PostgresClaim(request: request, turn: turn).run(on: client, logger: logger)
         }
@@ -492,6 +498,7 @@ public final class PostgresStore: EventLog, StoreConsole {
                     try await client.query(query, logger: self.logger).decode(Int64.self).collect()
                 })
             retried += batch.filter(changed.contains).map(DeliveryID.init)
+            if !dryRun { try await unparkSubjects(of: Array(changed), at: now) }
         }
         return retried
     }
@@ -516,8 +523,17 @@ public final class PostgresStore: EventLog, StoreConsole {
                     try await client.query(query, logger: self.logger).decode(Int64.self).collect()
                 })
             skipped += batch.filter(changed.contains).map(DeliveryID.init)
+            if !dryRun { try await unparkSubjects(of: Array(changed), at: now) }
         }
         return skipped
+    }
+
+    /// Makes the parked deliveries of these deliveries' subjects due again.
+    private func unparkSubjects(of ids: [Int64], at now: Int64) async throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        let query = PostgresQuery(unsafeSQL: OrderingSQL.unparkMany, binds: Self.binds(now, ids))
+        let logger = logger
+        _ = try await write { client in try await client.query(query, logger: logger) }
     }
 
     public func setPaused(_ action: String, _ paused: Bool) async throws(StoreError) -> Bool {

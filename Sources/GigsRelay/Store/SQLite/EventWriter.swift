@@ -271,6 +271,13 @@ final class EventWriter: @unchecked Sendable {
                 if let action = select.text(at: 0) { paused.insert(action) }
             }
         }
+        if let until = request.parkBlockedUntil {
+            for (action, settings) in request.actions where settings.ordered && settings.deadBlocks {
+                _ = try statements.connection.rows(
+                    OrderingSQL.park, [.integer(until), .integer(request.now), .text(action)]
+                ) { _ in true }
+            }
+        }
         let select = statements.selectDue
         for (action, settings) in request.actions.sorted(by: { $0.key < $1.key })
         where settings.room > 0 && !paused.contains(action) {

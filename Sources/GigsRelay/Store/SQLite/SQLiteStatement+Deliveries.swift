@@ -61,4 +61,12 @@ extension SQLiteStatement {
                 AND (o.attempts > 0 OR o.status = 'succeeded')
         )
         """
+
+    /// Runs ``OrderingSQL/unpark`` for the subject of `delivery`.
+    func unparkSubject(of delivery: DeliveryID, at now: Int64) throws(SQLiteError) {
+        defer { reset() }
+        try bind(now, at: 1)
+        try bind(delivery.rawValue, at: 2)
+        try step()
+    }
 }

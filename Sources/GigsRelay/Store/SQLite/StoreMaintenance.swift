@@ -55,6 +55,7 @@ public final class StoreMaintenance {
                     WHERE id = ? AND status IN ('dead', 'failed')
                     """
                 )
+                let unpark = try connection.prepare(OrderingSQL.unpark)
                 let now = unixMilliseconds()
                 var retried: [DeliveryID] = []
                 for id in batch {
@@ -63,7 +64,9 @@ public final class StoreMaintenance {
                     try update.bind(now, at: 2)
                     try update.bind(id.rawValue, at: 3)
                     try update.step()
-                    if connection.changes == 1 { retried.append(id) }
+                    guard connection.changes == 1 else { continue }
+                    retried.append(id)
+                    try unpark.unparkSubject(of: id, at: now)
                 }
                 return retried
             }
@@ -121,6 +124,7 @@ public final class StoreMaintenance {
             let batch = ids[start..<min(start + Self.batchSize, ids.count)]
             skipped += try transaction { () throws(SQLiteError) in
                 let update = try connection.prepare(ActionStateSQL.skip)
+                let unpark = try connection.prepare(OrderingSQL.unpark)
                 let now = unixMilliseconds()
                 var skipped: [DeliveryID] = []
                 for id in batch {
@@ -128,7 +132,9 @@ public final class StoreMaintenance {
                     try update.bind(now, at: 1)
                     try update.bind(id.rawValue, at: 2)
                     try update.step()
-                    if connection.changes == 1 { skipped.append(id) }
+                    guard connection.changes == 1 else { continue }
+                    skipped.append(id)
+                    try unpark.unparkSubject(of: id, at: now)
                 }
                 return skipped
             }
