@@ -8,16 +8,7 @@ import Testing
 @Suite("Flow control")
 struct FlowControlTests {
     static func settings(_ toml: String) throws -> [String: ActionConfiguration] {
-        try RelayConfiguration(
-            toml: """
-                [webhook]
-                secrets = ["env:A"]
-                [actions.a]
-                kind = "exec"
-                command = ["/bin/true"]
-                \(toml)
-                """
-        ).actions
+        try TestConfigurations.execAction(toml).actions
     }
 
     static let room = ["a": ClaimRequest.Action(room: 100, maxAttempts: 5)]
@@ -93,16 +84,7 @@ struct FlowControlTests {
         #expect(try Self.settings("")["a"]?.circuit == CircuitBreakerSettings(failures: 10, cooldownSeconds: 30))
         #expect(try Self.settings("")["a"]?.rate == nil)
         #expect(try Self.settings("rate_per_second = 20")["a"]?.rate == RateLimit(perSecond: 20, burst: 20))
-        let shown = try RelayConfiguration(
-            toml: """
-                [webhook]
-                secrets = ["env:A"]
-                [actions.a]
-                kind = "exec"
-                command = ["/bin/true"]
-                rate_per_second = 0.5
-                """
-        ).effectiveTOML
+        let shown = try TestConfigurations.execAction("rate_per_second = 0.5").effectiveTOML
         #expect(shown.contains("rate_per_second = 0.5\nrate_burst = 1\ncircuit_failures = 10"))
         for (toml, key) in [
             ("rate_per_second = 0", "actions.a.rate_per_second"),
@@ -123,22 +105,7 @@ struct FlowControlProcessTests {
     let secret = TestSigner.randomSecret()
 
     func fixture(_ receiver: WebhookReceiver, action: String) throws -> DaemonFixture {
-        try DaemonFixture(
-            extraTOML: """
-                [dispatch]
-                backoff_initial_ms = 50
-                backoff_max_ms = 100
-                max_attempts = 20
-                [actions.backend]
-                kind = "http"
-                url = "\(receiver.url())"
-                secret = "env:ACTION_SECRET"
-                \(action)
-                [[routes]]
-                events = ["*"]
-                actions = ["backend"]
-                """
-        )
+        try DaemonFixture.httpBackend(receiver, action: action)
     }
 
     func post(_ count: Int, to fixture: DaemonFixture, at address: String, prefix: String) async throws {

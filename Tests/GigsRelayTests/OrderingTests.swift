@@ -175,19 +175,8 @@ struct OrderingTests {
 
     @Test("Event times are read to the millisecond, with offsets; anything else is refused, never trapped on")
     func eventTimes() throws {
-        let settings = try RelayConfiguration(
-            toml: """
-                [webhook]
-                secrets = ["env:A"]
-                [actions.a]
-                kind = "exec"
-                command = ["/bin/true"]
-                ordering = "subject"
-                [[routes]]
-                events = ["*"]
-                actions = ["a"]
-                """
-        )
+        let settings = try TestConfigurations.execAction(
+            #"ordering = "subject""#, then: "[[routes]]\nevents = [\"*\"]\nactions = [\"a\"]")
         let ordering = try #require(settings.actions["a"]?.ordering)
         #expect(ordering.reorderWindowMilliseconds == 2000 && ordering.deadBlocks)
         #expect(ordering.subject.map(\.description) == OrderingSettings.defaultSubject)

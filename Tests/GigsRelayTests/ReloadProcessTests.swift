@@ -96,7 +96,10 @@ struct ReloadProcessTests {
             .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         try await eventually("the reload") { daemon.log.contains("Configuration reloaded") }
-        #expect(daemon.log.contains("An action was removed; its queued deliveries stay pending"))
+        // Logged just after "Configuration reloaded": the two lines may reach the test apart.
+        try await eventually("the removed action's warning") {
+            daemon.log.contains("An action was removed; its queued deliveries stay pending")
+        }
         #expect(daemon.log.contains("relay.action=one"))
         try await eventuallyAsync("readiness to name the orphaned action") {
             let (status, body) = try await fixture.fetch("/readyz", from: address)

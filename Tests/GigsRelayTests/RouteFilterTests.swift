@@ -66,13 +66,8 @@ struct RouteFilterTests {
         #expect(routes.actions(for: "com.gigs.subscription.activated", body: Array("[1,2]".utf8)) == ["all"])
         #expect(routes.matching(type: "com.gigs.subscription.activated", body: Self.event("7")) == [2])
         // An array index with a leading zero is not an index (RFC 6901).
-        let leadingZero = try RelayConfiguration(
-            toml: """
-                [webhook]
-                secrets = ["env:A"]
-                [actions.a]
-                kind = "exec"
-                command = ["/bin/true"]
+        let leadingZero = try TestConfigurations.execAction(
+            then: """
                 [[routes]]
                 events = ["*"]
                 where = { "/data/01" = "x", "/data/007" = "y" }
@@ -104,19 +99,7 @@ struct RouteFilterTests {
         ])
     func badFilters(line: String, key: String) throws {
         do {
-            _ = try RelayConfiguration(
-                toml: """
-                    [webhook]
-                    secrets = ["env:A"]
-                    [actions.a]
-                    kind = "exec"
-                    command = ["/bin/true"]
-                    [[routes]]
-                    events = ["*"]
-                    \(line)
-                    actions = ["a"]
-                    """
-            )
+            _ = try TestConfigurations.execAction(then: "[[routes]]\nevents = [\"*\"]\n\(line)\nactions = [\"a\"]")
             Issue.record("accepted: \(line)")
         } catch {
             #expect(error.key == key)

@@ -12,23 +12,9 @@ struct StoreCopyTests {
         receiver: WebhookReceiver, postgres: (url: String, password: String)? = nil, maxAttempts: Int = 2,
         action: String = ""
     ) throws -> DaemonFixture {
-        try DaemonFixture(
-            extraTOML: """
-                [dispatch]
-                backoff_initial_ms = 50
-                backoff_max_ms = 100
-                max_attempts = \(maxAttempts)
-                [actions.backend]
-                kind = "http"
-                url = "\(receiver.url())"
-                secret = "env:ACTION_SECRET"
-                \(action)
-                [[routes]]
-                events = ["com.gigs.subscription.*"]
-                actions = ["backend"]
-                """,
-            postgres: postgres
-        )
+        try DaemonFixture.httpBackend(
+            receiver, action: action, events: #"["com.gigs.subscription.*"]"#, maxAttempts: maxAttempts,
+            postgres: postgres)
     }
 
     /// Runs `gigs-relay store copy` with the PostgreSQL password in `PGPASS`.

@@ -480,52 +480,34 @@ public final class PostgresStore: EventLog, StoreConsole {
     }
 
     public func retry(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
-        var retried: [DeliveryID] = []
-        for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
-            let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
-            let now = unixMilliseconds()
-            let query: PostgresQuery =
-                dryRun
-                ? "SELECT id FROM deliveries WHERE id = ANY(\(batch)) AND status IN ('dead', 'failed') ORDER BY id"
-                : """
-                UPDATE deliveries SET status = 'pending', attempts = 0, lease_expirations = 0, next_attempt_at = \(now),
-                    updated_at = \(now)
-                WHERE id = ANY(\(batch)) AND status IN ('dead', 'failed')
-                RETURNING id
-                """
-            let changed = Set(
-                try await write { client in
-                    try await client.query(query, logger: self.logger).decode(Int64.self).collect()
-                })
-            retried += batch.filter(changed.contains).map(DeliveryID.init)
-            if !dryRun { try await unparkSubjects(of: Array(changed), at: now) }
-        }
-        return retried
+        try await move(ids, .retry, dryRun: dryRun)
     }
 
     public func skip(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
-        var skipped: [DeliveryID] = []
+        try await move(ids, .skip, dryRun: dryRun)
+    }
+
+    /// Applies an operator's change to each delivery it fits, in batches, and makes the parked deliveries
+    /// of the changed ones' subjects due again; a dry run only reads.
+    private func move(_ ids: [DeliveryID], _ move: DeliveryMove, dryRun: Bool) async throws(StoreError)
+        -> [DeliveryID]
+    {
+        var moved: [DeliveryID] = []
         for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
             let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
             let now = unixMilliseconds()
-            let query: PostgresQuery =
+            let query =
                 dryRun
-                ? """
-                SELECT id FROM deliveries WHERE id = ANY(\(batch)) AND status IN ('pending', 'failed', 'dead')
-                """
-                : """
-                UPDATE deliveries SET status = 'skipped', next_attempt_at = 0, updated_at = \(now)
-                WHERE id = ANY(\(batch)) AND status IN ('pending', 'failed', 'dead')
-                RETURNING id
-                """
+                ? PostgresQuery(unsafeSQL: move.selectMany, binds: Self.binds(batch))
+                : PostgresQuery(unsafeSQL: move.updateMany, binds: Self.binds(now, batch))
             let changed = Set(
                 try await write { client in
                     try await client.query(query, logger: self.logger).decode(Int64.self).collect()
                 })
-            skipped += batch.filter(changed.contains).map(DeliveryID.init)
+            moved += batch.filter(changed.contains).map(DeliveryID.init)
             if !dryRun { try await unparkSubjects(of: Array(changed), at: now) }
         }
-        return skipped
+        return moved
     }
 
     /// Makes the parked deliveries of these deliveries' subjects due again.

@@ -29,49 +29,7 @@ public final class StoreMaintenance {
     ///
     /// - Returns: the ids that were (or would be) retried; others did not exist or were not dead or failed.
     public func retry(_ ids: [DeliveryID], dryRun: Bool = false) throws(StoreError) -> [DeliveryID] {
-        if dryRun {
-            do throws(SQLiteError) {
-                let select = try connection.prepare(
-                    "SELECT 1 FROM deliveries WHERE id = ? AND status IN ('dead', 'failed')")
-                var retriable: [DeliveryID] = []
-                for id in ids {
-                    defer { select.reset() }
-                    try select.bind(id.rawValue, at: 1)
-                    if try select.step() { retriable.append(id) }
-                }
-                return retriable
-            } catch {
-                throw StoreError.readFailed(error)
-            }
-        }
-        var retried: [DeliveryID] = []
-        for start in stride(from: 0, to: ids.count, by: Self.batchSize) {
-            let batch = ids[start..<min(start + Self.batchSize, ids.count)]
-            retried += try transaction { () throws(SQLiteError) in
-                let update = try connection.prepare(
-                    """
-                    UPDATE deliveries SET status = 'pending', attempts = 0, lease_expirations = 0, next_attempt_at = ?,
-                        updated_at = ?
-                    WHERE id = ? AND status IN ('dead', 'failed')
-                    """
-                )
-                let unpark = try connection.prepare(OrderingSQL.unpark)
-                let now = unixMilliseconds()
-                var retried: [DeliveryID] = []
-                for id in batch {
-                    defer { update.reset() }
-                    try update.bind(now, at: 1)
-                    try update.bind(now, at: 2)
-                    try update.bind(id.rawValue, at: 3)
-                    try update.step()
-                    guard connection.changes == 1 else { continue }
-                    retried.append(id)
-                    try unpark.unparkSubject(of: id, at: now)
-                }
-                return retried
-            }
-        }
-        return retried
+        try move(ids, .retry, dryRun: dryRun)
     }
 
     /// Removes events received before `cutoff` (Unix ms) whose deliveries have all finished, with their
@@ -104,42 +62,47 @@ public final class StoreMaintenance {
     ///
     /// - Returns: the ids that were (or would be) skipped; others did not exist, were running or finished.
     public func skip(_ ids: [DeliveryID], dryRun: Bool = false) throws(StoreError) -> [DeliveryID] {
+        try move(ids, .skip, dryRun: dryRun)
+    }
+
+    /// Applies an operator's change to each delivery it fits, in batches of ``batchSize``, and makes the
+    /// parked deliveries of the changed ones' subjects due again; a dry run only reads.
+    private func move(_ ids: [DeliveryID], _ move: DeliveryMove, dryRun: Bool) throws(StoreError) -> [DeliveryID] {
         if dryRun {
-            do {
-                var skippable: [DeliveryID] = []
+            do throws(SQLiteError) {
+                let select = try connection.prepare(move.selectOne)
+                var fitting: [DeliveryID] = []
                 for id in ids {
-                    let found = try connection.rows(
-                        "SELECT 1 FROM deliveries WHERE id = ? AND status IN ('pending', 'failed', 'dead')",
-                        [.integer(id.rawValue)]
-                    ) { _ in true }
-                    if !found.isEmpty { skippable.append(id) }
+                    defer { select.reset() }
+                    try select.bind(id.rawValue, at: 1)
+                    if try select.step() { fitting.append(id) }
                 }
-                return skippable
+                return fitting
             } catch {
                 throw StoreError.readFailed(error)
             }
         }
-        var skipped: [DeliveryID] = []
+        var moved: [DeliveryID] = []
         for start in stride(from: 0, to: ids.count, by: Self.batchSize) {
             let batch = ids[start..<min(start + Self.batchSize, ids.count)]
-            skipped += try transaction { () throws(SQLiteError) in
-                let update = try connection.prepare(ActionStateSQL.skip)
+            moved += try transaction { () throws(SQLiteError) in
+                let update = try connection.prepare(move.updateOne)
                 let unpark = try connection.prepare(OrderingSQL.unpark)
                 let now = unixMilliseconds()
-                var skipped: [DeliveryID] = []
+                var moved: [DeliveryID] = []
                 for id in batch {
                     defer { update.reset() }
                     try update.bind(now, at: 1)
                     try update.bind(id.rawValue, at: 2)
                     try update.step()
                     guard connection.changes == 1 else { continue }
-                    skipped.append(id)
+                    moved.append(id)
                     try unpark.unparkSubject(of: id, at: now)
                 }
-                return skipped
+                return moved
             }
         }
-        return skipped
+        return moved
     }
 
     /// Pauses or resumes an action; returns whether that changed anything.
