@@ -39,6 +39,12 @@ extension DeliveriesCommand {
         @Option(help: "Only deliveries ordered by this subject (a subscription or group id).")
         var subject: String?
 
+        @Option(help: "Only deliveries created at or after this time (ISO 8601).")
+        var since: String?
+
+        @Option(help: "The cursor: list the deliveries after (older than) this one (dlv_… or its number).")
+        var after: String?
+
         @Option(help: "Show at most this many (1–100000).")
         var limit: Int = 50
 
@@ -51,6 +57,8 @@ extension DeliveriesCommand {
                 throw ValidationError("--status must be one of \(statuses) or blocked, got \(status)")
             }
             guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 100000") }
+            _ = try since.map { try Terminal.date($0, option: "--since") }
+            if let after, DeliveryID(parsing: after) == nil { throw ValidationError("not a delivery id: \(after)") }
         }
 
         func run() async throws {
@@ -60,6 +68,8 @@ extension DeliveriesCommand {
                 action: action,
                 eventID: event.map(EventID.init),
                 subject: subject,
+                since: try since.map { try Terminal.date($0, option: "--since") },
+                before: after.flatMap(DeliveryID.init(parsing:)),
                 limit: limit
             )
             let blocksOnDead = Set(configuration.actions.filter { $0.value.ordering?.deadBlocks == true }.keys)
@@ -92,6 +102,9 @@ extension DeliveriesCommand {
                         deliveries.map { DeliveryFormatter.summary($0, blockedBy: blockers[$0.id]) })
                     : DeliveryFormatter.table(deliveries, blockers: blockers)
             )
+            if !json, deliveries.count == limit, let last = deliveries.last {
+                Terminal.error("more: --after \(last.id)")
+            }
             if deliveries.isEmpty { throw DeliveriesCommand.nothingMatched }
         }
     }

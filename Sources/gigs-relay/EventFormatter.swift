@@ -20,6 +20,7 @@ enum EventFormatter {
         ]
         if let project = event.project { object["project"] = project }
         if let time = event.time { object["time"] = time }
+        if let subject = event.subject { object["subject"] = subject }
         return object
     }
 

@@ -24,6 +24,18 @@ extension EventsCommand {
         @Option(help: "Only events of this exact type, e.g. com.gigs.subscription.activated.")
         var type: String?
 
+        @Option(help: "Only events about this subscription or group (data.subscription, else data.id).")
+        var subject: String?
+
+        @Option(help: "Only events received at or after this time (ISO 8601, e.g. 2026-11-23T10:00:00Z).")
+        var since: String?
+
+        @Option(help: "Only events received before this time (ISO 8601).")
+        var until: String?
+
+        @Option(help: "The cursor: list the events after (older than) this sequence number, the last of a page.")
+        var after: Int64?
+
         @Option(help: "Show at most this many events (1–100000).")
         var limit: Int = 50
 
@@ -34,15 +46,23 @@ extension EventsCommand {
             guard (1...100_000).contains(limit) else {
                 throw ValidationError("--limit must be from 1 to 100000, got \(limit)")
             }
+            _ = try since.map { try Terminal.date($0, option: "--since") }
+            _ = try until.map { try Terminal.date($0, option: "--until") }
         }
 
         func run() async throws {
             let configuration = try options.load()
-            let events = try await withConsole(configuration) { try await $0.events(type: type, limit: limit) }
+            let filter = EventFilter(
+                type: type, subject: subject, since: try since.map { try Terminal.date($0, option: "--since") },
+                until: try until.map { try Terminal.date($0, option: "--until") }, before: after, limit: limit)
+            let events = try await withConsole(configuration) { try await $0.events(filter) }
             if json {
                 Terminal.line(try EventFormatter.json(events.map(EventFormatter.summary)))
             } else {
                 Terminal.line(EventFormatter.table(events))
+                if events.count == limit, let last = events.last {
+                    Terminal.error("more: --after \(last.sequence)")
+                }
             }
         }
     }

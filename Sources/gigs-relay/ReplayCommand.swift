@@ -45,14 +45,9 @@ struct ReplayCommand: AsyncParsableCommand {
         if byQuery {
             guard type != nil, since != nil else { throw ValidationError("--type and --since go together") }
             guard yes || dryRun else { throw ValidationError("a replay by --type and --since needs --yes") }
-            _ = try Self.date(since!, option: "--since")
-            if let until { _ = try Self.date(until, option: "--until") }
+            _ = try Terminal.date(since!, option: "--since")
+            if let until { _ = try Terminal.date(until, option: "--until") }
         }
-    }
-
-    private static func date(_ text: String, option: String) throws -> Date {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        throw ValidationError("\(option) must be an ISO 8601 time such as 2026-11-23T10:00:00Z, got \(text)")
     }
 
     func run() async throws {
@@ -61,8 +56,8 @@ struct ReplayCommand: AsyncParsableCommand {
             Terminal.error("no action named \(action) is configured")
             throw ExitCode.failure
         }
-        let since = try since.map { try Self.date($0, option: "--since") }
-        let until = try until.map { try Self.date($0, option: "--until") }
+        let since = try since.map { try Terminal.date($0, option: "--since") }
+        let until = try until.map { try Terminal.date($0, option: "--until") }
         try await withConsole(configuration) { console in
             let events =
                 if let type, let since {

@@ -1,7 +1,14 @@
+import ArgumentParser
 import Foundation
 
 /// Writes command output to standard output and diagnostics to standard error.
 enum Terminal {
+    /// An ISO 8601 time given to `option`, or a usage error naming it.
+    static func date(_ text: String, option: String) throws -> Date {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        throw ValidationError("\(option) must be an ISO 8601 time such as 2026-11-23T10:00:00Z, got \(text)")
+    }
+
     /// One line of command output.
     static func line(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))

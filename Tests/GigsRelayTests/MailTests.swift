@@ -120,6 +120,53 @@ struct MailTests {
         #expect(!deleted.text.contains("(no members)"))
     }
 
+    @Test("The built-in templates are config/templates byte for byte (deploy/generate-templates.py writes them)")
+    func builtInTemplates() throws {
+        for (folder, builtIn) in [("email", BuiltInTemplates.email), ("install-links", BuiltInTemplates.installLinks)] {
+            let path = Repository.path("config/templates/\(folder)")
+            let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+            #expect(builtIn.keys.sorted() == names, "\(folder): run deploy/generate-templates.py")
+            for name in names {
+                let file = try String(contentsOfFile: "\(path)/\(name)", encoding: .utf8)
+                #expect(builtIn[name] == file, "\(folder)/\(name) differs: run deploy/generate-templates.py")
+            }
+        }
+    }
+
+    @Test(
+        "Without a folder the built-in templates serve; a folder overrides them file by file; a named folder must exist"
+    )
+    func overrides() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let missing = directory.file("nowhere")
+        let builtIn = try MailTemplateFolder.load(
+            missing, key: "k", required: ["en", "de"], builtIn: BuiltInTemplates.installLinks, folderRequired: false)
+        #expect(builtIn.names == ["de", "en"])
+        #expect(throws: ConfigurationError.self) {
+            try MailTemplateFolder.load(
+                missing, key: "k", required: ["en"], builtIn: BuiltInTemplates.installLinks, folderRequired: true)
+        }
+        try "Your eSIM, {{name}}".write(
+            toFile: directory.file("en.subject.mustache"), atomically: true, encoding: .utf8)
+        try "Hej {{name}}".write(toFile: directory.file("sv.subject.mustache"), atomically: true, encoding: .utf8)
+        try "Hej".write(toFile: directory.file("sv.text.mustache"), atomically: true, encoding: .utf8)
+        let overridden = try MailTemplateFolder.load(
+            directory.path, key: "k", required: ["en"], builtIn: BuiltInTemplates.installLinks, folderRequired: true)
+        #expect(overridden.names == ["de", "en", "sv"])
+        let english = try #require(overridden.set(forFirstOf: ["en"])).render(["name": "Jane"])
+        #expect(english.subject == "Your eSIM, Jane")
+        // The parts not overridden stay the built-in ones.
+        let shipped = try #require(builtIn.set(forFirstOf: ["en"])).render(["name": "Jane"])
+        #expect(english.text == shipped.text && english.html == shipped.html)
+        try "{{#open}}".write(toFile: directory.file("de.text.mustache"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: ConfigurationError.self) {
+            try MailTemplateFolder.load(
+                directory.path, key: "k", required: ["en"], builtIn: BuiltInTemplates.installLinks)
+        }
+        #expect(error?.description.contains("de.text.mustache") == true)
+    }
+
     @Test("A template folder without the required default, or with a broken template, is a configuration error")
     func brokenTemplates() throws {
         let directory = TemporaryDirectory()

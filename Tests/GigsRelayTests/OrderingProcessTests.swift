@@ -159,6 +159,16 @@ struct OrderingProcessTests {
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
         #expect(rows.filter { $0["outOfOrder"] as? Bool == true }.map { $0["eventId"] as? String } == [samples[0].id])
         #expect(rows.allSatisfy { $0["subject"] as? String == "sub_late_0" })
+        // Events are found by subject too, and listings walk by cursor.
+        let (_, events) = try await fixture.cli(["events", "list", "--subject", "sub_late_0", "--json"])
+        let found = try #require(try JSONSerialization.jsonObject(with: Data(events.utf8)) as? [[String: Any]])
+        #expect(found.compactMap { $0["id"] as? String }.sorted() == samples.map(\.id).sorted())
+        let (_, page) = try await fixture.cli(["events", "list", "--limit", "3"])
+        let hint = try #require(page.split(separator: "\n").last { $0.contains("more: --after") })
+        let cursor = String(hint.split(separator: " ").last ?? "")
+        let (_, next) = try await fixture.cli(["events", "list", "--after", cursor, "--json"])
+        let rest = try #require(try JSONSerialization.jsonObject(with: Data(next.utf8)) as? [[String: Any]])
+        #expect(rest.count == 1 && rest.first?["id"] as? String == samples[2].id)
         try await daemon.stop()
     }
 

@@ -129,7 +129,7 @@ struct StoreConformanceTests {
                 try await console.appliedMigrations() == [
                     "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at",
                     "0004_create_store_probe", "0005_lease_expirations_and_due_by_action", "0006_create_action_state",
-                    "0007_ordered_deliveries",
+                    "0007_ordered_deliveries", "0008_event_subjects",
                 ])
             await console.close()
         }
@@ -317,6 +317,56 @@ struct StoreConformanceTests {
             #expect(retried.status == .pending && retried.attempts == 0)
             #expect(try await console.deliveries(DeliveryFilter(status: .succeeded)).map(\.id) == [fine.id])
             #expect(try await Self.claim(log, now: Self.now()).jobs.map(\.id) == [dead.id])
+            await console.close()
+        }
+    }
+
+    @Test(
+        "Listings filter events by type, subject and time, deliveries by subject and time, and walk by cursor",
+        arguments: Backend.allCases)
+    func listings(backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            let start = Date()
+            for index in 0..<7 {
+                let type =
+                    index.isMultiple(of: 2) ? "com.gigs.subscription.updated" : "com.gigs.subscriptionChange.applied"
+                let event = try signer.verifiedEvent(
+                    id: "evt_list_\(index)",
+                    body: SampleEvents.ofSubscription(
+                        id: "evt_list_\(index)", subscription: index < 4 ? "sub_a" : "sub_b",
+                        time: "2026-11-23T10:00:0\(index)Z", type: type))
+                #expect(event.subject == (index < 4 ? "sub_a" : "sub_b"))
+                _ = try await log.append(event, actions: ["a"])
+            }
+            let console = try await store.console()
+            // Newest first, three at a time, each page after the last one's sequence number.
+            var pages: [[String]] = []
+            var cursor: Int64?
+            repeat {
+                let page = try await console.events(EventFilter(before: cursor, limit: 3))
+                pages.append(page.map(\.id.rawValue))
+                cursor = page.count == 3 ? page.last?.sequence : nil
+            } while cursor != nil
+            #expect(pages.flatMap { $0 } == (0..<7).reversed().map { "evt_list_\($0)" })
+            #expect(pages.map(\.count) == [3, 3, 1])
+            let aboutA = try await console.events(EventFilter(subject: "sub_a", limit: 10))
+            #expect(aboutA.map(\.id.rawValue) == ["evt_list_3", "evt_list_2", "evt_list_1", "evt_list_0"])
+            #expect(aboutA.allSatisfy { $0.subject == "sub_a" })
+            #expect(
+                try await console.events(
+                    EventFilter(type: "com.gigs.subscription.updated", subject: "sub_b", limit: 10)
+                )
+                .map(\.id.rawValue) == ["evt_list_6", "evt_list_4"])
+            #expect(try await console.events(EventFilter(since: start.addingTimeInterval(60), limit: 10)).isEmpty)
+            #expect(try await console.events(EventFilter(until: start.addingTimeInterval(-60), limit: 10)).isEmpty)
+            #expect(try await console.events(EventFilter(since: start.addingTimeInterval(-60), limit: 10)).count == 7)
+            #expect(try await console.event(id: EventID("evt_list_5"))?.subject == "sub_b")
+            let deliveries = try await console.deliveries(DeliveryFilter(limit: 4))
+            let rest = try await console.deliveries(DeliveryFilter(before: deliveries.last?.id, limit: 10))
+            #expect(deliveries.count == 4 && rest.count == 3)
+            #expect(Set((deliveries + rest).map(\.id)).count == 7)
+            #expect(try await console.deliveries(DeliveryFilter(since: start.addingTimeInterval(60))).isEmpty)
             await console.close()
         }
     }
@@ -513,7 +563,7 @@ struct PostgresInstancesTests {
             return logs
         }
         let console = try await location.openConsole(environment: environment, logger: StoreUnderTest.logger)
-        #expect(try await console.appliedMigrations().count == 7)
+        #expect(try await console.appliedMigrations().count == 8)
         await console.close()
         for log in logs { await log.close() }
     }

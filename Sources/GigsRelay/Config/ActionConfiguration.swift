@@ -297,8 +297,11 @@ public struct EmailActionSettings: Sendable {
     /// `to`: the fixed recipients, e.g. `["Ops <ops@example.com>"]`.
     public var to: [MailAddress]
     /// `templates`: the folder of `TYPE.subject/.text/.html.mustache` files (`default.*` for any other
-    /// type); relative to the configuration file's folder. Default `templates/email`.
+    /// type) that override the built-in ones; relative to the configuration file's folder. Default
+    /// `templates/email`, which may be missing.
     public var templates: String
+    /// Whether the file names `templates` (then the folder must exist).
+    public var templatesSet: Bool
 
     init(section: TOMLSection, baseDirectory: String) throws(ConfigurationError) {
         let to = try section.strings("to") ?? []
@@ -311,7 +314,8 @@ public struct EmailActionSettings: Sendable {
             }
             return address
         }
-        self.templates = try templateFolder(section: section, baseDirectory: baseDirectory, default: "templates/email")
+        (self.templates, self.templatesSet) = try templateFolder(
+            section: section, baseDirectory: baseDirectory, default: "templates/email")
     }
 }
 
@@ -326,6 +330,8 @@ public struct InstallLinksSettings: Sendable {
     }
 
     public var channel: Channel
+    /// Whether the file names `templates` (then the folder must exist).
+    public var templatesSet = false
 
     init(section: TOMLSection, baseDirectory: String) throws(ConfigurationError) {
         switch try section.requiredString("channel") {
@@ -334,8 +340,9 @@ public struct InstallLinksSettings: Sendable {
             let secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
             self.channel = .http(url: url, secret: secret)
         case "email":
-            let templates = try templateFolder(
+            let (templates, set) = try templateFolder(
                 section: section, baseDirectory: baseDirectory, default: "templates/install-links")
+            self.templatesSet = set
             let locale = try section.string("default_locale") ?? "en"
             guard !locale.isEmpty, locale.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "-") }) else {
                 throw ConfigurationError(key: section.key("default_locale"), "must be a locale such as \"en\"")
@@ -347,13 +354,17 @@ public struct InstallLinksSettings: Sendable {
     }
 }
 
-/// The `templates` key: a folder, relative to the configuration file's folder unless absolute.
+/// The `templates` key: a folder, relative to the configuration file's folder unless absolute, and
+/// whether the file set it.
 private func templateFolder(
     section: TOMLSection,
     baseDirectory: String,
     default folder: String
-) throws(ConfigurationError) -> String {
-    let path = try section.string("templates") ?? folder
+) throws(ConfigurationError) -> (path: String, set: Bool) {
+    let set = try section.string("templates")
+    let path = set ?? folder
     guard !path.isEmpty else { throw ConfigurationError(key: section.key("templates"), "must not be empty") }
-    return path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path
+    return (
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path, set != nil
+    )
 }

@@ -9,9 +9,16 @@ struct EventEnvelope: Decodable {
     let type: String
     let project: String?
     let time: String?
+    /// What the event is about: `data.subscription` (a subscription change's subscription), else
+    /// `data.id` (the subscription, group, SIM, … itself); see GIGS.md, section 8.
+    let subject: String?
 
     private enum CodingKeys: String, CodingKey {
-        case id, type, project, time
+        case id, type, project, time, data
+    }
+
+    private enum DataKeys: String, CodingKey {
+        case subscription, id
     }
 
     init(from decoder: any Decoder) throws {
@@ -21,6 +28,11 @@ struct EventEnvelope: Decodable {
         // Unknown or oddly typed optional fields are tolerated: Gigs adds fields without a new version.
         self.project = try? container.decodeIfPresent(String.self, forKey: .project)
         self.time = try? container.decodeIfPresent(String.self, forKey: .time)
+        let data = try? container.nestedContainer(keyedBy: DataKeys.self, forKey: .data)
+        let candidates = [DataKeys.subscription, .id].map { key in
+            (try? data?.decodeIfPresent(String.self, forKey: key)) ?? nil
+        }
+        self.subject = candidates.compactMap { $0 }.first { Self.isAcceptable($0) }
     }
 
     /// One decoder for every request: it is configuration-free and thread-safe.

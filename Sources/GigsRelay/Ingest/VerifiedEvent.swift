@@ -11,6 +11,8 @@ public struct VerifiedEvent: Sendable {
     public let project: String?
     /// The event's `time` as sent (RFC 3339), when present.
     public let time: String?
+    /// What the event is about (a subscription, group, SIM, … id): `data.subscription`, else `data.id`.
+    public let subject: String?
     /// The delivery headers, kept so the stored event can be verified again later.
     public let headers: WebhookHeaders
     /// `webhook-timestamp` as a number.
@@ -38,6 +40,7 @@ public struct VerifiedEvent: Sendable {
         self.type = envelope.type
         self.project = envelope.project
         self.time = envelope.time
+        self.subject = envelope.subject
         self.headers = headers
         self.timestamp = timestamp
         self.body = body

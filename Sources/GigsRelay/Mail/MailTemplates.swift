@@ -32,36 +32,52 @@ struct MailTemplateFolder: Sendable {
 
     var names: [String] { sets.keys.sorted() }
 
-    /// Reads every template in `path`.
+    /// Reads the templates: the built-in ones, overridden file by file by those in `path`.
     ///
     /// - Parameters:
     ///   - key: the configuration key that named the folder, for errors.
     ///   - required: names that must exist (`default`, the default locale).
-    static func load(_ path: String, key: String, required: [String]) throws(ConfigurationError) -> MailTemplateFolder {
-        guard let files = try? FileManager.default.contentsOfDirectory(atPath: path) else {
+    ///   - builtIn: the shipped templates by file name (``BuiltInTemplates``).
+    ///   - folderRequired: whether `path` must exist (the operator named it); else a missing folder means
+    ///     the built-in templates alone.
+    static func load(
+        _ path: String,
+        key: String,
+        required: [String],
+        builtIn: [String: String] = [:],
+        folderRequired: Bool = true
+    ) throws(ConfigurationError) -> MailTemplateFolder {
+        var sources = Dictionary(
+            uniqueKeysWithValues: builtIn.map { ($0.key, (origin: "the built-in \($0.key)", text: $0.value)) })
+        if let files = try? FileManager.default.contentsOfDirectory(atPath: path) {
+            for file in files where file.hasSuffix(".mustache") {
+                guard let data = FileManager.default.contents(atPath: "\(path)/\(file)"),
+                    let text = String(data: data, encoding: .utf8)
+                else {
+                    throw ConfigurationError(key: key, "cannot read \(path)/\(file) as UTF-8 text")
+                }
+                sources[file] = ("\(path)/\(file)", text)
+            }
+        } else if folderRequired || builtIn.isEmpty {
             throw ConfigurationError(key: key, "cannot read the template folder \(path)")
         }
         var parts: [String: [String: MustacheTemplate]] = [:]
-        for file in files.sorted() where file.hasSuffix(".mustache") {
+        for file in sources.keys.sorted() {
+            guard let (origin, text) = sources[file] else { continue }
             let stem = file.dropLast(".mustache".count)
             guard let dot = stem.lastIndex(of: "."),
                 ["subject", "text", "html"].contains(stem[stem.index(after: dot)...])
             else {
                 throw ConfigurationError(
-                    key: key, "\(path)/\(file) is not NAME.subject.mustache, NAME.text.mustache or NAME.html.mustache")
+                    key: key, "\(origin) is not NAME.subject.mustache, NAME.text.mustache or NAME.html.mustache")
             }
             let part = String(stem[stem.index(after: dot)...])
-            guard let data = FileManager.default.contents(atPath: "\(path)/\(file)"),
-                let text = String(data: data, encoding: .utf8)
-            else {
-                throw ConfigurationError(key: key, "cannot read \(path)/\(file) as UTF-8 text")
-            }
             do {
                 // Subject and text are not HTML: no escaping there.
                 let source = part == "html" ? text : "{{% CONTENT_TYPE: TEXT }}" + text
                 parts[String(stem[..<dot]), default: [:]][part] = try MustacheTemplate(string: source)
             } catch {
-                throw ConfigurationError(key: key, "\(path)/\(file) is not a valid Mustache template: \(error)")
+                throw ConfigurationError(key: key, "\(origin) is not a valid Mustache template: \(error)")
             }
         }
         var sets: [String: MailTemplateSet] = [:]

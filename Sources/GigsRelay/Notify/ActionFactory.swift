@@ -40,7 +40,8 @@ enum ActionFactory {
             case .email(let settings):
                 guard let mailer else { throw ConfigurationError(key: "smtp", "is required by actions.\(name)") }
                 let templates = try MailTemplateFolder.load(
-                    settings.templates, key: "actions.\(name).templates", required: ["default"])
+                    settings.templates, key: "actions.\(name).templates", required: ["default"],
+                    builtIn: BuiltInTemplates.email, folderRequired: settings.templatesSet)
                 actions[name] = EmailAction(mailer: mailer, to: settings.to, templates: templates)
             case .esimInstallLinks(let settings):
                 guard let api else { throw ConfigurationError(key: "gigs", "is required by actions.\(name)") }
@@ -54,7 +55,8 @@ enum ActionFactory {
                 case .email(let folder, let defaultLocale):
                     guard let mailer else { throw ConfigurationError(key: "smtp", "is required by actions.\(name)") }
                     let templates = try MailTemplateFolder.load(
-                        folder, key: "actions.\(name).templates", required: [defaultLocale])
+                        folder, key: "actions.\(name).templates", required: [defaultLocale],
+                        builtIn: BuiltInTemplates.installLinks, folderRequired: settings.templatesSet)
                     actions[name] = InstallLinksAction(
                         api: api,
                         channel: .email(mailer, templates: templates, defaultLocale: defaultLocale)

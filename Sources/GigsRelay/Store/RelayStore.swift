@@ -51,6 +51,13 @@ public protocol EventLog: AnyObject, Sendable {
     func close() async
 }
 
+extension StoreConsole {
+    /// The newest events first, optionally of one exact type, without bodies.
+    public func events(type: String?, limit: Int) async throws(StoreError) -> [StoredEvent] {
+        try await events(EventFilter(type: type, limit: limit))
+    }
+}
+
 extension EventLog {
     /// Appends with one unordered delivery per action, due at once.
     public func append(_ event: VerifiedEvent, actions: [String] = []) async throws(StoreError) -> AppendResult {
@@ -62,8 +69,8 @@ extension EventLog {
 /// replay, prune). Changes are committed in batches so a running daemon's writes are never held up long;
 /// the daemon finds changed deliveries by its next claim.
 public protocol StoreConsole: AnyObject, Sendable {
-    /// The newest events first, optionally of one exact type, without bodies.
-    func events(type: String?, limit: Int) async throws(StoreError) -> [StoredEvent]
+    /// The newest events first, filtered and after a cursor, without bodies.
+    func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent]
     /// One event with its body, or nil when no event has that id.
     func event(id: EventID) async throws(StoreError) -> StoredEvent?
     /// How many events the log holds.

@@ -42,6 +42,7 @@ public struct EventRow: Sendable, Equatable {
     public var webhookTimestamp: Int64
     public var signature: String
     public var body: [UInt8]
+    public var subject: String? = nil
 }
 
 /// A delivery row as stored.
@@ -381,6 +382,7 @@ struct Checksum {
         add(row.webhookTimestamp)
         add(row.signature)
         add(row.body)
+        add(row.subject)
     }
 
     mutating func add(_ row: DeliveryRow) {

@@ -42,6 +42,10 @@ public struct DeliveryFilter: Sendable {
     public var eventID: EventID?
     /// Only deliveries ordered by this subject.
     public var subject: String?
+    /// Created at or after this time.
+    public var since: Date?
+    /// The cursor: only deliveries older than this one (the last of the previous page).
+    public var before: DeliveryID?
     public var limit: Int
 
     public init(
@@ -50,6 +54,8 @@ public struct DeliveryFilter: Sendable {
         action: String? = nil,
         eventID: EventID? = nil,
         subject: String? = nil,
+        since: Date? = nil,
+        before: DeliveryID? = nil,
         limit: Int = 50
     ) {
         self.id = id
@@ -57,6 +63,8 @@ public struct DeliveryFilter: Sendable {
         self.action = action
         self.eventID = eventID
         self.subject = subject
+        self.since = since
+        self.before = before
         self.limit = limit
     }
 }

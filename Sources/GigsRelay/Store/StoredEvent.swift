@@ -17,4 +17,71 @@ public struct StoredEvent: Sendable, Equatable {
     public let webhookTimestamp: Int64
     /// The raw body exactly as received; empty in listings, which leave bodies out.
     public let body: [UInt8]
+    /// What it is about (`data.subscription`, else `data.id`); nil for events stored before 0.8's
+    /// migration `0008_event_subjects` or without one.
+    public var subject: String? = nil
+}
+
+/// Filters and cursor for event listings, newest first.
+public struct EventFilter: Sendable, Equatable {
+    /// Only this exact type.
+    public var type: String?
+    /// Only events about this subscription, group, … (their `subject`).
+    public var subject: String?
+    /// Received at or after this time.
+    public var since: Date?
+    /// Received before this time.
+    public var until: Date?
+    /// The cursor: only events older than this sequence number (the last one of the previous page).
+    public var before: Int64?
+    public var limit: Int
+
+    public init(
+        type: String? = nil,
+        subject: String? = nil,
+        since: Date? = nil,
+        until: Date? = nil,
+        before: Int64? = nil,
+        limit: Int = 50
+    ) {
+        self.type = type
+        self.subject = subject
+        self.since = since
+        self.until = until
+        self.before = before
+        self.limit = limit
+    }
+
+    /// The conditions as SQL with `?` placeholders and their values in order (`nil` when none).
+    func conditions() -> (sql: [String], values: [EventFilterValue]) {
+        var sql: [String] = []
+        var values: [EventFilterValue] = []
+        if let type {
+            sql.append("type = ?")
+            values.append(.text(type))
+        }
+        if let subject {
+            sql.append("subject = ?")
+            values.append(.text(subject))
+        }
+        if let since {
+            sql.append("received_at >= ?")
+            values.append(.integer(unixMilliseconds(since)))
+        }
+        if let until {
+            sql.append("received_at < ?")
+            values.append(.integer(unixMilliseconds(until)))
+        }
+        if let before {
+            sql.append("seq < ?")
+            values.append(.integer(before))
+        }
+        return (sql, values)
+    }
+}
+
+/// A value a filter condition compares with.
+enum EventFilterValue {
+    case text(String)
+    case integer(Int64)
 }

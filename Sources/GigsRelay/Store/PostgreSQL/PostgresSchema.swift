@@ -135,6 +135,13 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        Migration(
+            name: "0008_event_subjects",
+            statements: [
+                "ALTER TABLE events ADD COLUMN subject TEXT",
+                "CREATE INDEX events_by_subject ON events (subject, seq) WHERE subject IS NOT NULL",
+            ]
+        ),
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and

@@ -11,16 +11,16 @@ struct InsertEvents: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::int8[],
-                $8::text[], $9::int8[], $10::text[], $11::bytea[]) WITH ORDINALITY
+                $8::text[], $9::int8[], $10::text[], $11::bytea[], $18::text[], $19::bool[]) WITH ORDINALITY
                 AS t(id, type, project, has_project, event_time, has_time, received_at, message_id, webhook_timestamp,
-                    signature, body, ord)
+                    signature, body, subject, has_subject, ord)
         ),
         firsts AS (SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord),
         inserted AS (
             INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature,
-                body)
+                body, subject)
             SELECT id, type, CASE WHEN has_project THEN project END, CASE WHEN has_time THEN event_time END,
-                received_at, message_id, webhook_timestamp, signature, body
+                received_at, message_id, webhook_timestamp, signature, body, CASE WHEN has_subject THEN subject END
             FROM firsts ORDER BY ord
             ON CONFLICT (id) DO NOTHING
             RETURNING id, seq
@@ -47,7 +47,7 @@ struct InsertEvents: PostgresPreparedStatement {
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 17)
+        var bindings = PostgresBindings(capacity: 19)
         bindings.append(events.map { $0.event.id.rawValue.postgresText })
         bindings.append(events.map { $0.event.type.postgresText })
         bindings.append(events.map { $0.event.project?.postgresText ?? "" })
@@ -82,6 +82,8 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(hasSubjects)
         bindings.append(orderAts)
         bindings.append(dueAts)
+        bindings.append(events.map { $0.event.subject?.postgresText ?? "" })
+        bindings.append(events.map { $0.event.subject != nil })
         return bindings
     }
 

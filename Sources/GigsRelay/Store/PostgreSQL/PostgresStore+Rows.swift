@@ -4,14 +4,16 @@ import PostgresNIO
 
 /// ``StoreRows`` on PostgreSQL, for `store copy`.
 extension PostgresStore: StoreRows {
-    private typealias EventColumns = (Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer)
+    private typealias EventColumns = (
+        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?
+    )
     private typealias DeliveryColumns = (
         Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64
     )
     private typealias AttemptColumns = (Int64, Int64, Int64, Int64, Int64, String, String?, String?)
 
     private static let eventColumns =
-        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body"
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
         lease_expirations, subject, order_at, out_of_order
@@ -19,10 +21,11 @@ extension PostgresStore: StoreRows {
     private static let attemptColumns = "id, delivery_id, number, started_at, duration_ms, outcome, error, output"
 
     private static func event(_ columns: EventColumns) -> EventRow {
-        let (sequence, id, type, project, time, received, message, timestamp, signature, body) = columns
+        let (sequence, id, type, project, time, received, message, timestamp, signature, body, subject) = columns
         return EventRow(
             sequence: sequence, id: id, type: type, project: project, eventTime: time, receivedAt: received,
-            messageID: message, webhookTimestamp: timestamp, signature: signature, body: Array(body.readableBytesView))
+            messageID: message, webhookTimestamp: timestamp, signature: signature, body: Array(body.readableBytesView),
+            subject: subject)
     }
 
     private static func delivery(_ columns: DeliveryColumns) -> DeliveryRow {
@@ -120,7 +123,8 @@ extension PostgresStore: StoreRows {
                     INSERT INTO events (\(unescaped: Self.eventColumns))
                     VALUES (\(row.sequence), \(row.id.postgresText), \(row.type.postgresText), \(row.project?.postgresText),
                         \(row.eventTime?.postgresText), \(row.receivedAt), \(row.messageID.postgresText),
-                        \(row.webhookTimestamp), \(row.signature.postgresText), \(ByteBuffer(bytes: row.body)))
+                        \(row.webhookTimestamp), \(row.signature.postgresText), \(ByteBuffer(bytes: row.body)),
+                        \(row.subject?.postgresText))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }

@@ -344,23 +344,30 @@ public final class PostgresStore: EventLog, StoreConsole {
 
     // MARK: - StoreConsole
 
-    public func events(type: String?, limit: Int) async throws(StoreError) -> [StoredEvent] {
-        let columns = "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, ''::bytea"
-        if let type {
-            return try await readEvents(
-                PostgresQuery(
-                    unsafeSQL: "SELECT \(columns) FROM events WHERE type = $1 ORDER BY seq DESC LIMIT $2",
-                    binds: Self.binds(type.postgresText, Int64(limit))))
+    public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
+        let columns =
+            "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, ''::bytea, subject"
+        var (conditions, values) = filter.conditions()
+        var binds = PostgresBindings()
+        for index in conditions.indices {
+            conditions[index] = conditions[index].replacingOccurrences(of: "?", with: "$\(index + 1)")
+            switch values[index] {
+            case .text(let text): binds.append(text.postgresText)
+            case .integer(let number): binds.append(number)
+            }
         }
+        binds.append(Int64(filter.limit))
+        let filtered = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         return try await readEvents(
             PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM events ORDER BY seq DESC LIMIT $1", binds: Self.binds(Int64(limit))))
+                unsafeSQL: "SELECT \(columns) FROM events \(filtered) ORDER BY seq DESC LIMIT $\(binds.count)",
+                binds: binds))
     }
 
     public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
         try await readEvents(
             """
-            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body
+            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body, subject
             FROM events WHERE id = \(id.rawValue.postgresText)
             """
         ).first
@@ -381,9 +388,13 @@ public final class PostgresStore: EventLog, StoreConsole {
     public func deliveries(_ filter: DeliveryFilter) async throws(StoreError) -> [StoredDelivery] {
         var conditions: [String] = []
         var binds = PostgresBindings()
-        if let id = filter.id {
-            binds.append(id.rawValue)
-            conditions.append("d.id = $\(binds.count)")
+        for (condition, value) in [
+            ("d.id =", filter.id?.rawValue), ("d.id <", filter.before?.rawValue),
+            ("d.created_at >=", filter.since.map { unixMilliseconds($0) }),
+        ] {
+            guard let value else { continue }
+            binds.append(value)
+            conditions.append("\(condition) $\(binds.count)")
         }
         for (column, value) in [
             ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
@@ -730,13 +741,14 @@ public final class PostgresStore: EventLog, StoreConsole {
         try await read { client, logger in
             var events: [StoredEvent] = []
             let rows = try await client.query(query, logger: logger).decode(
-                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer).self)
-            for try await (seq, id, type, project, time, received, message, timestamp, body) in rows {
-                events.append(
-                    StoredEvent(
-                        sequence: seq, id: EventID(id), type: type, project: project, time: time,
-                        receivedAt: Self.date(received), messageID: message, webhookTimestamp: timestamp,
-                        body: Array(body.readableBytesView)))
+                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?).self)
+            for try await (seq, id, type, project, time, received, message, timestamp, body, subject) in rows {
+                var event = StoredEvent(
+                    sequence: seq, id: EventID(id), type: type, project: project, time: time,
+                    receivedAt: Self.date(received), messageID: message, webhookTimestamp: timestamp,
+                    body: Array(body.readableBytesView))
+                event.subject = subject
+                events.append(event)
             }
             return events
         }

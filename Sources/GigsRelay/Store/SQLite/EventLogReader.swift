@@ -18,11 +18,23 @@ public final class EventLogReader {
 
     /// The newest events first, optionally of one exact type, without bodies.
     public func list(type: String? = nil, limit: Int) throws(StoreError) -> [StoredEvent] {
-        let columns = "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, x''"
-        let filter = type == nil ? "" : "WHERE type = ?"
+        try list(EventFilter(type: type, limit: limit))
+    }
+
+    /// The newest events first, filtered and after a cursor, without bodies.
+    public func list(_ filter: EventFilter) throws(StoreError) -> [StoredEvent] {
+        let columns = "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, x'', subject"
+        let (conditions, values) = filter.conditions()
+        let parameters = values.map { value -> SQLiteValue in
+            switch value {
+            case .text(let text): .text(text)
+            case .integer(let number): .integer(number)
+            }
+        }
         return try rows(
-            "SELECT \(columns) FROM events \(filter) ORDER BY seq DESC LIMIT ?",
-            (type.map { [SQLiteValue.text($0)] } ?? []) + [.integer(Int64(limit))],
+            "SELECT \(columns) FROM events \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))"
+                + " ORDER BY seq DESC LIMIT ?",
+            parameters + [.integer(Int64(filter.limit))],
             Self.event
         )
     }
@@ -30,7 +42,7 @@ public final class EventLogReader {
     /// One event with its body, or nil when no event has that id.
     public func event(id: EventID) throws(StoreError) -> StoredEvent? {
         let sql = """
-            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body
+            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body, subject
             FROM events WHERE id = ?
             """
         return try rows(sql, [.text(id.rawValue)], Self.event).first
@@ -50,9 +62,13 @@ public final class EventLogReader {
     public func deliveries(_ filter: DeliveryFilter) throws(StoreError) -> [StoredDelivery] {
         var conditions: [String] = []
         var parameters: [SQLiteValue] = []
-        if let id = filter.id {
-            conditions.append("d.id = ?")
-            parameters.append(.integer(id.rawValue))
+        for (condition, value) in [
+            ("d.id = ?", filter.id?.rawValue), ("d.id < ?", filter.before?.rawValue),
+            ("d.created_at >= ?", filter.since.map { unixMilliseconds($0) }),
+        ] {
+            guard let value else { continue }
+            conditions.append(condition)
+            parameters.append(.integer(value))
         }
         for (column, value) in [
             ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
@@ -138,7 +154,7 @@ public final class EventLogReader {
 
     /// A row of `seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body`.
     private static func event(_ row: SQLiteStatement) -> StoredEvent {
-        StoredEvent(
+        var event = StoredEvent(
             sequence: row.int64(at: 0),
             id: EventID(row.text(at: 1) ?? ""),
             type: row.text(at: 2) ?? "",
@@ -149,6 +165,8 @@ public final class EventLogReader {
             webhookTimestamp: row.int64(at: 7),
             body: row.bytes(at: 8)
         )
+        event.subject = row.text(at: 9)
+        return event
     }
 
     private static func date(_ milliseconds: Int64) -> Date {

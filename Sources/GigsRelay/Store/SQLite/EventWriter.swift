@@ -32,8 +32,9 @@ final class EventWriter: @unchecked Sendable {
             commit = try connection.prepare("COMMIT")
             insertEvent = try connection.prepare(
                 """
-                INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body,
+                    subject)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO NOTHING
                 """
             )
@@ -233,6 +234,7 @@ final class EventWriter: @unchecked Sendable {
         try insert.bind(event.timestamp, at: 7)
         try insert.bind(event.headers.signature, at: 8)
         try insert.bind(bytes: event.body, at: 9)
+        try insert.bind(event.subject, at: 10)
         try insert.step()
         guard statements.connection.changes == 1 else { return .duplicate }
         let sequence = statements.connection.lastInsertedRowID

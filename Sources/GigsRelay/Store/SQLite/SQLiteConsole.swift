@@ -55,8 +55,8 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         return try result.get()
     }
 
-    public func events(type: String?, limit: Int) throws(StoreError) -> [StoredEvent] {
-        try read { reader throws(StoreError) in try reader.list(type: type, limit: limit) }
+    public func events(_ filter: EventFilter) throws(StoreError) -> [StoredEvent] {
+        try read { reader throws(StoreError) in try reader.list(filter) }
     }
 
     public func event(id: EventID) throws(StoreError) -> StoredEvent? {

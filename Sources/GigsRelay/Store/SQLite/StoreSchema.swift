@@ -109,6 +109,13 @@ enum StoreSchema {
                     WHERE subject IS NOT NULL;
                 """
         ),
+        Migration(
+            name: "0008_event_subjects",
+            sql: """
+                ALTER TABLE events ADD COLUMN subject TEXT;
+                CREATE INDEX events_by_subject ON events (subject, seq) WHERE subject IS NOT NULL;
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database
