@@ -106,12 +106,17 @@ public struct DaemonFixture: Sendable {
         try await fetch(path, from: address).status
     }
 
-    /// GET a path; returns the status code and the body.
-    public func fetch(_ path: String, from address: String) async throws -> (status: Int, body: String) {
-        let response = try await HTTPClient.shared.execute(
-            HTTPClientRequest(url: "http://\(address)\(path)"),
-            timeout: .seconds(10)
-        )
+    /// GET (or `method`) a path with `headers`; returns the status code and the body.
+    public func fetch(
+        _ path: String,
+        from address: String,
+        method: HTTPMethod = .GET,
+        headers: [String: String] = [:]
+    ) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: "http://\(address)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), String(buffer: body))
     }

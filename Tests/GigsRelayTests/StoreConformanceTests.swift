@@ -584,8 +584,13 @@ struct PostgresInstancesTests {
             try await Task.sleep(for: .milliseconds(100))
             return wakeups.value > 0
         }
+        // Notifications of the earlier appends may still arrive: wait until they have.
+        var heard = -1
+        while heard != wakeups.value {
+            heard = wakeups.value
+            try await Task.sleep(for: .milliseconds(300))
+        }
         // An event without deliveries wakes nobody.
-        let heard = wakeups.value
         _ = try await other.append(try signer.verifiedEvent(id: "evt_quiet"), actions: [])
         try await Task.sleep(for: .milliseconds(500))
         #expect(wakeups.value == heard)

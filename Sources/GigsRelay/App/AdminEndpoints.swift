@@ -8,6 +8,8 @@ public struct Observability: Sendable {
     public let monitor: RelayMonitor
     /// The dispatcher's heartbeat, which the monitor and the watchdog watch.
     public let dispatcher: Heartbeat
+    /// The operators' API, served beside health and metrics when the daemon has a store console.
+    public var operatorAPI: OperatorAPI?
 
     public init(metrics: RelayMetrics, monitor: RelayMonitor, dispatcher: Heartbeat) {
         self.metrics = metrics
@@ -82,6 +84,7 @@ enum AdminEndpoints {
             )
             return JSONResponse.make(status: reasons.isEmpty ? .ok : .serviceUnavailable, body: body)
         }
+        observability.operatorAPI?.add(to: router)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,

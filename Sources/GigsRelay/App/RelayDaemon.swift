@@ -160,9 +160,25 @@ public func buildDaemon(
         ]
     )
     let status = StatusLine()
-    let observability = Observability(store: store, configuration: configuration, live: live, logger: logger) {
+    var observability = Observability(store: store, configuration: configuration, live: live, logger: logger) {
         stats in
         if let line = status.update(stats) { notifier.notify("STATUS=\(line)") }
+    }
+    do {
+        let token = try configuration.admin.token.map { reference throws(ConfigurationError) in
+            try reference.resolve(key: "admin.token", environment: environment)
+        }
+        // PostgreSQL's log is its console too; SQLite's console is a reader beside the writer.
+        let console =
+            if let console = store as? any StoreConsole { console } else {
+                try await location.openConsole(environment: environment, logger: logger)
+            }
+        observability.operatorAPI = OperatorAPI(
+            console: console, live: live, token: token, redact: configuration.admin.redact, logger: logger)
+    } catch {
+        await store.close()
+        try? await client.shutdown()
+        throw error
     }
     let onServerRunning: @Sendable (String) async -> Void = { address in
         logger.notice("Listening", metadata: [LogKey.listenAddress: "\(address)"])

@@ -51,7 +51,12 @@ extension RelayConfiguration {
                 ("secrets", list(webhook.secrets.map(\.description))),
             ])
         section("log", [("level", quoted(log.level.rawValue)), ("format", quoted(log.format.rawValue))])
-        section("admin", [("listen", admin.listen.map { quoted("\($0)") })])
+        section(
+            "admin",
+            [
+                ("listen", admin.listen.map { quoted("\($0)") }), ("token", admin.token.map { quoted($0.description) }),
+                ("redact", list(admin.redact.map(\.description))),
+            ])
         section(
             "ready",
             [

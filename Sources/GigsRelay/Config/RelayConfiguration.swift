@@ -64,6 +64,11 @@ public struct RelayConfiguration: Sendable {
         /// `admin.listen`: a separate listener for `/healthz`, `/readyz` and `/metrics`; when unset they
         /// are served on `server.listen` beside the webhook.
         public var listen: ListenAddress?
+        /// `admin.token`: the secret reference of the operator API's bearer token; required when the admin
+        /// listener is not loopback.
+        public var token: SecretReference?
+        /// `admin.redact`: JSON pointers of payload fields the operator API masks.
+        public var redact: [JSONPointer] = []
     }
 
     /// `[ready]`: backlog thresholds beyond which `/readyz` answers 503 (none by default: a slow
@@ -247,7 +252,20 @@ public struct RelayConfiguration: Sendable {
         if let listen = try admin.string("listen") {
             self.admin.listen = try ListenAddress(parsing: listen, key: admin.key("listen"))
         }
+        if let token = try admin.string("token") {
+            self.admin.token = try SecretReference(parsing: token, key: admin.key("token"))
+        }
+        self.admin.redact = try (admin.strings("redact") ?? []).map { (text) throws(ConfigurationError) in
+            try JSONPointer(parsing: text, key: admin.key("redact"))
+        }
         try admin.refuseUnknownKeys()
+        let adminListener = self.admin.listen ?? self.server.listen
+        if self.admin.token == nil, !adminListener.isLocal {
+            throw ConfigurationError(
+                key: admin.key("token"),
+                "is required: the operator API is served on \(adminListener), which is not loopback "
+                    + "(set admin.token = \"credential:admin-token\", or admin.listen = \"127.0.0.1:9464\")")
+        }
         let ready = try file.section("ready")
         self.ready.maxPending = try ready.integer("max_pending", in: 0...1_000_000_000)
         self.ready.maxOldestPendingSeconds = try ready.integer("max_oldest_pending_seconds", in: 1...31_536_000)

@@ -15,7 +15,8 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         let started = ContinuousClock.now
-        let route = context.endpointPath.flatMap { routes[$0] } ?? "unmatched"
+        let route =
+            context.endpointPath.flatMap { routes[$0] ?? ($0.hasPrefix("/api/v1/") ? "api" : nil) } ?? "unmatched"
         do {
             let response = try await next(request, context)
             metrics.countRequest(route: route, status: Int(response.status.code))

@@ -1,0 +1,138 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import NIOHTTP1
+import Testing
+
+/// The operators' JSON API (`/api/v1`) with the real binary, a real receiver, on both store backends.
+@Suite("Operator API (real binary)", .serialized)
+struct OperatorAPITests {
+    let secret = TestSigner.randomSecret()
+    let token = "adm_" + UUID().uuidString
+
+    /// A JSON object from an API answer.
+    func object(_ body: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+    }
+
+    @Test(
+        "Without the token nothing answers; with it events, cursors, redaction, retry, replay, pause",
+        arguments: Backend.allCases)
+    func api(backend: Backend) async throws {
+        let receiver = try WebhookReceiver(secret: secret, statuses: "410 200")
+        let cluster = backend == .postgresql ? try PostgresCluster.shared() : nil
+        let fixture = try DaemonFixture.httpBackend(
+            receiver, action: "max_concurrency = 1",
+            extra: """
+                [admin]
+                token = "env:ADMIN_TOKEN"
+                redact = ["/data/user/email", "/data/user/fullName"]
+                """,
+            events: #"["com.gigs.subscription.*"]"#,
+            postgres: try cluster.map { (try $0.createDatabase(), $0.password) })
+        defer { fixture.directory.remove() }
+        let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret, "ADMIN_TOKEN": token])
+        let bearer = ["Authorization": "Bearer \(token)"]
+        func api(_ path: String, _ method: HTTPMethod = .GET) async throws -> (status: Int, body: String) {
+            try await fixture.fetch("/api/v1" + path, from: address, method: method, headers: bearer)
+        }
+
+        #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_api_dead"), to: address) == 202)
+        _ = try await receiver.waitForRequests(1)
+        for index in 0..<4 {
+            #expect(
+                try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_api_\(index)"), to: address) == 202)
+        }
+        try await eventuallyAsync("the first delivery is dead, the others delivered") {
+            let deliveries = try object(try await api("/deliveries").body)["deliveries"] as? [[String: Any]] ?? []
+            return deliveries.filter { $0["status"] as? String == "dead" }.count == 1
+                && deliveries.filter { $0["status"] as? String == "succeeded" }.count == 4
+        }
+
+        // No token, a wrong one, or another scheme: 401, and the token is never logged.
+        for headers in [[:], ["Authorization": "Bearer nope"], ["Authorization": "Basic \(token)"]] {
+            for (path, method) in [("/api/v1/events", HTTPMethod.GET), ("/api/v1/actions/backend/pause", .POST)] {
+                let (status, body) = try await fixture.fetch(path, from: address, method: method, headers: headers)
+                #expect(status == 401 && body.contains("unauthorized"), "\(path) answered \(status)")
+            }
+        }
+        #expect(
+            (try object(try await api("/actions").body)["actions"] as? [[String: Any]])?.first?["paused"] as? Bool
+                == false)
+
+        // Pages of two, newest first, by cursor.
+        var ids: [String] = []
+        var next: String? = nil
+        repeat {
+            let page = try object(try await api("/events?limit=2" + (next.map { "&after=\($0)" } ?? "")).body)
+            ids += (page["events"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            next = page["next"] as? String
+        } while next != nil
+        #expect(ids == ["evt_api_3", "evt_api_2", "evt_api_1", "evt_api_0", "evt_api_dead"])
+        #expect(try await api("/events?limit=0").status == 400)
+        #expect(try await api("/events?since=yesterday").status == 400)
+
+        // One event: the stored JSON with personal fields masked, its routes, deliveries and attempts.
+        let (status, body) = try await api("/events/evt_api_dead")
+        #expect(status == 200)
+        #expect(!body.contains("jane@example.com") && !body.contains("Jane Doe"))
+        let event = try object(body)
+        let user = ((event["event"] as? [String: Any])?["data"] as? [String: Any])?["user"] as? [String: Any]
+        #expect(user?["email"] as? String == "[redacted]" && user?["id"] as? String != nil)
+        #expect((event["routes"] as? [[String: Any]])?.first?["actions"] as? [String] == ["backend"])
+        let delivery = try #require((event["deliveries"] as? [[String: Any]])?.first)
+        #expect(delivery["status"] as? String == "dead")
+        #expect((delivery["lastError"] as? String)?.contains("410") == true)
+        #expect((delivery["attempts"] as? [[String: Any]])?.count == 1)
+        #expect(try await api("/events/evt_none").status == 404)
+
+        // Retry the dead one: it succeeds against the receiver. A second retry does not apply.
+        let deadID = try #require(delivery["id"] as? String)
+        #expect(try await api("/deliveries/\(deadID)/retry", .POST).status == 200)
+        try await eventuallyAsync("the retried delivery succeeded") {
+            let deliveries = try object(try await api("/deliveries?status=succeeded").body)["deliveries"]
+            return (deliveries as? [[String: Any]])?.contains { $0["id"] as? String == deadID } == true
+        }
+        #expect(try await api("/deliveries/\(deadID)/retry", .POST).status == 409)
+        #expect(try await api("/deliveries/nope/skip", .POST).status == 400)
+
+        // Replay to every routed action; pause and resume.
+        let replayed = try object(try await api("/events/evt_api_0/replay", .POST).body)
+        #expect((replayed["deliveries"] as? [[String: Any]])?.count == 1)
+        _ = try await receiver.waitForRequests(7)
+        #expect(try object(try await api("/actions/backend/pause", .POST).body)["changed"] as? Bool == true)
+        let actions = try object(try await api("/actions").body)["actions"] as? [[String: Any]]
+        #expect(actions?.first?["paused"] as? Bool == true && actions?.first?["kind"] as? String == "http")
+        #expect(try await api("/actions/backend/resume", .POST).status == 200)
+        #expect(try await api("/actions/nope/pause", .POST).status == 404)
+
+        #expect(try await fixture.fetch("/metrics", from: address).body.contains(#"route="api""#))
+        try await daemon.stop()
+        #expect(daemon.log.contains("Operator change"))
+        #expect(daemon.log.contains("relay.change=retry") && daemon.log.contains("relay.change=replay"))
+        #expect(!daemon.log.contains(token))
+    }
+
+    @Test("A listener that is not loopback needs admin.token; loopback, a Unix socket or a token do not")
+    func tokenRequired() throws {
+        for (toml, refused) in [
+            ("[server]\nlisten = \"0.0.0.0:8080\"", true),
+            ("[server]\nlisten = \"0.0.0.0:8080\"\n[admin]\nlisten = \"127.0.0.1:9464\"", false),
+            ("[server]\nlisten = \"127.0.0.1:8080\"\n[admin]\nlisten = \"[::]:9464\"", true),
+            ("[server]\nlisten = \"0.0.0.0:8080\"\n[admin]\ntoken = \"credential:admin-token\"", false),
+            ("[server]\nlisten = \"unix:/run/gigs-relay.sock\"", false),
+            ("[server]\nlisten = \"[::1]:8080\"", false),
+        ] {
+            let full = toml + "\n[webhook]\nsecrets = [\"env:A\"]"
+            if refused {
+                let error = #expect(throws: ConfigurationError.self) { try RelayConfiguration(toml: full) }
+                #expect(error?.key == "admin.token", "\(toml)")
+            } else {
+                #expect(throws: Never.self) { try RelayConfiguration(toml: full) }
+            }
+        }
+        #expect(throws: ConfigurationError.self) {
+            try RelayConfiguration(toml: "[admin]\nredact = [\"data/user\"]\n[webhook]\nsecrets = [\"env:A\"]")
+        }
+    }
+}
