@@ -56,7 +56,7 @@ public final class FakeGigsAPI: Sendable {
             logger: Logger(label: "fake-gigs-api") { _ in SwiftLogNoOpLogHandler() }
         )
         task.withLock { $0 = Task { try await application.runService(gracefulShutdownSignals: []) } }
-        try await eventually(timeout: .seconds(10), "the fake Gigs API to listen") { port.value != nil }
+        try await eventually(timeout: .seconds(30), "the fake Gigs API to listen") { port.value != nil }
     }
 
     private static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
