@@ -112,7 +112,11 @@ public struct OperatorAPI: Sendable {
     }
 
     // MARK: - Reads
+    //
+    // The handlers are not optimised: Swift 6.3.1's optimiser crashed (signal 11, splitting the async
+    // function's coroutine) on `move` in a release build. They run once per operator request.
 
+    @_optimize(none)
     private func listEvents(_ query: [String: String]) async throws -> [String: Any] {
         let limit = try Self.limit(query)
         let filter = EventFilter(
@@ -125,6 +129,7 @@ public struct OperatorAPI: Sendable {
         ]
     }
 
+    @_optimize(none)
     private func event(_ id: String) async throws -> [String: Any] {
         guard let event = try await console.event(id: EventID(id)) else {
             throw Failure.notFound("no stored event has id \(id)")
@@ -146,6 +151,7 @@ public struct OperatorAPI: Sendable {
         return object
     }
 
+    @_optimize(none)
     private func listDeliveries(_ query: [String: String]) async throws -> [String: Any] {
         let limit = try Self.limit(query)
         var status: DeliveryStatus?
@@ -166,6 +172,7 @@ public struct OperatorAPI: Sendable {
         ]
     }
 
+    @_optimize(none)
     private func actions() async throws -> [String: Any] {
         let settings = live.snapshot.settings
         var byName = Dictionary(
@@ -185,11 +192,15 @@ public struct OperatorAPI: Sendable {
 
     // MARK: - Changes
 
+    @_optimize(none)
     private func move(_ id: String, retry: Bool) async throws -> [String: Any] {
         guard let delivery = DeliveryID(parsing: id) else { throw Failure.badRequest("not a delivery id: \(id)") }
-        let moved =
-            retry
-            ? try await console.retry([delivery], dryRun: false) : try await console.skip([delivery], dryRun: false)
+        let moved: [DeliveryID]
+        if retry {
+            moved = try await console.retry([delivery], dryRun: false)
+        } else {
+            moved = try await console.skip([delivery], dryRun: false)
+        }
         guard !moved.isEmpty else {
             throw Failure(
                 status: .conflict, code: "not_applicable",
@@ -200,6 +211,7 @@ public struct OperatorAPI: Sendable {
         return ["id": delivery.description, "status": retry ? "pending" : "skipped"]
     }
 
+    @_optimize(none)
     private func replay(_ id: String, action: String?) async throws -> [String: Any] {
         guard let event = try await console.replayCandidates(ids: [EventID(id)]).first else {
             throw Failure.notFound("no stored event has id \(id)")
@@ -221,6 +233,7 @@ public struct OperatorAPI: Sendable {
         ]
     }
 
+    @_optimize(none)
     private func pause(_ name: String, _ paused: Bool) async throws -> [String: Any] {
         guard live.snapshot.settings[name] != nil else {
             throw Failure.notFound("no action named \(name) is configured")
