@@ -17,8 +17,8 @@ public struct StoredEvent: Sendable, Equatable {
     public let webhookTimestamp: Int64
     /// The raw body exactly as received; empty in listings, which leave bodies out.
     public let body: [UInt8]
-    /// What it is about (`data.subscription`, else `data.id`); nil for events stored before 0.8's
-    /// migration `0008_event_subjects` or without one.
+    /// What it is about (`data.subscription`, else `data.id`); nil when it has none, or was stored before
+    /// migration `0008_event_subjects`.
     public var subject: String? = nil
 }
 
