@@ -54,6 +54,10 @@ install -d -m 0700 "$dest/etc/gigs-relay/credentials"
 for name in webhook-secret gigs-api-token smtp-password; do
     [ -e "$dest/etc/gigs-relay/credentials/$name" ] || install -m 0600 /dev/null "$dest/etc/gigs-relay/credentials/$name"
 done
+# The operator console's and API's token (admin.token): random, made once, kept on reinstall.
+if [ ! -s "$dest/etc/gigs-relay/credentials/admin-token" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=' > "$dest/etc/gigs-relay/credentials/admin-token")
+fi
 
 if [ -z "$dest" ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
@@ -67,4 +71,6 @@ Next:
      CREDENTIALS_DIRECTORY=/etc/gigs-relay/credentials gigs-relay config check --config /etc/gigs-relay/gigs-relay.toml
   3. systemctl enable --now gigs-relay (or gigs-relay.socket for socket activation);
      put deploy/nginx/gigs-relay.conf in /etc/nginx/conf.d/.
+  4. The operator console is https://YOUR-HOST/relay/console through that site; sign in with the token in
+     $dest/etc/gigs-relay/credentials/admin-token.
 NEXT

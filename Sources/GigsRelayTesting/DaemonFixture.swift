@@ -120,4 +120,37 @@ public struct DaemonFixture: Sendable {
         let body = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), String(buffer: body))
     }
+
+    /// One request as a browser sends it, without following redirects: a form body
+    /// (`application/x-www-form-urlencoded`) when `form` is given. Returns status, headers and body.
+    public func exchange(
+        _ path: String,
+        from address: String,
+        method: HTTPMethod = .GET,
+        headers: [String: String] = [:],
+        form: [(String, String)]? = nil
+    ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        var request = HTTPClientRequest(url: "http://\(address)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let form {
+            let allowed = CharacterSet(
+                charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+            let text = form.map { name, value in
+                "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+            }.joined(separator: "&")
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: text))
+        }
+        let response = try await Self.noRedirects.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), response.headers, String(buffer: body))
+    }
+
+    /// A client that returns redirects instead of following them.
+    private static let noRedirects: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 }

@@ -35,6 +35,11 @@ struct DeployTests {
         }
         let credentials = try FileManager.default.attributesOfItem(atPath: "\(etc)/credentials")
         #expect((credentials[.posixPermissions] as? Int) == 0o700)
+        // A random console token, readable by root only, kept by a second install.
+        let adminToken = try String(contentsOfFile: "\(etc)/credentials/admin-token", encoding: .utf8)
+        #expect(adminToken.count >= 40 && !adminToken.contains("\n"))
+        let tokenFile = try FileManager.default.attributesOfItem(atPath: "\(etc)/credentials/admin-token")
+        #expect((tokenFile[.posixPermissions] as? Int) == 0o600)
 
         // The installed configuration is valid once its secret is in place.
         try TestSigner.randomSecret().write(
@@ -55,6 +60,7 @@ struct DeployTests {
         #expect(try String(contentsOfFile: "\(etc)/gigs-relay.toml", encoding: .utf8) == edited)
         #expect(FileManager.default.fileExists(atPath: "\(etc)/gigs-relay.toml.new"))
         #expect(try String(contentsOfFile: "\(etc)/credentials/webhook-secret", encoding: .utf8).hasPrefix("whsec_"))
+        #expect(try String(contentsOfFile: "\(etc)/credentials/admin-token", encoding: .utf8) == adminToken)
     }
 
     @Test("systemd-analyze verify accepts the service and socket units without a single warning")
@@ -75,7 +81,7 @@ struct DeployTests {
             "ProtectSystem=strict",
             "NoNewPrivileges=yes", "PrivateTmp=yes", "RestrictAddressFamilies=", "SystemCallFilter=@system-service",
             "CapabilityBoundingSet=\n", "LoadCredential=webhook-secret:", "LoadCredential=gigs-api-token:",
-            "LoadCredential=smtp-password:", "ExecReload=",
+            "LoadCredential=smtp-password:", "LoadCredential=admin-token:", "ExecReload=",
         ] {
             #expect(unit.contains(setting), "the unit lacks \(setting)")
         }

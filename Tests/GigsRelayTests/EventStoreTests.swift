@@ -97,7 +97,7 @@ struct EventStoreTests {
             try reader.appliedMigrations() == [
                 "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at",
                 "0004_create_store_probe", "0005_lease_expirations_and_due_by_action", "0006_create_action_state",
-                "0007_ordered_deliveries", "0008_event_subjects",
+                "0007_ordered_deliveries", "0008_event_subjects", "0009_event_id_prefix",
             ])
         #expect(try reader.list(limit: 1).first?.id == EventID("evt_new"))
     }

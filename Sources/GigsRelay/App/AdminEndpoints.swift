@@ -47,7 +47,8 @@ public struct Observability: Sendable {
     }
 }
 
-/// `GET /healthz` (liveness), `GET /readyz` (readiness with reasons) and `GET /metrics` (Prometheus).
+/// `GET /healthz` (liveness), `GET /readyz` (readiness with reasons) and `GET /metrics` (Prometheus), and
+/// with a store console, the operator API (`/api/v1`) and web console (`/console`).
 enum AdminEndpoints {
     /// Route labels of these endpoints, for the request metrics.
     static let routes = ["/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics"]
@@ -64,7 +65,7 @@ enum AdminEndpoints {
         let deliveries: Deliveries?
     }
 
-    static func add<Context: RequestContext>(to router: Router<Context>, observability: Observability) {
+    static func add<Context: RemoteAddressRequestContext>(to router: Router<Context>, observability: Observability) {
         router.get("/healthz") { _, _ in
             JSONResponse.make(status: .ok, body: ["status": "ok"])
         }
@@ -84,7 +85,10 @@ enum AdminEndpoints {
             )
             return JSONResponse.make(status: reasons.isEmpty ? .ok : .serviceUnavailable, body: body)
         }
-        observability.operatorAPI?.add(to: router)
+        if let api = observability.operatorAPI {
+            api.add(to: router)
+            OperatorConsole(api: api, observability: observability).add(to: router)
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,

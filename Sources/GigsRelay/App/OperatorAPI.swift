@@ -21,12 +21,24 @@ public struct OperatorAPI: Sendable {
     let token: [UInt8]?
     let redact: [JSONPointer]
     let logger: Logger
+    /// Who the client is (behind trusted proxies), for the refusal limit.
+    let clients: ClientAddress
+    /// Failed authentications (API tokens and console sign-ins) per client.
+    let refusals: FailedVerificationLimiter
+    /// The console's sessions; nil without a token (the console is off).
+    let sessions: ConsoleSessions?
 
+    /// - Parameters:
+    ///   - trustedProxies: `server.trusted_proxies`, whose `X-Forwarded-For` names the client.
+    ///   - maxFailures: wrong tokens one client may send per minute before it is refused (429) for the
+    ///     rest of that minute.
     public init(
         console: any StoreConsole,
         live: LiveSettings,
         token: String?,
         redact: [JSONPointer],
+        trustedProxies: [IPNetwork] = [],
+        maxFailures: Int = 10,
         logger: Logger
     ) {
         self.console = console
@@ -34,6 +46,9 @@ public struct OperatorAPI: Sendable {
         self.token = token.map { Array($0.utf8) }
         self.redact = redact
         self.logger = logger
+        self.clients = ClientAddress(trustedProxies: trustedProxies)
+        self.refusals = FailedVerificationLimiter(limit: maxFailures, windowSeconds: 60)
+        self.sessions = token.map(ConsoleSessions.init(token:))
     }
 
     /// An API error: status, code and message.
@@ -50,42 +65,79 @@ public struct OperatorAPI: Sendable {
         }
     }
 
-    func add<Context: RequestContext>(to router: Router<Context>) {
+    /// Who API changes are logged as.
+    static let apiOperator = "api-token"
+
+    func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         let group = router.group("/api/v1")
-        group.get("/events") { request, _ in try await handle(request) { try await listEvents($0) } }
-        group.get("/events/:id") { request, context in
-            try await handle(request) { _ in try await event(context.parameters.get("id") ?? "") }
+        let who = Self.apiOperator
+        group.get("/events") { request, context in
+            try await handle(request, context) { try await listEvents($0) }
         }
-        group.get("/deliveries") { request, _ in try await handle(request) { try await listDeliveries($0) } }
-        group.get("/actions") { request, _ in try await handle(request) { _ in try await actions() } }
+        group.get("/events/:id") { request, context in
+            try await handle(request, context) { _ in try await event(context.parameters.get("id") ?? "") }
+        }
+        group.get("/deliveries") { request, context in
+            try await handle(request, context) { try await listDeliveries($0) }
+        }
+        group.get("/actions") { request, context in try await handle(request, context) { _ in try await actions() } }
         group.post("/deliveries/:id/retry") { request, context in
-            try await handle(request) { _ in try await move(context.parameters.get("id") ?? "", retry: true) }
+            try await handle(request, context) { _ in
+                try await move(context.parameters.get("id") ?? "", retry: true, by: who)
+            }
         }
         group.post("/deliveries/:id/skip") { request, context in
-            try await handle(request) { _ in try await move(context.parameters.get("id") ?? "", retry: false) }
+            try await handle(request, context) { _ in
+                try await move(context.parameters.get("id") ?? "", retry: false, by: who)
+            }
         }
         group.post("/events/:id/replay") { request, context in
-            try await handle(request) { query in
-                try await replay(context.parameters.get("id") ?? "", action: query["action"])
+            try await handle(request, context) { query in
+                try await replay(context.parameters.get("id") ?? "", action: query["action"], by: who)
             }
         }
         group.post("/actions/:name/pause") { request, context in
-            try await handle(request) { _ in try await pause(context.parameters.get("name") ?? "", true) }
+            try await handle(request, context) { _ in
+                try await pause(context.parameters.get("name") ?? "", true, by: who)
+            }
         }
         group.post("/actions/:name/resume") { request, context in
-            try await handle(request) { _ in try await pause(context.parameters.get("name") ?? "", false) }
+            try await handle(request, context) { _ in
+                try await pause(context.parameters.get("name") ?? "", false, by: who)
+            }
         }
     }
 
     /// Checks the token, runs `body` with the query parameters, and answers JSON (or the error).
+    ///
+    /// A client that sent too many wrong tokens within a minute is refused (429) until the minute ends,
+    /// before its token is even compared.
     private func handle(
         _ request: Request,
+        _ context: some RemoteAddressRequestContext,
         _ body: @Sendable ([String: String]) async throws -> [String: Any]
     ) async throws -> Response {
+        let client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
+        let now = unixMilliseconds()
+        if let seconds = refusals.blockedFor(client, now: now) {
+            return Self.error(
+                Failure(
+                    status: .tooManyRequests, code: "too_many_failures",
+                    message: "too many wrong tokens from this client; try again in \(seconds) s"),
+                headers: [.retryAfter: "\(seconds)"])
+        }
+        // Without a token the API is for this machine only; a proxy (nginx) may be relaying the world.
+        if token == nil, request.headers[.xForwardedFor] != nil {
+            return Self.error(
+                Failure(
+                    status: .forbidden, code: "token_required",
+                    message: "this request came through a proxy: set admin.token to use the API that way"))
+        }
         guard authorized(request) else {
+            refusals.recordFailure(client, now: now)
             logger.warning(
                 "Refused an operator API request: missing or wrong token",
-                metadata: ["relay.api.path": "\(request.uri.path)"])
+                metadata: ["relay.api.path": "\(request.uri.path)", LogKey.clientAddress: "\(client)"])
             return Self.error(
                 Failure(
                     status: .unauthorized, code: "unauthorized", message: "Authorization: Bearer TOKEN is required"),
@@ -117,10 +169,11 @@ public struct OperatorAPI: Sendable {
     // function's coroutine) on `move` in a release build. They run once per operator request.
 
     @_optimize(none)
-    private func listEvents(_ query: [String: String]) async throws -> [String: Any] {
+    func listEvents(_ query: [String: String]) async throws -> [String: Any] {
         let limit = try Self.limit(query)
         let filter = EventFilter(
-            type: query["type"], subject: query["subject"], since: try Self.date(query, "since"),
+            type: query["type"].nonEmpty, subject: query["subject"].nonEmpty, idPrefix: query["idPrefix"].nonEmpty,
+            since: try Self.date(query, "since"),
             until: try Self.date(query, "until"), before: try query["after"].map(Self.sequence), limit: limit)
         let events = try await console.events(filter)
         return [
@@ -130,7 +183,7 @@ public struct OperatorAPI: Sendable {
     }
 
     @_optimize(none)
-    private func event(_ id: String) async throws -> [String: Any] {
+    func event(_ id: String) async throws -> [String: Any] {
         guard let event = try await console.event(id: EventID(id)) else {
             throw Failure.notFound("no stored event has id \(id)")
         }
@@ -152,7 +205,7 @@ public struct OperatorAPI: Sendable {
     }
 
     @_optimize(none)
-    private func listDeliveries(_ query: [String: String]) async throws -> [String: Any] {
+    func listDeliveries(_ query: [String: String]) async throws -> [String: Any] {
         let limit = try Self.limit(query)
         var status: DeliveryStatus?
         if let text = query["status"] {
@@ -173,7 +226,7 @@ public struct OperatorAPI: Sendable {
     }
 
     @_optimize(none)
-    private func actions() async throws -> [String: Any] {
+    func actions() async throws -> [String: Any] {
         let settings = live.snapshot.settings
         var byName = Dictionary(
             try await console.actionSummaries().map { ($0.action, $0) }, uniquingKeysWith: { first, _ in first })
@@ -193,26 +246,33 @@ public struct OperatorAPI: Sendable {
     // MARK: - Changes
 
     @_optimize(none)
-    private func move(_ id: String, retry: Bool) async throws -> [String: Any] {
+    func move(_ id: String, retry: Bool, by who: String) async throws -> [String: Any] {
         guard let delivery = DeliveryID(parsing: id) else { throw Failure.badRequest("not a delivery id: \(id)") }
-        let moved: [DeliveryID]
-        if retry {
-            moved = try await console.retry([delivery], dryRun: false)
-        } else {
-            moved = try await console.skip([delivery], dryRun: false)
-        }
+        let moved = try await move([delivery], retry: retry, by: who)
         guard !moved.isEmpty else {
             throw Failure(
                 status: .conflict, code: "not_applicable",
                 message: retry
                     ? "\(delivery) is not a dead or failed delivery" : "\(delivery) is not pending, failed or dead")
         }
-        audit(retry ? "retry" : "skip", ["relay.delivery.id": "\(delivery)"])
         return ["id": delivery.description, "status": retry ? "pending" : "skipped"]
     }
 
+    /// Retries (or skips) those of `ids` that can be, logging each one; returns them.
     @_optimize(none)
-    private func replay(_ id: String, action: String?) async throws -> [String: Any] {
+    func move(_ ids: [DeliveryID], retry: Bool, by who: String) async throws -> [DeliveryID] {
+        let moved: [DeliveryID]
+        if retry {
+            moved = try await console.retry(ids, dryRun: false)
+        } else {
+            moved = try await console.skip(ids, dryRun: false)
+        }
+        for delivery in moved { audit(retry ? "retry" : "skip", ["relay.delivery.id": "\(delivery)"], by: who) }
+        return moved
+    }
+
+    @_optimize(none)
+    func replay(_ id: String, action: String?, by who: String) async throws -> [String: Any] {
         guard let event = try await console.replayCandidates(ids: [EventID(id)]).first else {
             throw Failure.notFound("no stored event has id \(id)")
         }
@@ -224,7 +284,8 @@ public struct OperatorAPI: Sendable {
                 message: "no route sends \(event.type) to \(action ?? "any action") now")
         }
         let created = try await console.replay(actions.map { ReplayStep(sequence: event.sequence, action: $0) })
-        audit("replay", ["relay.event.id": "\(event.id)", LogKey.action: "\(actions.joined(separator: ","))"])
+        audit(
+            "replay", ["relay.event.id": "\(event.id)", LogKey.action: "\(actions.joined(separator: ","))"], by: who)
         return [
             "event": event.id.rawValue,
             "deliveries": zip(actions, created).map { action, delivery in
@@ -234,21 +295,20 @@ public struct OperatorAPI: Sendable {
     }
 
     @_optimize(none)
-    private func pause(_ name: String, _ paused: Bool) async throws -> [String: Any] {
+    func pause(_ name: String, _ paused: Bool, by who: String) async throws -> [String: Any] {
         guard live.snapshot.settings[name] != nil else {
             throw Failure.notFound("no action named \(name) is configured")
         }
         let changed = try await console.setPaused(name, paused)
-        if changed { audit(paused ? "pause" : "resume", [LogKey.action: "\(name)"]) }
+        if changed { audit(paused ? "pause" : "resume", [LogKey.action: "\(name)"], by: who) }
         return ["name": name, "paused": paused, "changed": changed]
     }
 
-    /// Logs an operator's change and who made it (the API token, never its value).
-    private func audit(_ change: String, _ metadata: Logger.Metadata) {
+    /// Logs an operator's change and who made it: `api-token`, or `console:SESSION` (never a token).
+    private func audit(_ change: String, _ metadata: Logger.Metadata, by who: String) {
         logger.notice(
             "Operator change",
-            metadata: metadata.merging(["relay.operator": "api-token", "relay.change": "\(change)"]) { first, _ in first
-            })
+            metadata: metadata.merging(["relay.operator": "\(who)", "relay.change": "\(change)"]) { first, _ in first })
     }
 
     // MARK: - Rendering
@@ -304,13 +364,23 @@ public struct OperatorAPI: Sendable {
     }
 
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
+    /// Headers of every API and console answer: nothing cached, framed, sniffed or sent as a referrer,
+    /// and (for pages) nothing loaded from elsewhere.
+    static let securityHeaders: HTTPFields = [
+        .contentSecurityPolicy:
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        .xFrameOptions: "DENY", .referrerPolicy: "no-referrer", .xContentTypeOptions: "nosniff",
+        .cacheControl: "no-store",
+    ]
+
     static func json(_ status: HTTPResponse.Status, _ object: [String: Any], headers: HTTPFields = [:]) -> Response {
-        var fields = headers
+        var fields = securityHeaders
+        fields.append(contentsOf: headers)
         fields[.contentType] = "application/json"
-        fields[.cacheControl] = "no-store"
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -321,7 +391,7 @@ public struct OperatorAPI: Sendable {
 
     // MARK: - Parameters
 
-    private static func limit(_ query: [String: String]) throws -> Int {
+    static func limit(_ query: [String: String]) throws -> Int {
         guard let text = query["limit"] else { return 50 }
         guard let limit = Int(text), (1...maxPage).contains(limit) else {
             throw Failure.badRequest("limit must be from 1 to \(maxPage)")
@@ -329,23 +399,38 @@ public struct OperatorAPI: Sendable {
         return limit
     }
 
-    private static func date(_ query: [String: String], _ name: String) throws -> Date? {
-        guard let text = query[name] else { return nil }
-        guard let date = try? Date(text, strategy: .iso8601) else {
-            throw Failure.badRequest("\(name) must be an ISO 8601 time such as 2026-11-23T10:00:00Z")
+    /// An ISO 8601 time; without an offset it is UTC, and seconds or the whole time of day may be left
+    /// out (`2026-11-23T10:00`, `2026-11-23`), as a browser's date fields send them.
+    static func date(_ query: [String: String], _ name: String) throws -> Date? {
+        guard let text = query[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        for candidate in [text, text + "Z", text + ":00Z", text + "T00:00:00Z"] {
+            if let date = try? Date(candidate, strategy: .iso8601) { return date }
         }
-        return date
+        throw Failure.badRequest("\(name) must be an ISO 8601 time such as 2026-11-23T10:00:00Z")
     }
 
-    private static func sequence(_ text: String) throws -> Int64 {
+    static func sequence(_ text: String) throws -> Int64 {
         guard let value = Int64(text), value > 0 else {
             throw Failure.badRequest("after must be an event sequence number")
         }
         return value
     }
 
-    private static func deliveryID(_ text: String) throws -> DeliveryID {
+    static func deliveryID(_ text: String) throws -> DeliveryID {
         guard let id = DeliveryID(parsing: text) else { throw Failure.badRequest("after must be a delivery id") }
         return id
     }
+}
+
+extension Optional<String> {
+    /// The text, or nil when it is missing or empty (an empty form field filters nothing).
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
+    }
+}
+
+extension HTTPField.Name {
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 }

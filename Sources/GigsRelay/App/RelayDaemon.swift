@@ -87,14 +87,14 @@ func httpConfiguration(_ configuration: RelayConfiguration) -> HTTP1Channel.Conf
     )
 }
 
-/// The `admin.listen` application: `/healthz`, `/readyz` and `/metrics` only.
+/// The `admin.listen` application: `/healthz`, `/readyz`, `/metrics`, the operator API and the console.
 public func buildAdminApplication(
     configuration: RelayConfiguration,
     observability: Observability,
     logger: Logger,
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: RelayRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: observability.metrics, routes: AdminEndpoints.routes))
     AdminEndpoints.add(to: router, observability: observability)
     return Application(
@@ -174,7 +174,8 @@ public func buildDaemon(
                 try await location.openConsole(environment: environment, logger: logger)
             }
         observability.operatorAPI = OperatorAPI(
-            console: console, live: live, token: token, redact: configuration.admin.redact, logger: logger)
+            console: console, live: live, token: token, redact: configuration.admin.redact,
+            trustedProxies: configuration.server.trustedProxies, logger: logger)
     } catch {
         await store.close()
         try? await client.shutdown()

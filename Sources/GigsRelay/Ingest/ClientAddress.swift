@@ -22,6 +22,14 @@ struct ClientAddress {
         return peerAddress
     }
 
+    /// Whether the request came over TLS: `X-Forwarded-Proto: https` from a trusted proxy (the daemon
+    /// itself serves plain HTTP).
+    func isSecure(peer: SocketAddress?, headers: HTTPFields) -> Bool {
+        let peerAddress = peer?.ipAddress ?? (peer?.pathname.map { _ in "unix" } ?? "unknown")
+        guard isTrusted(peerAddress) || (peerAddress == "unix" && !trustedProxies.isEmpty) else { return false }
+        return headers[.xForwardedProto]?.lowercased() == "https"
+    }
+
     private func isTrusted(_ address: String) -> Bool {
         trustedProxies.contains { $0.contains(address) }
     }
@@ -29,4 +37,5 @@ struct ClientAddress {
 
 extension HTTPField.Name {
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 }

@@ -16,7 +16,9 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         let started = ContinuousClock.now
         let route =
-            context.endpointPath.flatMap { routes[$0] ?? ($0.hasPrefix("/api/v1/") ? "api" : nil) } ?? "unmatched"
+            context.endpointPath.flatMap {
+                routes[$0] ?? ($0.hasPrefix("/api/v1/") ? "api" : $0.hasPrefix("/console") ? "console" : nil)
+            } ?? "unmatched"
         do {
             let response = try await next(request, context)
             metrics.countRequest(route: route, status: Int(response.status.code))

@@ -12,6 +12,8 @@ public final class RelayMetrics: Sendable {
     static let maximumEventTypes = 64
 
     public let registry: PrometheusCollectorRegistry
+    /// Events stored and deliveries finished over the last minutes, for the console.
+    public let activity = ActivityRates()
     private let requests: CounterFamily<RequestKey>
     private let rejections: CounterFamily<String>
     private let secretMatches: CounterFamily<Int>
@@ -125,11 +127,17 @@ public final class RelayMetrics: Sendable {
             return type
         }
         (duplicate ? eventsDuplicate : eventsStored).increment(label)
+        if !duplicate { activity.record(.received) }
     }
 
     /// A finished attempt: `outcome` is succeeded, failed, dead, skipped or released.
     func countAttempt(action: String, outcome: String, lag: Duration?) {
         attempts.increment(AttemptKey(action: action, outcome: outcome))
+        switch outcome {
+        case "succeeded": activity.record(.delivered)
+        case "failed", "dead": activity.record(.failed)
+        default: break
+        }
         if let lag { deliveryLag.record(lag) }
     }
 

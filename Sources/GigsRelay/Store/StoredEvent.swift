@@ -28,6 +28,8 @@ public struct EventFilter: Sendable, Equatable {
     public var type: String?
     /// Only events about this subscription, group, … (their `subject`).
     public var subject: String?
+    /// Only events whose id starts with this (compared byte for byte).
+    public var idPrefix: String?
     /// Received at or after this time.
     public var since: Date?
     /// Received before this time.
@@ -39,6 +41,7 @@ public struct EventFilter: Sendable, Equatable {
     public init(
         type: String? = nil,
         subject: String? = nil,
+        idPrefix: String? = nil,
         since: Date? = nil,
         until: Date? = nil,
         before: Int64? = nil,
@@ -46,6 +49,7 @@ public struct EventFilter: Sendable, Equatable {
     ) {
         self.type = type
         self.subject = subject
+        self.idPrefix = idPrefix
         self.since = since
         self.until = until
         self.before = before
@@ -53,7 +57,10 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     /// The conditions as SQL with `?` placeholders and their values in order (`nil` when none).
-    func conditions() -> (sql: [String], values: [EventFilterValue]) {
+    ///
+    /// - Parameter bytewiseID: how the id column compares byte for byte, for the prefix range (`id` in
+    ///   SQLite, whose default collation is bytewise; `(id COLLATE "C")` in PostgreSQL).
+    func conditions(bytewiseID: String = "id") -> (sql: [String], values: [EventFilterValue]) {
         var sql: [String] = []
         var values: [EventFilterValue] = []
         if let type {
@@ -63,6 +70,12 @@ public struct EventFilter: Sendable, Equatable {
         if let subject {
             sql.append("subject = ?")
             values.append(.text(subject))
+        }
+        if let idPrefix, !idPrefix.isEmpty {
+            // A range, so the id index serves it; U+10FFFF's bytes sort after those of any character.
+            sql.append("\(bytewiseID) >= ? AND \(bytewiseID) < ?")
+            values.append(.text(idPrefix))
+            values.append(.text(idPrefix + "\u{10FFFF}"))
         }
         if let since {
             sql.append("received_at >= ?")

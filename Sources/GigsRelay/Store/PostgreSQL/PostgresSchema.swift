@@ -142,6 +142,12 @@ enum PostgresSchema {
                 "CREATE INDEX events_by_subject ON events (subject, seq) WHERE subject IS NOT NULL",
             ]
         ),
+        Migration(
+            name: "0009_event_id_prefix",
+            // The unique index on id compares by the database's collation; an id-prefix search is a range
+            // of bytes.
+            statements: [#"CREATE INDEX events_by_id_bytes ON events ((id COLLATE "C"))"#]
+        ),
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and

@@ -347,17 +347,27 @@ public final class PostgresStore: EventLog, StoreConsole {
     public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
         let columns =
             "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, ''::bytea, subject"
-        var (conditions, values) = filter.conditions()
+        let (conditions, values) = filter.conditions(bytewiseID: #"(id COLLATE "C")"#)
         var binds = PostgresBindings()
-        for index in conditions.indices {
-            conditions[index] = conditions[index].replacingOccurrences(of: "?", with: "$\(index + 1)")
-            switch values[index] {
+        for value in values {
+            switch value {
             case .text(let text): binds.append(text.postgresText)
             case .integer(let number): binds.append(number)
             }
         }
         binds.append(Int64(filter.limit))
-        let filtered = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        // `?` becomes `$1`, `$2`, … in order.
+        var number = 0
+        let filtered =
+            conditions.isEmpty
+            ? ""
+            : "WHERE "
+                + conditions.joined(separator: " AND ").split(separator: "?", omittingEmptySubsequences: false)
+                .reduce(into: "") { sql, part in
+                    if number > 0 { sql += "$\(number)" }
+                    sql += part
+                    number += 1
+                }
         return try await readEvents(
             PostgresQuery(
                 unsafeSQL: "SELECT \(columns) FROM events \(filtered) ORDER BY seq DESC LIMIT $\(binds.count)",

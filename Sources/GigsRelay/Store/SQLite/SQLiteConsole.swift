@@ -1,11 +1,12 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
 
 /// ``StoreConsole`` on a SQLite file: reads through a read-only connection (``EventLogReader``), changes
 /// through a second connection opened on first use (``StoreMaintenance``), both beside the running
 /// daemon's writer (WAL lets readers and the writer proceed together; SQLite serialises writers).
 ///
-/// SQLite calls block; the CLI is their only caller, one at a time.
+/// SQLite calls block, so they run on NIO's blocking thread pool, one at a time.
 public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
     // Safe because every use of the connections holds the lock.
     private struct Connections {
@@ -23,80 +24,109 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         connections = NIOLockedValueBox(Connections(reader: try EventLogReader(path: path)))
     }
 
-    private func read<Value>(_ body: (EventLogReader) throws(StoreError) -> Value) throws(StoreError) -> Value {
-        let result: Result<Value, StoreError> = connections.withLockedValue { connections in
-            guard let reader = connections?.reader else { return .failure(.closed) }
-            do throws(StoreError) {
-                return .success(try body(reader))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
-    }
-
-    private func change<Value>(_ body: (StoreMaintenance) throws(StoreError) -> Value) throws(StoreError) -> Value {
-        let path = path
-        let result: Result<Value, StoreError> = connections.withLockedValue { connections in
-            guard connections != nil else { return .failure(.closed) }
-            do throws(StoreError) {
-                let maintenance: StoreMaintenance
-                if let open = connections?.maintenance {
-                    maintenance = open
-                } else {
-                    maintenance = try StoreMaintenance(path: path)
-                    connections?.maintenance = maintenance
+    /// Runs `body` with the reader on NIO's blocking thread pool: SQLite calls block, and the daemon's
+    /// operator API and console call from Swift's cooperative threads.
+    private func read<Value: Sendable>(
+        _ body: @escaping @Sendable (EventLogReader) throws(StoreError) -> Value
+    ) async throws(StoreError) -> Value {
+        try await offload { () throws(StoreError) -> Value in
+            let result: Result<Value, StoreError> = self.connections.withLockedValue { connections in
+                guard let reader = connections?.reader else { return .failure(.closed) }
+                do throws(StoreError) {
+                    return .success(try body(reader))
+                } catch {
+                    return .failure(error)
                 }
-                return .success(try body(maintenance))
-            } catch {
-                return .failure(error)
             }
+            return try result.get()
+        }
+    }
+
+    /// Runs `body` with the maintenance connection (opened on first use) on NIO's blocking thread pool.
+    private func change<Value: Sendable>(
+        _ body: @escaping @Sendable (StoreMaintenance) throws(StoreError) -> Value
+    ) async throws(StoreError) -> Value {
+        try await offload { () throws(StoreError) -> Value in
+            let path = self.path
+            let result: Result<Value, StoreError> = self.connections.withLockedValue { connections in
+                guard connections != nil else { return .failure(.closed) }
+                do throws(StoreError) {
+                    let maintenance: StoreMaintenance
+                    if let open = connections?.maintenance {
+                        maintenance = open
+                    } else {
+                        maintenance = try StoreMaintenance(path: path)
+                        connections?.maintenance = maintenance
+                    }
+                    return .success(try body(maintenance))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    private func offload<Value: Sendable>(
+        _ work: @escaping @Sendable () throws(StoreError) -> Value
+    ) async throws(StoreError) -> Value {
+        let result: Result<Value, StoreError>
+        do {
+            result = try await NIOThreadPool.singleton.runIfActive { () -> Result<Value, StoreError> in
+                do throws(StoreError) {
+                    return .success(try work())
+                } catch {
+                    return .failure(error)
+                }
+            }
+        } catch {
+            result = .failure(.closed)
         }
         return try result.get()
     }
 
-    public func events(_ filter: EventFilter) throws(StoreError) -> [StoredEvent] {
-        try read { reader throws(StoreError) in try reader.list(filter) }
+    public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
+        try await read { reader throws(StoreError) in try reader.list(filter) }
     }
 
-    public func event(id: EventID) throws(StoreError) -> StoredEvent? {
-        try read { reader throws(StoreError) in try reader.event(id: id) }
+    public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
+        try await read { reader throws(StoreError) in try reader.event(id: id) }
     }
 
-    public func eventCount() throws(StoreError) -> Int {
-        try read { reader throws(StoreError) in try reader.count() }
+    public func eventCount() async throws(StoreError) -> Int {
+        try await read { reader throws(StoreError) in try reader.count() }
     }
 
-    public func deliveries(_ filter: DeliveryFilter) throws(StoreError) -> [StoredDelivery] {
-        try read { reader throws(StoreError) in try reader.deliveries(filter) }
+    public func deliveries(_ filter: DeliveryFilter) async throws(StoreError) -> [StoredDelivery] {
+        try await read { reader throws(StoreError) in try reader.deliveries(filter) }
     }
 
-    public func attempts(of delivery: DeliveryID) throws(StoreError) -> [StoredAttempt] {
-        try read { reader throws(StoreError) in try reader.attempts(of: delivery) }
+    public func attempts(of delivery: DeliveryID) async throws(StoreError) -> [StoredAttempt] {
+        try await read { reader throws(StoreError) in try reader.attempts(of: delivery) }
     }
 
-    public func appliedMigrations() throws(StoreError) -> [String] {
-        try read { reader throws(StoreError) in try reader.appliedMigrations() }
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await read { reader throws(StoreError) in try reader.appliedMigrations() }
     }
 
-    public func deadDeliveries() throws(StoreError) -> [DeliveryID] {
-        try change { maintenance throws(StoreError) in try maintenance.deadDeliveries() }
+    public func deadDeliveries() async throws(StoreError) -> [DeliveryID] {
+        try await change { maintenance throws(StoreError) in try maintenance.deadDeliveries() }
     }
 
-    public func retry(_ ids: [DeliveryID], dryRun: Bool) throws(StoreError) -> [DeliveryID] {
-        try change { maintenance throws(StoreError) in try maintenance.retry(ids, dryRun: dryRun) }
+    public func retry(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
+        try await change { maintenance throws(StoreError) in try maintenance.retry(ids, dryRun: dryRun) }
     }
 
-    public func skip(_ ids: [DeliveryID], dryRun: Bool) throws(StoreError) -> [DeliveryID] {
-        try change { maintenance throws(StoreError) in try maintenance.skip(ids, dryRun: dryRun) }
+    public func skip(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
+        try await change { maintenance throws(StoreError) in try maintenance.skip(ids, dryRun: dryRun) }
     }
 
-    public func setPaused(_ action: String, _ paused: Bool) throws(StoreError) -> Bool {
-        try change { maintenance throws(StoreError) in try maintenance.setPaused(action, paused) }
+    public func setPaused(_ action: String, _ paused: Bool) async throws(StoreError) -> Bool {
+        try await change { maintenance throws(StoreError) in try maintenance.setPaused(action, paused) }
     }
 
-    public func blockers(of deliveries: [DeliveryID]) throws(StoreError) -> [DeliveryID: DeliveryID] {
-        try read { reader throws(StoreError) in
+    public func blockers(of deliveries: [DeliveryID]) async throws(StoreError) -> [DeliveryID: DeliveryID] {
+        try await read { reader throws(StoreError) in
             var blockers: [DeliveryID: DeliveryID] = [:]
             for id in deliveries {
                 if let blocker = try reader.blocker(of: id) { blockers[id] = blocker }
@@ -105,30 +135,31 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         }
     }
 
-    public func actionSummaries() throws(StoreError) -> [ActionSummary] {
-        try change { maintenance throws(StoreError) in try maintenance.actionSummaries() }
+    public func actionSummaries() async throws(StoreError) -> [ActionSummary] {
+        try await change { maintenance throws(StoreError) in try maintenance.actionSummaries() }
     }
 
-    public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) throws(StoreError) -> Int {
-        try change { maintenance throws(StoreError) in
+    public func prune(before cutoff: Int64, includeDead: Bool, dryRun: Bool) async throws(StoreError) -> Int {
+        try await change { maintenance throws(StoreError) in
             try maintenance.prune(before: cutoff, includeDead: includeDead, dryRun: dryRun)
         }
     }
 
-    public func replayCandidates(ids: [EventID]) throws(StoreError) -> [ReplayCandidate] {
-        try change { maintenance throws(StoreError) in
+    public func replayCandidates(ids: [EventID]) async throws(StoreError) -> [ReplayCandidate] {
+        try await change { maintenance throws(StoreError) in
             try maintenance.events(ids: ids)
         }
     }
 
-    public func replayCandidates(type: String, since: Date, until: Date?) throws(StoreError) -> [ReplayCandidate] {
-        try change { maintenance throws(StoreError) in
+    public func replayCandidates(type: String, since: Date, until: Date?) async throws(StoreError) -> [ReplayCandidate]
+    {
+        try await change { maintenance throws(StoreError) in
             try maintenance.events(type: type, since: since, until: until)
         }
     }
 
-    public func replay(_ plan: [ReplayStep]) throws(StoreError) -> [DeliveryID?] {
-        try change { maintenance throws(StoreError) in
+    public func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?] {
+        try await change { maintenance throws(StoreError) in
             try maintenance.replay(plan.map { ($0.sequence, $0.action) })
         }
     }

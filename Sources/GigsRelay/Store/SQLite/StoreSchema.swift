@@ -116,6 +116,11 @@ enum StoreSchema {
                 CREATE INDEX events_by_subject ON events (subject, seq) WHERE subject IS NOT NULL;
                 """
         ),
+        Migration(
+            name: "0009_event_id_prefix",
+            // PostgreSQL's index for id-prefix searches; SQLite's unique index on id compares bytes already.
+            sql: "SELECT 1"
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database
