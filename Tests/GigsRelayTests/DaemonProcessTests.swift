@@ -211,6 +211,46 @@ struct DaemonProcessTests {
         #expect(try EventLogReader(path: fixture.storePath).event(id: EventID("evt_openssl")) != nil)
     }
 
+    @Test("The example configuration's development pipeline: the test event reaches the dev-log action")
+    func developmentPipeline() async throws {
+        // deploy/run-dev.sh runs the example from the repository root; here from a copy, on a free port.
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let example = try String(contentsOfFile: Repository.path("config/gigs-relay.example.toml"), encoding: .utf8)
+        let config = try directory.write(
+            "gigs-relay.toml",
+            example.replacingOccurrences(of: #"listen = "127.0.0.1:8080""#, with: #"listen = "127.0.0.1:0""#))
+        let secret = TestSigner.randomSecret()
+        let token = "dev_" + UUID().uuidString
+        let environment = ["GIGS_WEBHOOK_SECRET": secret, "GIGS_ADMIN_TOKEN": token]
+        let daemon = try RelayProcess(
+            arguments: ["serve", "--config", config], directory: directory.path, environment: environment)
+        let address = try await daemon.listenAddress()
+        let (status, output) = try runTool(
+            [
+                "bash", Repository.path("deploy/send-test-event.sh"), "http://\(address)/webhooks/gigs",
+                "evt_dev_pipeline",
+            ],
+            environment: environment)
+        #expect(status == 0 && output.hasPrefix("HTTP/1.1 202"))
+        let deliveries = directory.file("var/dev-deliveries.jsonl")
+        try await eventuallyAsync("the exec action appended the event") {
+            (try? String(contentsOfFile: deliveries, encoding: .utf8))?.contains(#""id":"evt_dev_pipeline""#) == true
+        }
+        try await eventuallyAsync("deliveries list shows the delivery succeeded") {
+            let listed = try await RelayProcess.run(
+                ["deliveries", "list", "--config", config], directory: directory.path, environment: environment)
+            return listed.output.contains("dev-log") && listed.output.contains("succeeded")
+        }
+        let line = try String(contentsOfFile: deliveries, encoding: .utf8).split(separator: "\n").first ?? ""
+        #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil)
+        // The console answers on the same listener.
+        let fixture = try DaemonFixture()
+        defer { fixture.directory.remove() }
+        #expect(try await fixture.exchange("/console/sign-in", from: address).status == 200)
+        try await daemon.stop()
+    }
+
     @Test("A bad configuration exits 78 naming the key, without echoing secrets")
     func badConfiguration() async throws {
         let directory = TemporaryDirectory()
