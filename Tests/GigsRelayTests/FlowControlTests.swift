@@ -20,11 +20,11 @@ struct FlowControlTests {
         let start = ContinuousClock.now
         var limited = flow.limit(Self.room, settings: settings, now: start)
         #expect(limited.actions["a"]?.room == 2)
-        #expect(limited.retryAt == start.advanced(by: .milliseconds(250)))
+        #expect(limited.nextToken["a"] == start.advanced(by: .milliseconds(250)) && limited.retryAt == nil)
         flow.started("a", count: 2)
         limited = flow.limit(Self.room, settings: settings, now: start)
         #expect(limited.actions["a"]?.room == 0)
-        #expect(limited.retryAt == start.advanced(by: .milliseconds(250)))
+        #expect(limited.nextToken["a"] == start.advanced(by: .milliseconds(250)))
         limited = flow.limit(Self.room, settings: settings, now: start.advanced(by: .milliseconds(260)))
         #expect(limited.actions["a"]?.room == 1)
         flow.started("a", count: 1)
@@ -34,7 +34,7 @@ struct FlowControlTests {
         // An action without limits is left alone.
         let unlimited = FlowControl().limit(
             Self.room, settings: try Self.settings("circuit_failures = 0"), now: start)
-        #expect(unlimited.actions["a"]?.room == 100 && unlimited.retryAt == nil)
+        #expect(unlimited.actions["a"]?.room == 100 && unlimited.retryAt == nil && unlimited.nextToken.isEmpty)
     }
 
     @Test("Failures in a row open the circuit; after the cooldown one probe goes; its result closes or reopens it")
@@ -137,6 +137,17 @@ struct FlowControlProcessTests {
         }
         #expect(deliveries.allSatisfy { $0.attempts <= 1 })
         #expect(receiver.requests.count == 41)
+        // Idle again, the dispatcher does not claim once per token (20 a second): only its poll remains.
+        func claims() async throws -> Double {
+            let metrics = try await fixture.fetch("/metrics", from: address).body
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("gigs_relay_claims_total ") }
+            return Double(line?.split(separator: " ").last ?? "") ?? -1
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let before = try await claims()
+        try await Task.sleep(for: .seconds(2))
+        let idle = try await claims() - before
+        #expect(before > 0 && idle <= 6, "\(idle) claims in 2 s of idling")
         try await daemon.stop()
     }
 

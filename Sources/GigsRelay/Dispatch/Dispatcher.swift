@@ -100,6 +100,7 @@ public final class Dispatcher: Service {
                 let claim: Claim
                 do {
                     claim = try await store.claim(request)
+                    metrics.countClaim()
                 } catch {
                     logger.error("Cannot claim deliveries", metadata: [LogKey.error: "\(error)"])
                     await wakeup.wait(timeout: Self.pollInterval)
@@ -123,8 +124,14 @@ public final class Dispatcher: Service {
                 if let due = claim.nextDueAt, due > now {
                     timeout = min(.milliseconds(due - now), Self.pollInterval)
                 }
-                // A token or a probe comes due: claim again then.
-                if let retryAt = limited.retryAt {
+                // A probe comes due, or a token for an action whose claim took all the bucket allowed (more
+                // may be due): claim again then.
+                var retryAt = limited.retryAt
+                for (action, at) in limited.nextToken
+                where claimed[action, default: 0] >= limited.actions[action]?.room ?? 0 {
+                    retryAt = min(at, retryAt ?? at)
+                }
+                if let retryAt {
                     timeout = max(min(timeout, retryAt - .now), .milliseconds(1))
                 }
             }

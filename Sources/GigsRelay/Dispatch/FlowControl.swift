@@ -28,17 +28,31 @@ final class FlowControl: Sendable {
 
     private let flows = NIOLockedValueBox<[String: ActionFlow]>([:])
 
+    /// What ``limit(_:settings:now:)`` allows.
+    struct Limits {
+        /// Each action's room, lowered by its bucket and circuit.
+        var actions: [String: ClaimRequest.Action]
+        /// When the earliest open circuit's cooldown ends.
+        var retryAt: ContinuousClock.Instant?
+        /// For each action whose bucket lowered its room: when its next token comes. The claim loop waits
+        /// for it only when the claim used all that room (more may be due), so an idle, rate-limited
+        /// action costs no claims.
+        var nextToken: [String: ContinuousClock.Instant] = [:]
+        var transitions: [Transition] = []
+    }
+
     /// How many deliveries of each action may start now: the claim's room lowered by the token bucket
-    /// and the circuit, and when the earliest held-back action may start more. Moves an open circuit
-    /// whose cooldown ended to half-open (returned, to be reported).
+    /// and the circuit, and when held-back actions may start more. Moves an open circuit whose cooldown
+    /// ended to half-open (returned, to be reported).
     func limit(
         _ actions: [String: ClaimRequest.Action],
         settings: [String: ActionConfiguration],
         now: ContinuousClock.Instant
-    ) -> (actions: [String: ClaimRequest.Action], retryAt: ContinuousClock.Instant?, transitions: [Transition]) {
+    ) -> Limits {
         flows.withLockedValue { flows in
             var limited = actions
             var retryAt: ContinuousClock.Instant?
+            var nextToken: [String: ContinuousClock.Instant] = [:]
             var transitions: [Transition] = []
             func wake(at instant: ContinuousClock.Instant) { retryAt = min(instant, retryAt ?? instant) }
             for (name, action) in actions {
@@ -73,13 +87,13 @@ final class FlowControl: Sendable {
                         room = max(whole, 0)
                         // The next whole token.
                         let wait = (1 - (flow.tokens - Double(whole))) / rate.perSecond
-                        wake(at: now.advanced(by: .milliseconds(Int64((wait * 1000).rounded(.up)))))
+                        nextToken[name] = now.advanced(by: .milliseconds(Int64((wait * 1000).rounded(.up))))
                     }
                 }
                 flows[name] = flow
                 limited[name]?.room = room
             }
-            return (limited, retryAt, transitions)
+            return Limits(actions: limited, retryAt: retryAt, nextToken: nextToken, transitions: transitions)
         }
     }
 

@@ -30,6 +30,7 @@ public final class RelayMetrics: Sendable {
     private let blockedSubjects: Gauge
     private let oldestBlocked: Gauge
     private let circuitChanges: CounterFamily<CircuitKey>
+    private let claims: Counter
     /// Per-action gauges, registered on first use: circuit state and paused.
     private let actionGauges = NIOLockedValueBox<[String: (circuit: Gauge, paused: Gauge)]>([:])
 
@@ -85,6 +86,8 @@ public final class RelayMetrics: Sendable {
         oldestBlocked = registry.makeGauge(
             descriptor: Self.name(
                 "oldest_blocked_subject_age", unit: "seconds", "How long the oldest blocked subject has been held"))
+        claims = registry.makeCounter(
+            descriptor: Self.name("claims", unit: "total", "Claims of due deliveries the dispatcher made (store queries)"))
         eventsReceived = registry.makeGauge(
             descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
         registry.makeGauge(
@@ -128,6 +131,11 @@ public final class RelayMetrics: Sendable {
         }
         (duplicate ? eventsDuplicate : eventsStored).increment(label)
         if !duplicate { activity.record(.received) }
+    }
+
+    /// One claim query by the dispatcher.
+    func countClaim() {
+        claims.increment()
     }
 
     /// A finished attempt: `outcome` is succeeded, failed, dead, skipped or released.
