@@ -37,8 +37,10 @@ $1
 TOML
     BENCH_SECRET="whsec_$key_base64" "$binary" serve --config "$work/bench.toml" 2>"$work/daemon.log" &
     daemon=$!
-    for _ in $(seq 1 100); do
+    # A large store takes a while: the daemon checks it (PRAGMA quick_check) before it listens.
+    for _ in $(seq 1 6000); do
         curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$daemon" 2>/dev/null || break
         sleep 0.1
     done
     echo "the daemon did not start:" >&2
@@ -48,4 +50,37 @@ TOML
 
 cpu_ticks() { # user + system clock ticks of the daemon so far
     awk '{ print $14 + $15 }' "/proc/$daemon/stat"
+}
+
+bench_grow_store() { # inserts events into the SQLite store $1 until it holds $2, received over the past day
+    python3 - "$1" "$2" <<'PY'
+import sqlite3, sys, time
+path, target = sys.argv[1], int(sys.argv[2])
+db = sqlite3.connect(path)
+db.execute("PRAGMA synchronous = OFF")
+have = db.execute("select count(*) from events").fetchone()[0]
+body = ('{"object":"event","id":"%s","type":"com.gigs.subscription.activated","project":"bench",'
+        '"specversion":"1.0","time":"2026-11-23T10:00:00Z","data":{"object":"subscription",'
+        '"id":"%s","status":"active","sim":{"object":"sim",'
+        '"id":"sim_0SNlurA049MEWV4OpCwsNyC9Kn2d","type":"eSIM"},"user":{"object":"user",'
+        '"id":"usr_0SNlurA049MEWV3Kp0mA8Hhs1Ud8","email":"jane@example.com","fullName":"Jane Doe",'
+        '"preferredLocale":"en-US"}}}')
+types = ["com.gigs.subscription.activated", "com.gigs.subscription.renewed", "com.gigs.sim.created",
+         "com.gigs.subscriptionChange.applied", "com.gigs.invoice.paid"]
+now = int(time.time() * 1000)
+def rows(start, end):
+    # 100,000 subscriptions, each with an event every 100,000th.
+    for n in range(start, end):
+        event, subject = "evt_gen_%010d" % n, "sub_gen_%06d" % (n % 100_000)
+        yield (event, types[n % len(types)], "bench", "2026-11-23T10:00:00Z",
+               now - 86_400_000 + n * 86_400_000 // max(target, 1), "msg_" + event, now // 1000,
+               "v1,generated", (body % (event, subject)).encode(), subject)
+batch = 200_000
+for start in range(have, target, batch):
+    db.executemany("insert into events (id, type, project, event_time, received_at, message_id, "
+                   "webhook_timestamp, signature, body, subject) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   rows(start, min(start + batch, target)))
+    db.commit()
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+PY
 }

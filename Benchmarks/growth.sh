@@ -16,38 +16,6 @@ bench_start_daemon ""        # creates and migrates the store
 kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=""
 store="$work/var/bench.sqlite3"
 
-grow_to() { # inserts events until the store holds $1 (received over the past day)
-    python3 - "$store" "$1" <<'PY'
-import sqlite3, sys, time
-path, target = sys.argv[1], int(sys.argv[2])
-db = sqlite3.connect(path)
-db.execute("PRAGMA synchronous = OFF")
-have = db.execute("select count(*) from events").fetchone()[0]
-body = ('{"object":"event","id":"%s","type":"com.gigs.subscription.activated","project":"bench",'
-        '"specversion":"1.0","time":"2026-11-23T10:00:00Z","data":{"object":"subscription",'
-        '"id":"sub_0SNlurA049MEWV2gSfSxi00xlPIi","status":"active","sim":{"object":"sim",'
-        '"id":"sim_0SNlurA049MEWV4OpCwsNyC9Kn2d","type":"eSIM"},"user":{"object":"user",'
-        '"id":"usr_0SNlurA049MEWV3Kp0mA8Hhs1Ud8","email":"jane@example.com","fullName":"Jane Doe",'
-        '"preferredLocale":"en-US"}}}')
-types = ["com.gigs.subscription.activated", "com.gigs.subscription.renewed", "com.gigs.sim.created",
-         "com.gigs.subscriptionChange.applied", "com.gigs.invoice.paid"]
-now = int(time.time() * 1000)
-def rows(start, end):
-    for n in range(start, end):
-        event = "evt_gen_%010d" % n
-        yield (event, types[n % len(types)], "bench", "2026-11-23T10:00:00Z",
-               now - 86_400_000 + n * 86_400_000 // max(target, 1), "msg_" + event, now // 1000,
-               "v1,generated", (body % event).encode())
-batch = 200_000
-for start in range(have, target, batch):
-    db.executemany("insert into events (id, type, project, event_time, received_at, message_id, "
-                   "webhook_timestamp, signature, body) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   rows(start, min(start + batch, target)))
-    db.commit()
-db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-PY
-}
-
 list_ms() { # median wall time of `events list` (5 runs), in ms
     local times=()
     for _ in 1 2 3 4 5; do
@@ -62,7 +30,7 @@ list_ms() { # median wall time of `events list` (5 runs), in ms
 
 echo "gigs-relay growth benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at 64 connections per size"
 for size in $sizes; do
-    grow_to "$size"
+    bench_grow_store "$store" "$size"
     # The generator writes without fsync; flush its pages now, or the kernel's writeback of a large
     # store competes with the measured run's fsyncs and shows up as ingest latency.
     sync

@@ -74,27 +74,7 @@ extension DeliveriesCommand {
             )
             let blocksOnDead = Set(configuration.actions.filter { $0.value.ordering?.deadBlocks == true }.keys)
             let (deliveries, blockers) = try await withConsole(configuration) { console in
-                var deliveries: [StoredDelivery]
-                if status == "blocked" {
-                    // Blocked ones are pending or failed: read both, newest first.
-                    var waiting = filter
-                    waiting.status = .pending
-                    deliveries = try await console.deliveries(waiting)
-                    waiting.status = .failed
-                    deliveries += try await console.deliveries(waiting)
-                    deliveries.sort { $0.id.rawValue > $1.id.rawValue }
-                } else {
-                    deliveries = try await console.deliveries(filter)
-                }
-                let candidates = deliveries.filter {
-                    $0.subject != nil && ($0.status == .pending || $0.status == .failed)
-                        && blocksOnDead.contains($0.action)
-                }
-                let blockers = try await console.blockers(of: candidates.map(\.id))
-                if status == "blocked" {
-                    deliveries = Array(deliveries.filter { blockers[$0.id] != nil }.prefix(limit))
-                }
-                return (deliveries, blockers)
+                try await console.listDeliveries(filter, onlyBlocked: status == "blocked", blocksOnDead: blocksOnDead)
             }
             Terminal.line(
                 json
@@ -125,20 +105,24 @@ extension DeliveriesCommand {
         func run() async throws {
             guard let deliveryID = DeliveryID(parsing: id) else { throw ValidationError("not a delivery id: \(id)") }
             let configuration = try options.load()
+            let blocksOnDead = Set(configuration.actions.filter { $0.value.ordering?.deadBlocks == true }.keys)
             let found = try await withConsole(configuration) { console in
-                guard let delivery = try await console.deliveries(DeliveryFilter(id: deliveryID, limit: 1)).first else {
-                    return nil as (StoredDelivery, [StoredAttempt])?
+                let (listed, blockers) = try await console.listDeliveries(
+                    DeliveryFilter(id: deliveryID, limit: 1), blocksOnDead: blocksOnDead)
+                guard let delivery = listed.first else {
+                    return nil as (StoredDelivery, [StoredAttempt], DeliveryID?)?
                 }
-                return (delivery, try await console.attempts(of: deliveryID))
+                return (delivery, try await console.attempts(of: deliveryID), blockers[deliveryID])
             }
-            guard let (delivery, attempts) = found else {
+            guard let (delivery, attempts, blocker) = found else {
                 Terminal.error("no delivery has id \(id)")
                 throw DeliveriesCommand.nothingMatched
             }
             Terminal.line(
                 json
-                    ? try DeliveryFormatter.json(DeliveryFormatter.detail(delivery, attempts: attempts))
-                    : DeliveryFormatter.text(delivery, attempts: attempts)
+                    ? try DeliveryFormatter.json(
+                        OperatorJSON.deliveryDetail(delivery, attempts: attempts, blockedBy: blocker))
+                    : DeliveryFormatter.text(delivery, attempts: attempts, blockedBy: blocker)
             )
         }
     }

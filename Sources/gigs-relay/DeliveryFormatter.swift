@@ -3,41 +3,10 @@ import GigsRelay
 
 /// Renders deliveries and their attempts for people and for scripts.
 enum DeliveryFormatter {
-    /// The fields of a listing row; `lastError`, `nextAttemptAt`, `subject` and `blockedBy` are always
-    /// present (null when unset). A delivery a dead one holds has status `blocked`.
+    /// The fields of a listing row (the operator API's shape); a delivery a dead one holds has status
+    /// `blocked`.
     static func summary(_ delivery: StoredDelivery, blockedBy: DeliveryID? = nil) -> [String: Any] {
-        [
-            "id": delivery.id.description,
-            "eventId": delivery.eventID.rawValue,
-            "eventType": delivery.eventType,
-            "action": delivery.action,
-            "status": blockedBy == nil ? delivery.status.rawValue : "blocked",
-            "blockedBy": blockedBy?.description ?? NSNull(),
-            "subject": delivery.subject ?? NSNull(),
-            "outOfOrder": delivery.isOutOfOrder,
-            "attempts": delivery.attempts,
-            "lastError": delivery.lastError ?? NSNull(),
-            "nextAttemptAt": delivery.nextAttemptAt.map(EventFormatter.timestamp) ?? NSNull(),
-            "replay": delivery.isReplay,
-            "createdAt": EventFormatter.timestamp(delivery.createdAt),
-            "updatedAt": EventFormatter.timestamp(delivery.updatedAt),
-        ]
-    }
-
-    /// A listing row plus every attempt.
-    static func detail(_ delivery: StoredDelivery, attempts: [StoredAttempt]) -> [String: Any] {
-        var object = summary(delivery)
-        object["attemptLog"] = attempts.map { attempt -> [String: Any] in
-            [
-                "number": attempt.number,
-                "startedAt": EventFormatter.timestamp(attempt.startedAt),
-                "durationMs": attempt.durationMilliseconds,
-                "outcome": attempt.outcome,
-                "error": attempt.error ?? NSNull(),
-                "output": attempt.output ?? NSNull(),
-            ]
-        }
-        return object
+        OperatorJSON.delivery(delivery, blockedBy: blockedBy)
     }
 
     static func json(_ value: Any) throws -> String { try EventFormatter.json(value) }
@@ -65,12 +34,13 @@ enum DeliveryFormatter {
     }
 
     /// Labelled fields, then one line per attempt.
-    static func text(_ delivery: StoredDelivery, attempts: [StoredAttempt]) -> String {
+    static func text(_ delivery: StoredDelivery, attempts: [StoredAttempt], blockedBy: DeliveryID? = nil) -> String {
         var lines = [
             "id:           \(delivery.id)",
             "event:        \(delivery.eventID) (\(delivery.eventType))",
             "action:       \(delivery.action)",
-            "status:       \(delivery.status.rawValue)\(delivery.isReplay ? " (replay)" : "")"
+            "status:       \(blockedBy.map { "blocked by \($0) (dead)" } ?? delivery.status.rawValue)"
+                + (delivery.isReplay ? " (replay)" : "")
                 + (delivery.isOutOfOrder ? " (out of order: a later event of its subject went first)" : ""),
             "subject:      \(delivery.subject ?? "-")",
             "attempts:     \(delivery.attempts)",

@@ -4,35 +4,13 @@ import GigsRelay
 /// Renders stored events for people (tables, text) and for scripts (JSON).
 enum EventFormatter {
     /// A UTC ISO 8601 time with milliseconds.
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(
-            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
+    static func timestamp(_ date: Date) -> String { OperatorJSON.timestamp(date) }
 
-    /// The fields of a listing row.
-    static func summary(_ event: StoredEvent) -> [String: Any] {
-        var object: [String: Any] = [
-            "sequence": event.sequence,
-            "id": event.id.rawValue,
-            "type": event.type,
-            "receivedAt": timestamp(event.receivedAt),
-            "messageId": event.messageID,
-        ]
-        if let project = event.project { object["project"] = project }
-        if let time = event.time { object["time"] = time }
-        if let subject = event.subject { object["subject"] = subject }
-        return object
-    }
+    /// The fields of a listing row: the operator API's shape.
+    static func summary(_ event: StoredEvent) -> [String: Any] { OperatorJSON.event(event) }
 
     /// A listing row plus the delivery timestamp and the event itself.
-    static func detail(_ event: StoredEvent) -> [String: Any] {
-        var object = summary(event)
-        object["webhookTimestamp"] = event.webhookTimestamp
-        object["event"] =
-            (try? JSONSerialization.jsonObject(with: Data(event.body), options: [.fragmentsAllowed]))
-            ?? String(decoding: event.body, as: UTF8.self)
-        return object
-    }
+    static func detail(_ event: StoredEvent) -> [String: Any] { OperatorJSON.eventDetail(event) }
 
     /// Pretty, key-sorted JSON of dictionaries and arrays built by the formatters.
     static func json(_ value: Any) throws -> String {

@@ -184,7 +184,7 @@ struct DispatchProcessTests {
         #expect(array.count == 1)
         #expect(array.first?["id"] as? String == dead.id.description)
         #expect(array.first?["eventId"] as? String == "evt_dead")
-        #expect(array.first?["attempts"] as? Int == 2)
+        #expect(array.first?["attemptCount"] as? Int == 2)
         #expect(array.first.map { $0.keys.contains("nextAttemptAt") && $0.keys.contains("lastError") } == true)
 
         try receiver.setStatuses("200")

@@ -70,6 +70,8 @@ struct OperatorAPITests {
         } while next != nil
         #expect(ids == ["evt_api_3", "evt_api_2", "evt_api_1", "evt_api_0", "evt_api_dead"])
         #expect(try await api("/events?limit=0").status == 400)
+        #expect(try await api("/deliveries?status=blocked").status == 200)
+        #expect(try await api("/deliveries?status=nope").status == 400)
         #expect(try await api("/events?since=yesterday").status == 400)
 
         // One event: the stored JSON with personal fields masked, its routes, deliveries and attempts.
@@ -178,6 +180,9 @@ struct OperatorAPITests {
         let prefixed = try await walk("&idPrefix=evt_page_0001")
         #expect(prefixed.map(\.id) == (100..<200).reversed().map { String(format: "evt_page_%06d", $0) })
         #expect(try await walk("&idPrefix=evt_nothing").isEmpty)
+        // A prefix every event shares (SQLite walks the log for it rather than sort the id index's matches).
+        let shared = try await walk("&idPrefix=evt_page_&type=com.gigs.subscriptionGroup.created")
+        #expect(shared.map(\.id) == groups.map(\.id))
         try await daemon.stop()
     }
 

@@ -197,6 +197,12 @@ struct OrderingProcessTests {
         #expect(
             listed.split(separator: "\n").filter { $0.contains("blocked by \(dead.id) (dead)") }.count == 2, "\(listed)"
         )
+        // `deliveries show` says so too, in text and JSON.
+        let held = try #require(listed.split(separator: "\n").dropFirst().first?.split(separator: " ").first)
+        let shown = try await fixture.cli(["deliveries", "show", String(held)])
+        #expect(shown.output.contains("status:       blocked by \(dead.id) (dead)"), "\(shown.output)")
+        let shownJSON = try await fixture.cli(["deliveries", "show", String(held), "--json"])
+        #expect(shownJSON.output.contains(#""blockedBy" : "\#(dead.id)""#), "\(shownJSON.output)")
         try await eventuallyAsync("readiness names the blocked subject") {
             let ready = try await fixture.fetch("/readyz", from: address)
             return ready.status == 503 && ready.body.contains("held by a dead delivery")

@@ -190,6 +190,16 @@ struct OrderingTests {
         let event = try signer.verifiedEvent(id: "evt_c", body: change)
         let deliveries = settings.routes.deliveries(for: event, settings: settings.actions)
         #expect(deliveries == [NewDelivery(action: "a", subject: "sub_9", dueAt: event.receivedAt + 2000)])
+        // The default pointers take the envelope's subject; others read the payload. Both give the same
+        // subject for a Gigs event, and a numeric id (which the envelope does not take) still has one.
+        #expect(ordering.isDefaultSubject && ordering.subject(of: event) == event.subject && event.subject == "sub_9")
+        let numeric = try signer.verifiedEvent(
+            id: "evt_n", body: Array(#"{"id":"evt_n","type":"t","data":{"id":42}}"#.utf8))
+        #expect(numeric.subject == nil && ordering.subject(of: numeric) == "42")
+        let custom = try #require(
+            try TestConfigurations.execAction("ordering = \"subject\"\nsubject = [\"/data/sim/id\"]").actions["a"]?
+                .ordering)
+        #expect(!custom.isDefaultSubject && custom.subject(of: event) != event.subject)
         #expect(event.orderAt == 1_795_428_000_000)
         for (text, expected) in [
             ("2026-11-23T10:00:00Z", Int64(1_795_428_000_000)),

@@ -97,11 +97,11 @@ struct PostgresProcessTests {
         try await one.stop()
         try await two.stop()
         let logs = one.log + two.log
-        #expect(logs.components(separatedBy: "Applied store migration").count - 1 == 8)
+        #expect(logs.components(separatedBy: "Applied store migration").count - 1 == 9)
         #expect(logs.contains("relay.store.backend=postgresql"))
         #expect(!logs.contains(cluster.password))
         let database = String(fixture.postgres!.url.split(separator: "/").last!)
-        #expect(try cluster.psql("SELECT count(*) FROM schema_migrations", database: database) == "8")
+        #expect(try cluster.psql("SELECT count(*) FROM schema_migrations", database: database) == "9")
         #expect(try cluster.psql("SELECT count(*) FROM events", database: database) == "\(ids.count)")
         // The CLI reads the same store with the same output as on SQLite.
         let (status, output) = try await fixture.cli(["events", "show", "evt_pg_7"])
@@ -136,7 +136,7 @@ struct PostgresProcessTests {
         }
         let took = ContinuousClock.now - killedAt
         #expect(took < .seconds(4 + 2 + 3), "lease + 2 s (+ the survivor's start): took \(took)")
-        let attempts = try await deliveries(fixture).compactMap { $0["attempts"] as? Int }
+        let attempts = try await deliveries(fixture).compactMap { $0["attemptCount"] as? Int }
         #expect(attempts.allSatisfy { $0 == 2 })  // the interrupted attempt counts
         try await survivor.stop()
     }

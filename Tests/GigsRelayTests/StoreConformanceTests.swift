@@ -563,7 +563,7 @@ struct PostgresInstancesTests {
             return logs
         }
         let console = try await location.openConsole(environment: environment, logger: StoreUnderTest.logger)
-        #expect(try await console.appliedMigrations().count == 8)
+        #expect(try await console.appliedMigrations().count == 9)
         await console.close()
         for log in logs { await log.close() }
     }

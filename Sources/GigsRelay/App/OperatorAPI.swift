@@ -177,7 +177,7 @@ public struct OperatorAPI: Sendable {
             until: try Self.date(query, "until"), before: try query["after"].map(Self.sequence), limit: limit)
         let events = try await console.events(filter)
         return [
-            "events": events.map(Self.summary),
+            "events": events.map(OperatorJSON.event),
             "next": events.count == limit ? (events.last.map { String($0.sequence) } as Any) : NSNull(),
         ]
     }
@@ -187,18 +187,15 @@ public struct OperatorAPI: Sendable {
         guard let event = try await console.event(id: EventID(id)) else {
             throw Failure.notFound("no stored event has id \(id)")
         }
-        var object = Self.summary(event)
-        object["webhookTimestamp"] = event.webhookTimestamp
-        object["event"] = redacted(event.body)
+        var object = OperatorJSON.eventDetail(event, transform: redacted)
         let routes = live.snapshot.routes
         object["routes"] = routes.matching(type: event.type, body: event.body).map { index in
             ["route": index + 1, "actions": routes[index].actions] as [String: Any]
         }
         var deliveries: [[String: Any]] = []
         for delivery in try await console.deliveries(DeliveryFilter(eventID: event.id, limit: Self.maxPage)) {
-            var row = Self.summary(delivery)
-            row["attempts"] = try await console.attempts(of: delivery.id).map(Self.attempt)
-            deliveries.append(row)
+            deliveries.append(
+                OperatorJSON.deliveryDetail(delivery, attempts: try await console.attempts(of: delivery.id)))
         }
         object["deliveries"] = deliveries
         return object
@@ -208,9 +205,11 @@ public struct OperatorAPI: Sendable {
     func listDeliveries(_ query: [String: String]) async throws -> [String: Any] {
         let limit = try Self.limit(query)
         var status: DeliveryStatus?
-        if let text = query["status"] {
+        let onlyBlocked = query["status"] == "blocked"
+        if let text = query["status"].nonEmpty, !onlyBlocked {
             guard let parsed = DeliveryStatus(rawValue: text) else {
-                throw Failure.badRequest("status must be one of \(DeliveryStatus.allCases.map(\.rawValue))")
+                throw Failure.badRequest(
+                    "status must be one of \(DeliveryStatus.allCases.map(\.rawValue) + ["blocked"])")
             }
             status = parsed
         }
@@ -218,9 +217,11 @@ public struct OperatorAPI: Sendable {
             status: status, action: query["action"], eventID: query["event"].map(EventID.init),
             subject: query["subject"], since: try Self.date(query, "since"),
             before: try query["after"].map(Self.deliveryID), limit: limit)
-        let deliveries = try await console.deliveries(filter)
+        let blocksOnDead = Set(live.snapshot.settings.filter { $0.value.ordering?.deadBlocks == true }.keys)
+        let (deliveries, blockers) = try await console.listDeliveries(
+            filter, onlyBlocked: onlyBlocked, blocksOnDead: blocksOnDead)
         return [
-            "deliveries": deliveries.map(Self.summary),
+            "deliveries": deliveries.map { OperatorJSON.delivery($0, blockedBy: blockers[$0.id]) },
             "next": deliveries.count == limit ? (deliveries.last.map { $0.id.description } as Any) : NSNull(),
         ]
     }
@@ -313,11 +314,9 @@ public struct OperatorAPI: Sendable {
 
     // MARK: - Rendering
 
-    /// The stored JSON with the `admin.redact` fields masked; the raw text when it is not JSON.
-    func redacted(_ body: [UInt8]) -> Any {
-        guard var document = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) else {
-            return String(decoding: body, as: UTF8.self)
-        }
+    /// A JSON document with the `admin.redact` fields masked.
+    func redacted(_ document: Any) -> Any {
+        var document = document
         for pointer in redact {
             document = Self.mask(document, at: pointer.tokens[...])
         }
@@ -335,36 +334,6 @@ public struct OperatorAPI: Sendable {
             return array
         }
         return value
-    }
-
-    static func summary(_ event: StoredEvent) -> [String: Any] {
-        [
-            "sequence": event.sequence, "id": event.id.rawValue, "type": event.type,
-            "receivedAt": timestamp(event.receivedAt), "messageId": event.messageID,
-            "project": event.project ?? NSNull(), "time": event.time ?? NSNull(), "subject": event.subject ?? NSNull(),
-        ]
-    }
-
-    static func summary(_ delivery: StoredDelivery) -> [String: Any] {
-        [
-            "id": delivery.id.description, "eventId": delivery.eventID.rawValue, "eventType": delivery.eventType,
-            "action": delivery.action, "status": delivery.status.rawValue, "attemptCount": delivery.attempts,
-            "lastError": delivery.lastError ?? NSNull(),
-            "nextAttemptAt": delivery.nextAttemptAt.map(timestamp) ?? NSNull(), "replay": delivery.isReplay,
-            "subject": delivery.subject ?? NSNull(), "outOfOrder": delivery.isOutOfOrder,
-            "createdAt": timestamp(delivery.createdAt), "updatedAt": timestamp(delivery.updatedAt),
-        ]
-    }
-
-    static func attempt(_ attempt: StoredAttempt) -> [String: Any] {
-        [
-            "number": attempt.number, "startedAt": timestamp(attempt.startedAt),
-            "durationMs": attempt.durationMilliseconds, "outcome": attempt.outcome, "error": attempt.error ?? NSNull(),
-        ]
-    }
-
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// Headers of every API and console answer: nothing cached, framed, sniffed or sent as a referrer,

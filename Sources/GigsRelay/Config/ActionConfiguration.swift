@@ -61,8 +61,20 @@ public struct OrderingSettings: Sendable, Equatable {
         }
     }
 
-    /// Subjects are kept to this many bytes (ids are far shorter; a longer value is cut, not refused).
-    static let maxSubjectBytes = 200
+    /// Subjects are kept to this many bytes, the longest id ingest accepts (ids are far shorter; a
+    /// longer value is cut, not refused).
+    static let maxSubjectBytes = EventEnvelope.maxFieldBytes
+
+    /// Whether `subject` is the default (`data.subscription`, else `data.id`), which ingest has already
+    /// read from the envelope as ``VerifiedEvent/subject``.
+    public var isDefaultSubject: Bool { subject.map(\.description) == Self.defaultSubject }
+
+    /// The subject of an event: with the default pointers, the one the envelope gave (no second read of
+    /// the payload) when it has one; else the first pointer that leads to a string or a number.
+    public func subject(of event: VerifiedEvent) -> String? {
+        if isDefaultSubject, let subject = event.subject { return subject }
+        return subject(in: event.body)
+    }
 
     /// The subject of an event's payload: the first pointer that leads to a string or a number.
     public func subject(in body: [UInt8]) -> String? {

@@ -75,7 +75,7 @@ extension [RouteConfiguration] {
     /// `ordering = "subject"` carry the event's subject (when it has one) and wait out the reorder window.
     public func deliveries(for event: VerifiedEvent, settings: [String: ActionConfiguration]) -> [NewDelivery] {
         actions(for: event.type, body: event.body).map { name in
-            guard let ordering = settings[name]?.ordering, let subject = ordering.subject(in: event.body) else {
+            guard let ordering = settings[name]?.ordering, let subject = ordering.subject(of: event) else {
                 return NewDelivery(action: name, dueAt: event.receivedAt)
             }
             return NewDelivery(

@@ -87,7 +87,8 @@ public final class RelayMetrics: Sendable {
             descriptor: Self.name(
                 "oldest_blocked_subject_age", unit: "seconds", "How long the oldest blocked subject has been held"))
         claims = registry.makeCounter(
-            descriptor: Self.name("claims", unit: "total", "Claims of due deliveries the dispatcher made (store queries)"))
+            descriptor: Self.name(
+                "claims", unit: "total", "Claims of due deliveries the dispatcher made (store queries)"))
         eventsReceived = registry.makeGauge(
             descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
         registry.makeGauge(

@@ -21,10 +21,24 @@ public final class EventLogReader {
         try list(EventFilter(type: type, limit: limit))
     }
 
+    /// Events sharing an id prefix beyond which a listing walks the log instead of the id index.
+    static let commonPrefixRows: Int64 = 10_000
+
     /// The newest events first, filtered and after a cursor, without bodies.
     public func list(_ filter: EventFilter) throws(StoreError) -> [StoredEvent] {
         let columns = "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, x'', subject"
-        let (conditions, values) = filter.conditions()
+        // An id prefix many events share ("evt_") is found fastest newest-first along the log; a rarer one
+        // through the id index (whose matches are then sorted). `+id` keeps SQLite off the index.
+        var bytewiseID = "id"
+        if let prefix = filter.idPrefix, !prefix.isEmpty {
+            let sharing =
+                try rows(
+                    "SELECT count(*) FROM (SELECT 1 FROM events WHERE id >= ? AND id < ? LIMIT ?)",
+                    [.text(prefix), .text(prefix + "\u{10FFFF}"), .integer(Self.commonPrefixRows)]
+                ) { $0.int64(at: 0) }.first ?? 0
+            if sharing >= Self.commonPrefixRows { bytewiseID = "+id" }
+        }
+        let (conditions, values) = filter.conditions(bytewiseID: bytewiseID)
         let parameters = values.map { value -> SQLiteValue in
             switch value {
             case .text(let text): .text(text)
