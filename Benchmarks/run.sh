@@ -8,7 +8,9 @@
 #   4. growth: ingest and `events list` with 10k, 1M and 10M events stored (about 8 GB of disk; set
 #      GROWTH_SIZES="10000 1000000" for a quicker run);
 #   5. the PostgreSQL backend (server on this machine): ingest with one and two instances, end to end,
-#      and the takeover after a SIGKILL (Benchmarks/postgres.sh).
+#      and the takeover after a SIGKILL (Benchmarks/postgres.sh);
+#   6. the console: page latency on a 10M-event store, and ingest while the overview is reloaded every
+#      second (Benchmarks/console.sh; CONSOLE_SIZE=1000000 for a quicker run).
 # Prints everything and writes it, with the date, machine and command, to Benchmarks/RESULTS.md.
 #
 # Usage: Benchmarks/run.sh [DURATION_SECONDS=10]
@@ -60,6 +62,10 @@ end_section
 
 section "PostgreSQL store (server on the same machine): ingest, two instances, end to end, takeover"
 Benchmarks/postgres.sh "$duration" 64 5000 2>/dev/null | grep -vE '^gigs-relay PostgreSQL benchmark' | tee -a "$out"
+end_section
+
+section "Console: page latency on a large store; ingest while the overview reloads every second"
+Benchmarks/console.sh "$duration" "${CONSOLE_SIZE:-10000000}" 2>/dev/null | grep -vE '^gigs-relay console benchmark' | tee -a "$out"
 end_section
 
 cp "$out" Benchmarks/RESULTS.md
