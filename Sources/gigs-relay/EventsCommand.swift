@@ -27,6 +27,9 @@ extension EventsCommand {
         @Option(help: "Only events about this subscription or group (data.subscription, else data.id).")
         var subject: String?
 
+        @Option(help: "Only events whose id starts with this, e.g. evt_0SNl.")
+        var idPrefix: String?
+
         @Option(help: "Only events received at or after this time (ISO 8601, e.g. 2026-11-23T10:00:00Z).")
         var since: String?
 
@@ -53,7 +56,8 @@ extension EventsCommand {
         func run() async throws {
             let configuration = try options.load()
             let filter = EventFilter(
-                type: type, subject: subject, since: try since.map { try Terminal.date($0, option: "--since") },
+                type: type, subject: subject, idPrefix: idPrefix,
+                since: try since.map { try Terminal.date($0, option: "--since") },
                 until: try until.map { try Terminal.date($0, option: "--until") }, before: after, limit: limit)
             let events = try await withConsole(configuration) { try await $0.events(filter) }
             if json {

@@ -163,6 +163,8 @@ struct OrderingProcessTests {
         let (_, events) = try await fixture.cli(["events", "list", "--subject", "sub_late_0", "--json"])
         let found = try #require(try JSONSerialization.jsonObject(with: Data(events.utf8)) as? [[String: Any]])
         #expect(found.compactMap { $0["id"] as? String }.sorted() == samples.map(\.id).sorted())
+        let (_, prefixed) = try await fixture.cli(["events", "list", "--id-prefix", samples[0].id, "--json"])
+        #expect(prefixed.contains(#""id" : "\#(samples[0].id)""#), "\(prefixed)")
         let (_, page) = try await fixture.cli(["events", "list", "--limit", "3"])
         let hint = try #require(page.split(separator: "\n").last { $0.contains("more: --after") })
         let cursor = String(hint.split(separator: " ").last ?? "")

@@ -179,17 +179,11 @@ enum ConsoleTemplates {
         {{^attempts}}<tr><td colspan="5">No attempt yet.</td></tr>{{/attempts}}
         </tbody>
         </table>
-        {{#canRetry}}
-        <form method="post" action="../retry" class="inline">
-        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}">
-        <input type="hidden" name="back" value="events/{{eventPath}}">
-        <button type="submit">Retry</button>
-        </form>
-        {{/canRetry}}
         {{#canSkip}}
         <form method="post" action="../skip" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}">
         <input type="hidden" name="back" value="events/{{eventPath}}">
+        {{#canRetry}}<button type="submit" formaction="../retry">Retry</button>{{/canRetry}}
         <button type="submit">Skip</button>
         </form>
         {{/canSkip}}
