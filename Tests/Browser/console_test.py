@@ -40,6 +40,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "gigs-relay"))
 parser.add_argument("--update-readme", action="store_true")
 args = parser.parse_args()
+binary = os.path.abspath(args.binary)  # the daemon runs in a temporary folder
 
 work = tempfile.mkdtemp(prefix="gigs-relay-browser-")
 screenshots = os.environ.get("SCREENSHOTS") or os.path.join(work, "screenshots")
@@ -107,7 +108,7 @@ actions = ["backend"]
 """)
 daemon_log = open(os.path.join(work, "daemon.log"), "w")
 daemon = subprocess.Popen(
-    [args.binary, "serve", "--config", os.path.join(work, "gigs-relay.toml")], cwd=work,
+    [binary, "serve", "--config", os.path.join(work, "gigs-relay.toml")], cwd=work,
     env=dict(os.environ, ADMIN_TOKEN=admin_token, GIGS_WEBHOOK_SECRET=webhook_secret, ACTION_SECRET=action_secret),
     stdout=daemon_log, stderr=subprocess.STDOUT)
 children.append(daemon)

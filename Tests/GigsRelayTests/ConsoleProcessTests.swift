@@ -134,6 +134,9 @@ struct ConsoleProcessTests {
         let found = try await fixture.exchange(
             "/console/events?subject=sub_0SNlurA049MEWV2gSfSxi00xlPIi", from: address, headers: cookie)
         #expect(found.body.contains(#"href="events/evt_console_1""#))
+        let badFilter = try await fixture.exchange("/console/events?since=yesterday", from: address, headers: cookie)
+        #expect(badFilter.status == 400 && badFilter.body.contains("ISO 8601"))
+        #expect(try await fixture.exchange("/console/events/evt_none", from: address, headers: cookie).status == 404)
         let page = try await fixture.exchange("/console/events/evt_console_1", from: address, headers: cookie)
         #expect(page.status == 200)
         #expect(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))

@@ -53,9 +53,7 @@ struct OperatorConsole: Sendable {
             }
         }
         group.get("/overview") { request, context in
-            try await page(request, context) { session, csrf in
-                try await overview(session: session, csrf: csrf)
-            }
+            try await page(request, context) { try await overview() }
         }
         group.get("/overview.json") { request, context in
             guard session(request) != nil else {
@@ -64,14 +62,14 @@ struct OperatorConsole: Sendable {
             return OperatorAPI.json(.ok, try await counts())
         }
         group.get("/events") { request, context in
-            try await page(request, context) { _, csrf in try await events(Self.query(request), csrf: csrf) }
+            try await page(request, context) { try await events(Self.query(request)) }
         }
         group.get("/events/:id") { request, context in
             let id = context.parameters.get("id").map { $0.removingPercentEncoding ?? $0 } ?? ""
-            return try await page(request, context) { _, csrf in try await event(id, csrf: csrf) }
+            return try await page(request, context) { try await event(id) }
         }
         group.get("/dead") { request, context in
-            try await page(request, context) { _, csrf in try await dead(Self.query(request), csrf: csrf) }
+            try await page(request, context) { try await dead(Self.query(request)) }
         }
         for (path, retry) in [("/retry", true), ("/skip", false)] {
             group.post(RouterPath(stringLiteral: path)) { request, context in
@@ -171,21 +169,23 @@ struct OperatorConsole: Sendable {
     private func page(
         _ request: Request,
         _ context: some RemoteAddressRequestContext,
-        _ body: (ConsoleSessions.Session, String) async throws -> (template: String, data: [String: Any])
+        _ body: () async throws -> (template: String, data: [String: Any])
     ) async throws -> Response {
         guard let sessions else { return disabled() }
         let root = Self.root(of: request)
         guard let session = session(request) else { return Self.redirect(to: "\(root)/sign-in") }
         let csrf = sessions.csrfToken(for: session)
         do {
-            var (template, data) = try await body(session, csrf)
+            var (template, data) = try await body()
             data["root"] = root
             data["csrf"] = csrf
             data["signedIn"] = true
             data["notice"] = Self.notice(Self.query(request))
             return render(template, data, status: .ok)
         } catch let failure as OperatorAPI.Failure {
-            return message("Not found", failure.message, status: failure.status, root: root, csrf: csrf)
+            return message(
+                failure.status == .notFound ? "Not found" : "Cannot show this page", failure.message,
+                status: failure.status, root: root, csrf: csrf)
         } catch let error as StoreError {
             return message(
                 "Store unavailable", "The event store did not answer: \(error)", status: .serviceUnavailable,
@@ -224,7 +224,7 @@ struct OperatorConsole: Sendable {
         }
     }
 
-    private func overview(session: ConsoleSessions.Session, csrf: String) async throws -> (String, [String: Any]) {
+    private func overview() async throws -> (String, [String: Any]) {
         let actions = (try await api.actions()["actions"] as? [[String: Any]] ?? []).map { action in
             var row = Self.view(action)
             row["hasDead"] = (action["dead"] as? Int ?? 0) > 0
@@ -260,7 +260,7 @@ struct OperatorConsole: Sendable {
         ]
     }
 
-    private func events(_ query: [String: String], csrf: String) async throws -> (String, [String: Any]) {
+    private func events(_ query: [String: String]) async throws -> (String, [String: Any]) {
         var apiQuery = query
         apiQuery["limit"] = "\(Self.pageSize)"
         let result = try await api.listEvents(apiQuery)
@@ -279,7 +279,7 @@ struct OperatorConsole: Sendable {
         return ("events", data)
     }
 
-    private func event(_ id: String, csrf: String) async throws -> (String, [String: Any]) {
+    private func event(_ id: String) async throws -> (String, [String: Any]) {
         var object = try await api.event(id)
         let document = object.removeValue(forKey: "event") ?? ""
         let payload: String
@@ -317,7 +317,7 @@ struct OperatorConsole: Sendable {
         )
     }
 
-    private func dead(_ query: [String: String], csrf: String) async throws -> (String, [String: Any]) {
+    private func dead(_ query: [String: String]) async throws -> (String, [String: Any]) {
         let action = query["action"].nonEmpty
         var apiQuery = ["status": "dead", "limit": "\(Self.pageSize)"]
         apiQuery["action"] = action

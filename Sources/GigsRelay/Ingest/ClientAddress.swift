@@ -11,8 +11,8 @@ struct ClientAddress {
     let trustedProxies: [IPNetwork]
 
     func resolve(peer: SocketAddress?, headers: HTTPFields) -> String {
-        let peerAddress = peer?.ipAddress ?? (peer?.pathname.map { _ in "unix" } ?? "unknown")
-        guard isTrusted(peerAddress) || (peerAddress == "unix" && !trustedProxies.isEmpty) else { return peerAddress }
+        let peerAddress = Self.address(of: peer)
+        guard isTrustedPeer(peerAddress) else { return peerAddress }
         let forwarded = headers[values: .xForwardedFor].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         for entry in forwarded.reversed() where !entry.isEmpty {
@@ -25,9 +25,17 @@ struct ClientAddress {
     /// Whether the request came over TLS: `X-Forwarded-Proto: https` from a trusted proxy (the daemon
     /// itself serves plain HTTP).
     func isSecure(peer: SocketAddress?, headers: HTTPFields) -> Bool {
-        let peerAddress = peer?.ipAddress ?? (peer?.pathname.map { _ in "unix" } ?? "unknown")
-        guard isTrusted(peerAddress) || (peerAddress == "unix" && !trustedProxies.isEmpty) else { return false }
-        return headers[.xForwardedProto]?.lowercased() == "https"
+        isTrustedPeer(Self.address(of: peer)) && headers[.xForwardedProto]?.lowercased() == "https"
+    }
+
+    /// The peer's IP address, `unix` for a Unix socket.
+    private static func address(of peer: SocketAddress?) -> String {
+        peer?.ipAddress ?? (peer?.pathname.map { _ in "unix" } ?? "unknown")
+    }
+
+    /// Whether the peer is a trusted proxy (on a Unix socket: whenever any proxy is trusted).
+    private func isTrustedPeer(_ address: String) -> Bool {
+        isTrusted(address) || (address == "unix" && !trustedProxies.isEmpty)
     }
 
     private func isTrusted(_ address: String) -> Bool {
