@@ -15,6 +15,9 @@ public struct TemporaryDirectory: Sendable {
     public func file(_ name: String) -> String { path + "/" + name }
 
     /// Writes a `/bin/sh` script with `body` to `name`, makes it executable, and returns its path.
+    ///
+    /// Run it as `["/bin/sh", PATH]`: executing a file just written can fail with "Text file busy" while a
+    /// process another test is spawning at that moment still holds the write descriptor.
     public func writeScript(_ name: String, _ body: String) throws -> String {
         let file = try write(name, "#!/bin/sh\n" + body + "\n")
         chmod(file, 0o755)

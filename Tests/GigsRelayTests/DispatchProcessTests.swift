@@ -66,7 +66,7 @@ struct DispatchProcessTests {
             extraTOML: """
                 [actions.hook]
                 kind = "exec"
-                command = ["\(script)"]
+                command = ["/bin/sh", "\(script)"]
                 """,
             actions: "\"backend\", \"hook\""
         )
@@ -325,7 +325,7 @@ struct DispatchProcessTests {
             extraTOML: """
                 [actions.slow]
                 kind = "exec"
-                command = ["\(script)"]
+                command = ["/bin/sh", "\(script)"]
                 timeout_seconds = 1
                 """,
             actions: "\"slow\""

@@ -181,10 +181,13 @@ struct HostilePeerTests {
         let script = scratch.writeScript
         let commands: [(String, String)] = [
             ("ignores-input", "\"/bin/true\""),
-            ("closes-early", "\"\(try script("closes.sh", "exec 0<&- 1>&- 2>&-; sleep 0.2; exit 3"))\""),
-            ("floods", "\"\(try script("floods.sh", "head -c 100000000 /dev/zero | tr '\\0' x; echo done"))\""),
-            ("lingers", "\"\(try script("lingers.sh", "setsid sleep 30 & echo started; exit 0"))\""),
-            ("killed", "\"\(try script("killed.sh", "echo dying; kill -9 $$"))\""),
+            ("closes-early", "\"/bin/sh\", \"\(try script("closes.sh", "exec 0<&- 1>&- 2>&-; sleep 0.2; exit 3"))\""),
+            (
+                "floods",
+                "\"/bin/sh\", \"\(try script("floods.sh", "head -c 100000000 /dev/zero | tr '\\0' x; echo done"))\""
+            ),
+            ("lingers", "\"/bin/sh\", \"\(try script("lingers.sh", "setsid sleep 30 & echo started; exit 0"))\""),
+            ("killed", "\"/bin/sh\", \"\(try script("killed.sh", "echo dying; kill -9 $$"))\""),
             ("vanishes", "\"\(scratch.file("missing.sh"))\""),
         ]
         var actions = ""
@@ -277,7 +280,7 @@ struct HostilePeerTests {
                 lease_seconds = 2
                 [actions.killer]
                 kind = "exec"
-                command = ["\(killer)"]
+                command = ["/bin/sh", "\(killer)"]
                 timeout_seconds = 1
                 [[routes]]
                 events = ["com.gigs.subscription.*"]
