@@ -31,6 +31,7 @@ struct ConfigCommand: ParsableCommand {
                 let environment = ProcessInfo.processInfo.environment
                 _ = try LiveSettings.make(configuration, environment: environment, client: HTTPClient.shared)
                 _ = try configuration.store.password?.resolve(key: "store.password", environment: environment)
+                _ = try configuration.admin.token?.resolve(key: "admin.token", environment: environment)
             } catch {
                 Terminal.error("configuration error in \(options.path): \(error)")
                 throw ExitCode.failure

@@ -48,6 +48,15 @@ struct DeployTests {
             [RelayProcess.binaryPath, "config", "check", "--config", "\(etc)/gigs-relay.toml"],
             environment: ["CREDENTIALS_DIRECTORY": "\(etc)/credentials"])
         #expect(checked == 0, "\(report)")
+        // config check reads admin.token too, as serve does: without its credential it fails, naming it.
+        let partial = TemporaryDirectory(prefix: "gigs-relay-credentials")
+        defer { partial.remove() }
+        try FileManager.default.copyItem(
+            atPath: "\(etc)/credentials/webhook-secret", toPath: partial.file("webhook-secret"))
+        let (unchecked, missing) = try run(
+            [RelayProcess.binaryPath, "config", "check", "--config", "\(etc)/gigs-relay.toml"],
+            environment: ["CREDENTIALS_DIRECTORY": partial.path])
+        #expect(unchecked != 0 && missing.contains("admin.token"), "\(missing)")
         #expect(report.contains(#"secrets = ["credential:webhook-secret"]"#))
 
         // An edited configuration survives a second install; the shipped one lands beside it.
