@@ -17,15 +17,14 @@ public struct OperatorAPI: Sendable {
 
     let console: any StoreConsole
     let live: LiveSettings
-    /// The token's bytes; nil: no token (a loopback listener).
-    let token: [UInt8]?
     let redact: [JSONPointer]
     let logger: Logger
     /// Who the client is (behind trusted proxies), for the refusal limit.
     let clients: ClientAddress
     /// Failed authentications (API tokens and console sign-ins) per client.
     let refusals: FailedVerificationLimiter
-    /// The console's sessions; nil without a token (the console is off).
+    /// The console's sessions, which also hold the token; nil without a token (a loopback listener: the
+    /// API answers this machine, the console is off).
     let sessions: ConsoleSessions?
 
     /// - Parameters:
@@ -43,7 +42,6 @@ public struct OperatorAPI: Sendable {
     ) {
         self.console = console
         self.live = live
-        self.token = token.map { Array($0.utf8) }
         self.redact = redact
         self.logger = logger
         self.clients = ClientAddress(trustedProxies: trustedProxies)
@@ -127,7 +125,7 @@ public struct OperatorAPI: Sendable {
                 headers: [.retryAfter: "\(seconds)"])
         }
         // Without a token the API is for this machine only; a proxy (nginx) may be relaying the world.
-        if token == nil, request.headers[.xForwardedFor] != nil {
+        if sessions == nil, request.headers[.xForwardedFor] != nil {
             return Self.error(
                 Failure(
                     status: .forbidden, code: "token_required",
@@ -143,10 +141,8 @@ public struct OperatorAPI: Sendable {
                     status: .unauthorized, code: "unauthorized", message: "Authorization: Bearer TOKEN is required"),
                 headers: [.wwwAuthenticate: "Bearer"])
         }
-        var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         do {
-            let object = try await body(query)
+            let object = try await body(OperatorConsole.query(request))
             return Self.json(.ok, object)
         } catch let failure as Failure {
             return Self.error(failure)
@@ -157,10 +153,9 @@ public struct OperatorAPI: Sendable {
 
     /// Whether the request carries the token (always, without one).
     private func authorized(_ request: Request) -> Bool {
-        guard let token else { return true }
+        guard let sessions else { return true }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.utf8.dropFirst("Bearer ".utf8.count))
-        return given.count == token.count && HMACSHA256.constantTimeEquals(given, token)
+        return sessions.isToken(String(header.dropFirst("Bearer ".count)))
     }
 
     // MARK: - Reads
