@@ -110,7 +110,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "gigs-relay-fuzz",
-            dependencies: ["GigsRelay"],
+            dependencies: [
+                "GigsRelay",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: ownSettings + [.unsafeFlags(["-parse-as-library"])],
             linkerSettings: ownLinkerSettings
         ),

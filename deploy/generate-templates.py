@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Sources/GigsRelay/Mail/BuiltInTemplates.swift from config/templates: the shipped mail templates,
+"""Writes Sources/GigsRelay/Actions/Email/BuiltInTemplates.swift from config/templates: the shipped mail templates,
 built into the binary as the defaults that a configured `templates` folder overrides file by file.
 
 Run it after changing anything under config/templates; a test fails while the two differ."""
@@ -32,5 +32,5 @@ for member, folder in folders.items():
         lines.append('"""#,')
     lines.append("    ]")
 lines.append("}")
-with open(os.path.join(root, "Sources", "GigsRelay", "Mail", "BuiltInTemplates.swift"), "w", encoding="utf-8") as f:
+with open(os.path.join(root, "Sources", "GigsRelay", "Actions", "Email", "BuiltInTemplates.swift"), "w", encoding="utf-8") as f:
     f.write("\n".join(lines) + "\n")

@@ -1,14 +1,14 @@
 import Foundation
 import GigsRelay
 
-/// libFuzzer's entry point: one input, through ``IngestFuzzing``.
+/// libFuzzer's entry point: one input, through ``FuzzTargets``.
 ///
 /// Built with `-sanitize=fuzzer,address -DFUZZING` by `Tests/Fuzz/run.sh`, libFuzzer provides `main`.
 /// In a normal build the `main` below replays files instead, so a crash input saved by the fuzzer can be
 /// rerun as a plain regression check: `gigs-relay-fuzz FILE…`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    IngestFuzzing.run(Array(UnsafeBufferPointer(start: data, count: size)))
+    FuzzTargets.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
 
@@ -41,7 +41,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                     (try? FileManager.default.contentsOfDirectory(atPath: path))?.map { "\(path)/\($0)" } ?? [path]
                 for file in files.sorted() {
                     guard let data = FileManager.default.contents(atPath: file) else { continue }
-                    IngestFuzzing.run(Array(data))
+                    FuzzTargets.run(Array(data))
                     count += 1
                 }
             }

@@ -30,53 +30,30 @@ extension ActionsCommand {
         func run() async throws {
             let configuration = try options.load()
             let stored = try await withConsole(configuration) { try await $0.actionSummaries() }
-            var byName = Dictionary(stored.map { ($0.action, $0) }, uniquingKeysWith: { first, _ in first })
-            for name in configuration.actions.keys where byName[name] == nil {
-                byName[name] = ActionSummary(action: name)
-            }
-            let rows = byName.keys.sorted().compactMap { byName[$0] }
+            let rows = ActionView.all(stored, configured: configuration.actions)
             if json {
-                Terminal.line(
-                    try EventFormatter.json(
-                        rows.map { Self.object($0, kind: configuration.actions[$0.action]?.kindName) }))
+                Terminal.line(try EventFormatter.json(rows))
                 return
             }
             Terminal.line(
                 EventFormatter.columns(
                     [["NAME", "KIND", "STATE", "IN FLIGHT", "PENDING", "DEAD", "LAST ERROR"]]
-                        + rows.map { summary in
+                        + rows.map { action in
                             [
-                                summary.action, configuration.actions[summary.action]?.kindName ?? "(not configured)",
-                                Self.state(summary), String(summary.running), String(summary.waiting),
-                                String(summary.dead), summary.lastError.map(Terminal.printable) ?? "-",
+                                action.name, action.kind ?? "(not configured)", Self.state(action),
+                                String(action.inFlight), String(action.pending), String(action.dead),
+                                action.lastError.map(Terminal.printable) ?? "-",
                             ]
                         }))
         }
 
         /// "paused", the circuit's state, or both.
-        static func state(_ summary: ActionSummary) -> String {
-            let circuit = summary.circuit == .closed ? nil : "circuit \(summary.circuit.rawValue)"
-            return [summary.isPaused ? "paused" : nil, circuit].compactMap { $0 }.joined(separator: ", ")
+        static func state(_ action: ActionView) -> String {
+            let circuit = action.circuit == CircuitState.closed.rawValue ? nil : "circuit \(action.circuit)"
+            return [action.paused ? "paused" : nil, circuit].compactMap { $0 }.joined(separator: ", ")
                 .nonEmpty ?? "active"
         }
 
-        static func object(_ summary: ActionSummary, kind: String?) -> [String: Any] {
-            [
-                "name": summary.action,
-                "kind": kind ?? NSNull(),
-                "paused": summary.isPaused,
-                "pausedAt": summary.pausedAt.map { EventFormatter.timestamp(Self.date($0)) } ?? NSNull(),
-                "circuit": summary.circuit.rawValue,
-                "circuitSince": summary.circuitSince.map { EventFormatter.timestamp(Self.date($0)) } ?? NSNull(),
-                "circuitError": summary.circuitError ?? NSNull(),
-                "inFlight": summary.running,
-                "pending": summary.waiting,
-                "dead": summary.dead,
-                "lastError": summary.lastError ?? NSNull(),
-            ]
-        }
-
-        static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
     }
 
     /// `gigs-relay actions pause NAME`.

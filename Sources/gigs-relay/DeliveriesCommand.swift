@@ -36,7 +36,7 @@ extension DeliveriesCommand {
         @Option(help: "Only deliveries of this event id.")
         var event: String?
 
-        @Option(help: "Only deliveries ordered by this subject (a subscription or group id).")
+        @Option(help: "Only deliveries of events about this subject (a subscription or group id).")
         var subject: String?
 
         @Option(help: "Only deliveries created at or after this time (ISO 8601).")
@@ -78,8 +78,7 @@ extension DeliveriesCommand {
             }
             Terminal.line(
                 json
-                    ? try DeliveryFormatter.json(
-                        deliveries.map { DeliveryFormatter.summary($0, blockedBy: blockers[$0.id]) })
+                    ? try EventFormatter.json(deliveries.map { DeliveryView($0, blockedBy: blockers[$0.id]) })
                     : DeliveryFormatter.table(deliveries, blockers: blockers)
             )
             if !json, deliveries.count == limit, let last = deliveries.last {
@@ -120,8 +119,7 @@ extension DeliveriesCommand {
             }
             Terminal.line(
                 json
-                    ? try DeliveryFormatter.json(
-                        OperatorJSON.deliveryDetail(delivery, attempts: attempts, blockedBy: blocker))
+                    ? try EventFormatter.json(DeliveryDetailView(delivery, attempts: attempts, blockedBy: blocker))
                     : DeliveryFormatter.text(delivery, attempts: attempts, blockedBy: blocker)
             )
         }

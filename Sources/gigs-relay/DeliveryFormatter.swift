@@ -3,14 +3,6 @@ import GigsRelay
 
 /// Renders deliveries and their attempts for people and for scripts.
 enum DeliveryFormatter {
-    /// The fields of a listing row (the operator API's shape); a delivery a dead one holds has status
-    /// `blocked`.
-    static func summary(_ delivery: StoredDelivery, blockedBy: DeliveryID? = nil) -> [String: Any] {
-        OperatorJSON.delivery(delivery, blockedBy: blockedBy)
-    }
-
-    static func json(_ value: Any) throws -> String { try EventFormatter.json(value) }
-
     /// A fixed-width table, newest first. Errors are shown through ``Terminal/printable(_:)``: they hold
     /// text from remote servers.
     static func table(_ deliveries: [StoredDelivery], blockers: [DeliveryID: DeliveryID] = [:]) -> String {

@@ -4,18 +4,13 @@ import GigsRelay
 /// Renders stored events for people (tables, text) and for scripts (JSON).
 enum EventFormatter {
     /// A UTC ISO 8601 time with milliseconds.
-    static func timestamp(_ date: Date) -> String { OperatorJSON.timestamp(date) }
+    static func timestamp(_ date: Date) -> String { Timestamp.iso8601(date) }
 
-    /// The fields of a listing row: the operator API's shape.
-    static func summary(_ event: StoredEvent) -> [String: Any] { OperatorJSON.event(event) }
-
-    /// A listing row plus the delivery timestamp and the event itself.
-    static func detail(_ event: StoredEvent) -> [String: Any] { OperatorJSON.eventDetail(event) }
-
-    /// Pretty, key-sorted JSON of dictionaries and arrays built by the formatters.
-    static func json(_ value: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+    /// Pretty, key-sorted JSON of the operator views (the API's shapes).
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     /// A fixed-width table, newest first.

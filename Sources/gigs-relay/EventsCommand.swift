@@ -61,7 +61,7 @@ extension EventsCommand {
                 until: try until.map { try Terminal.date($0, option: "--until") }, before: after, limit: limit)
             let events = try await withConsole(configuration) { try await $0.events(filter) }
             if json {
-                Terminal.line(try EventFormatter.json(events.map(EventFormatter.summary)))
+                Terminal.line(try EventFormatter.json(events.map(EventView.init)))
             } else {
                 Terminal.line(EventFormatter.table(events))
                 if events.count == limit, let last = events.last {
@@ -88,11 +88,19 @@ extension EventsCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            guard let event = try await withConsole(configuration, { try await $0.event(id: EventID(id)) }) else {
+            let found = try await withConsole(configuration) { console in
+                guard let event = try await console.event(id: EventID(id)) else {
+                    return nil as (StoredEvent, EventDetailView?)?
+                }
+                let detail =
+                    json ? try await EventDetailView.load(event, console: console, routes: configuration.routes) : nil
+                return (event, detail)
+            }
+            guard let (event, detail) = found else {
                 Terminal.error("no stored event has id \(id)")
                 throw ExitCode.failure
             }
-            Terminal.line(json ? try EventFormatter.json(EventFormatter.detail(event)) : EventFormatter.text(event))
+            Terminal.line(try detail.map(EventFormatter.json) ?? EventFormatter.text(event))
         }
     }
 }

@@ -263,13 +263,13 @@ struct ConfigurationTests {
         #expect(smtp.starttls == .required)
         #expect(smtp.password == .file("/run/secrets/smtp"))
         #expect(smtp.from.address == "noreply@example.com")
-        guard case .email(let ops)? = configuration.actions["ops"]?.kind else {
+        guard let ops = configuration.actions["ops"]?.settings as? EmailActionSettings else {
             Issue.record("ops is not an email action")
             return
         }
         #expect(ops.to.map(\.address) == ["ops@example.com", "oncall@example.com"])
         #expect(ops.templates == "/etc/gigs-relay/templates/email")
-        guard case .esimInstallLinks(let links)? = configuration.actions["links"]?.kind,
+        guard let links = configuration.actions["links"]?.settings as? InstallLinksSettings,
             case .email(let templates, let locale) = links.channel
         else {
             Issue.record("links is not an install-links email action")

@@ -96,6 +96,12 @@ struct ConsoleProcessTests {
         #expect(form.headers.first(name: "Content-Security-Policy")?.contains("default-src 'none'") == true)
         #expect(form.headers.first(name: "Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
         #expect(form.headers.first(name: "Referrer-Policy") == "no-referrer")
+        // Pages are never cached; the stylesheet and script, which hold no data, may be for 5 minutes.
+        #expect(form.headers.first(name: "Cache-Control") == "no-store")
+        for asset in ["/console/style.css", "/console/console.js"] {
+            let answer = try await fixture.exchange(asset, from: address)
+            #expect(answer.status == 200 && answer.headers.first(name: "Cache-Control") == "max-age=300", "\(asset)")
+        }
         let nonce = try #require(Self.cookie("gigs_relay_sign_in", in: form.headers)?.value)
         #expect(Self.field("nonce", in: form.body) == nonce)
         let nonceCookie = ["Cookie": "gigs_relay_sign_in=\(nonce)"]

@@ -105,6 +105,17 @@ struct OperatorAPITests {
         #expect(try object(try await api("/actions/backend/pause", .POST).body)["changed"] as? Bool == true)
         let actions = try object(try await api("/actions").body)["actions"] as? [[String: Any]]
         #expect(actions?.first?["paused"] as? Bool == true && actions?.first?["kind"] as? String == "http")
+        #expect(actions?.first?["pausedAt"] as? String != nil)
+        // The CLI's `actions --json` and the API show the same object: the same keys, the same values.
+        let (_, listed) = try await fixture.cli(["actions", "list", "--json"])
+        let cliActions = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
+        #expect(cliActions.map { Set($0.keys) } == actions?.map { Set($0.keys) })
+        #expect(
+            Set(cliActions.first?.keys.map { $0 } ?? []) == [
+                "name", "kind", "paused", "pausedAt", "circuit", "circuitSince", "circuitError", "inFlight",
+                "pending", "dead", "lastError",
+            ])
+        #expect(cliActions.first?["pausedAt"] as? String == actions?.first?["pausedAt"] as? String)
         #expect(try await api("/actions/backend/resume", .POST).status == 200)
         #expect(try await api("/actions/nope/pause", .POST).status == 404)
 

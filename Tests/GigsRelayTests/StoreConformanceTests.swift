@@ -76,7 +76,7 @@ struct StoreUnderTest {
     }
 }
 
-/// One suite, both backends: every promise of ``EventLog`` and ``StoreConsole`` (Store/RelayStore.swift).
+/// One suite, both backends: every promise of ``EventLog`` and ``StoreConsole`` (Store/EventLog.swift, Store/StoreConsole.swift).
 @Suite("Store conformance (SQLite and PostgreSQL)")
 struct StoreConformanceTests {
     let signer = TestSigner()
@@ -131,6 +131,31 @@ struct StoreConformanceTests {
                     "0004_create_store_probe", "0005_lease_expirations_and_due_by_action", "0006_create_action_state",
                     "0007_ordered_deliveries", "0008_event_subjects", "0009_event_id_prefix",
                 ])
+            await console.close()
+        }
+    }
+
+    @Test(
+        "Deliveries are found by their event's subject, whether or not their action orders by it",
+        arguments: Backend.allCases)
+    func deliveriesBySubject(backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            for (id, subscription) in [("evt_u1", "sub_u"), ("evt_u2", "sub_v")] {
+                let event = try signer.verifiedEvent(
+                    id: id,
+                    body: SampleEvents.ofSubscription(id: id, subscription: subscription, time: "2026-11-23T10:00:00Z"))
+                _ = try await store.log.append(
+                    event,
+                    deliveries: [
+                        NewDelivery(action: "unordered", dueAt: event.receivedAt),
+                        NewDelivery(action: "ordered", subject: subscription, dueAt: event.receivedAt),
+                    ])
+            }
+            let console = try await store.console()
+            let found = try await console.deliveries(DeliveryFilter(subject: "sub_u"))
+            #expect(found.map(\.action).sorted() == ["ordered", "unordered"])
+            #expect(found.allSatisfy { $0.eventID.rawValue == "evt_u1" })
+            #expect(try await console.deliveries(DeliveryFilter(subject: "sub_w")).isEmpty)
             await console.close()
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The few envelope fields gigs-relay reads from a Gigs event; every other field is kept only in the raw body.
-struct EventEnvelope: Decodable {
+package struct EventEnvelope: Decodable {
     /// Longest id or type accepted, in UTF-8 bytes (Gigs ids are at most 64 characters).
     static let maxFieldBytes = 255
 
@@ -21,7 +21,7 @@ struct EventEnvelope: Decodable {
         case subscription, id
     }
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decode(String.self, forKey: .id)
         self.type = try container.decode(String.self, forKey: .type)
@@ -39,7 +39,7 @@ struct EventEnvelope: Decodable {
     private static let decoder = JSONDecoder()
 
     /// Decodes the envelope, telling malformed JSON from JSON that is not an event.
-    static func decode(_ body: [UInt8]) throws(IngestError) -> EventEnvelope {
+    package static func decode(_ body: [UInt8]) throws(IngestError) -> EventEnvelope {
         let envelope: EventEnvelope
         do {
             envelope = try decoder.decode(EventEnvelope.self, from: Data(body))

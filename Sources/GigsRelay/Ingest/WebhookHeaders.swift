@@ -39,9 +39,9 @@ public struct WebhookHeaders: Sendable, Equatable {
 }
 
 extension HTTPField.Name {
-    static let webhookID = HTTPField.Name("webhook-id")!
-    static let webhookTimestamp = HTTPField.Name("webhook-timestamp")!
-    static let webhookSignature = HTTPField.Name("webhook-signature")!
+    package static let webhookID = HTTPField.Name("webhook-id")!
+    package static let webhookTimestamp = HTTPField.Name("webhook-timestamp")!
+    package static let webhookSignature = HTTPField.Name("webhook-signature")!
     static let svixID = HTTPField.Name("svix-id")!
     static let svixTimestamp = HTTPField.Name("svix-timestamp")!
     static let svixSignature = HTTPField.Name("svix-signature")!

@@ -40,7 +40,8 @@ public struct DeliveryFilter: Sendable {
     public var status: DeliveryStatus?
     public var action: String?
     public var eventID: EventID?
-    /// Only deliveries ordered by this subject.
+    /// Only deliveries of events about this subject (the event's subject, such as its subscription),
+    /// whether or not their action orders by it.
     public var subject: String?
     /// Created at or after this time.
     public var since: Date?

@@ -86,7 +86,7 @@ public final class EventLogReader {
         }
         for (column, value) in [
             ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
-            ("d.subject", filter.subject),
+            ("e.subject", filter.subject),
         ] {
             guard let value else { continue }
             conditions.append("\(column) = ?")

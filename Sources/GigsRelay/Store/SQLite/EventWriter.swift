@@ -5,122 +5,11 @@ import Logging
 final class EventWriter: @unchecked Sendable {
     // Safe because after `init` only the store's writer thread uses it.
 
-    /// The open connection and its statements; nil once closed.
-    private struct Statements {
-        let connection: SQLiteConnection
-        let begin: SQLiteStatement
-        let commit: SQLiteStatement
-        let insertEvent: SQLiteStatement
-        let insertDelivery: SQLiteStatement
-        let selectDue: SQLiteStatement
-        let markRunning: SQLiteStatement
-        let markPoisoned: SQLiteStatement
-        let nextDue: SQLiteStatement
-        let finish: SQLiteStatement
-        let release: SQLiteStatement
-        let insertAttempt: SQLiteStatement
-        let countEvents: SQLiteStatement
-        let countPending: SQLiteStatement
-        let countDead: SQLiteStatement
-        let queuedActions: SQLiteStatement
-        let selectPaused: SQLiteStatement
-        let recordCircuit: SQLiteStatement
-
-        init(connection: SQLiteConnection) throws(SQLiteError) {
-            self.connection = connection
-            begin = try connection.prepare("BEGIN IMMEDIATE")
-            commit = try connection.prepare("COMMIT")
-            insertEvent = try connection.prepare(
-                """
-                INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body,
-                    subject)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """
-            )
-            insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
-            selectDue = try connection.prepare(
-                """
-                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations,
-                    d.replay, ?4 = 1 AND d.subject IS NOT NULL AND \(SQLiteStatement.laterDelivered)
-                FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
-                WHERE d.action = ?1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?2
-                    AND (?4 = 0 OR d.subject IS NULL OR NOT \(SQLiteStatement.subjectHeld))
-                ORDER BY d.next_attempt_at, d.id LIMIT ?3
-                """
-            )
-            markRunning = try connection.prepare(
-                """
-                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?1, updated_at = ?2,
-                    lease_expirations = lease_expirations + ?3, out_of_order = max(out_of_order, ?5)
-                WHERE id = ?4
-                """
-            )
-            markPoisoned = try connection.prepare(
-                """
-                UPDATE deliveries SET status = 'dead', lease_expirations = lease_expirations + 1, last_error = ?,
-                    next_attempt_at = 0, updated_at = ?
-                WHERE id = ? AND status = 'running'
-                """
-            )
-            selectPaused = try connection.prepare("SELECT action FROM action_state WHERE paused_at IS NOT NULL")
-            recordCircuit = try connection.prepare(ActionStateSQL.recordCircuit)
-            nextDue = try connection.prepare(
-                """
-                SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due_by_action
-                WHERE action = ? AND status IN ('pending', 'failed', 'running') ORDER BY next_attempt_at LIMIT 1
-                """
-            )
-            finish = try connection.prepare(
-                """
-                UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
-                WHERE id = ? AND attempts = ? AND status = 'running'
-                """
-            )
-            release = try connection.prepare(
-                """
-                UPDATE deliveries SET status = 'pending', attempts = attempts - 1, next_attempt_at = ?, updated_at = ?
-                WHERE id = ? AND attempts = ? AND status = 'running'
-                """
-            )
-            insertAttempt = try connection.prepare(
-                """
-                INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error, output)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """
-            )
-            countEvents = try connection.prepare("SELECT coalesce(max(seq), 0) FROM events")
-            countPending = try connection.prepare(
-                """
-                SELECT count(*), min(created_at) FROM deliveries INDEXED BY deliveries_due
-                WHERE status IN ('pending', 'failed', 'running')
-                """
-            )
-            countDead = try connection.prepare("SELECT count(*) FROM deliveries WHERE status = 'dead'")
-            // The distinct actions of unfinished deliveries, one index seek per action (a loose index scan),
-            // however large the backlog.
-            queuedActions = try connection.prepare(
-                """
-                WITH RECURSIVE queued(action) AS (
-                    SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
-                    WHERE status IN ('pending', 'failed', 'running')
-                    UNION ALL
-                    SELECT (
-                        SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
-                        WHERE status IN ('pending', 'failed', 'running') AND action > queued.action
-                    ) FROM queued WHERE queued.action IS NOT NULL
-                )
-                SELECT action FROM queued WHERE action IS NOT NULL LIMIT 1000
-                """
-            )
-        }
-    }
-
-    private var statements: Statements?
+    var statements: Statements?
     /// Which action's queue a claim takes from first; advances every claim, so no action is always first.
-    private var claimTurn = 0
-    private let logger: Logger
-    private let health: StoreHealth
+    var claimTurn = 0
+    let logger: Logger
+    let health: StoreHealth
     /// Called after a commit that created deliveries, to wake the dispatcher.
     private let onDeliveriesCreated: @Sendable () -> Void
 
@@ -253,157 +142,10 @@ final class EventWriter: @unchecked Sendable {
         return .accepted
     }
 
-    /// Picks due deliveries (including running ones whose lease expired) of the requested actions, each
-    /// within its room, taking the actions in turn (oldest due first within each, a different action first
-    /// at each claim) so that one action's backlog cannot crowd out another's; marks them running under a
-    /// new lease.
-    ///
-    /// An expired lease means an attempt started and never finished: the process died or hung during it.
-    /// That attempt counts. A delivery whose expired attempt was its last allowed one becomes `dead`
-    /// ("attempt did not finish: lease expired N times") instead of being run again, so a delivery that
-    /// crashes the daemon costs at most `max_attempts` restarts.
-    private func claim(_ request: ClaimRequest, using statements: Statements) throws(SQLiteError) -> Claim {
-        var queues: [[ClaimedRow]] = []
-        var poisoned: [PoisonedDelivery] = []
-        var paused: Set<String> = []
-        do {
-            let select = statements.selectPaused
-            defer { select.reset() }
-            while try select.step() {
-                if let action = select.text(at: 0) { paused.insert(action) }
-            }
-        }
-        if let until = request.parkBlockedUntil {
-            for (action, settings) in request.actions where settings.ordered && settings.deadBlocks {
-                _ = try statements.connection.rows(
-                    OrderingSQL.park, [.integer(until), .integer(request.now), .text(action)]
-                ) { _ in true }
-            }
-        }
-        let select = statements.selectDue
-        for (action, settings) in request.actions.sorted(by: { $0.key < $1.key })
-        where settings.room > 0 && !paused.contains(action) {
-            var queue: [ClaimedRow] = []
-            defer { select.reset() }
-            try select.bind(action, at: 1)
-            try select.bind(request.now, at: 2)
-            try select.bind(Int64(min(settings.room, request.limit)), at: 3)
-            try select.bind(settings.ordered ? 1 : 0, at: 4)
-            try select.bind(settings.deadBlocks ? 1 : 0, at: 5)
-            while try select.step() {
-                let id = DeliveryID(select.int64(at: 0))
-                let previousAttempts = Int(clamping: select.int64(at: 2))
-                let eventID = EventID(select.text(at: 4) ?? "")
-                let leaseExpired = select.text(at: 3) == DeliveryStatus.running.rawValue
-                if leaseExpired && previousAttempts >= settings.maxAttempts {
-                    let error = PoisonedDelivery.error(
-                        expirations: select.int64(at: 8).saturatingAdd(1), attempts: previousAttempts,
-                        maxAttempts: settings.maxAttempts)
-                    poisoned.append(
-                        PoisonedDelivery(
-                            id: id, eventID: eventID, action: action, attempts: previousAttempts, error: error))
-                    continue
-                }
-                var job = DeliveryJob(
-                    id: id,
-                    eventID: eventID,
-                    eventType: select.text(at: 5) ?? "",
-                    action: action,
-                    attempt: previousAttempts + 1,
-                    body: select.bytes(at: 6),
-                    receivedAt: select.int64(at: 7)
-                )
-                job.isReplay = select.int64(at: 9) != 0
-                job.isOutOfOrder = select.int64(at: 10) != 0
-                queue.append(ClaimedRow(job: job, leaseExpired: leaseExpired))
-            }
-            if !queue.isEmpty { queues.append(queue) }
-        }
-        claimTurn &+= 1
-        let first = queues.isEmpty ? 0 : claimTurn % queues.count
-        let rows = Self.takeInTurn(from: Array(queues[first...] + queues[..<first]), limit: request.limit)
-        for delivery in poisoned {
-            let mark = statements.markPoisoned
-            defer { mark.reset() }
-            try mark.bind(delivery.error, at: 1)
-            try mark.bind(request.now, at: 2)
-            try mark.bind(delivery.id.rawValue, at: 3)
-            try mark.step()
-            try insertAttempt(
-                AttemptRecord(
-                    delivery: delivery.id,
-                    attempt: delivery.attempts,
-                    startedAt: request.now,
-                    durationMilliseconds: 0,
-                    outcome: .dead(error: delivery.error)
-                ),
-                using: statements
-            )
-        }
-        let mark = statements.markRunning
-        for row in rows {
-            if row.leaseExpired {
-                // The unfinished attempt is recorded as a failed one.
-                try insertAttempt(
-                    AttemptRecord(
-                        delivery: row.job.id,
-                        attempt: row.job.attempt - 1,
-                        startedAt: request.now,
-                        durationMilliseconds: 0,
-                        outcome: .retry(
-                            error: "attempt did not finish: its lease expired", nextAttemptAt: request.now)
-                    ),
-                    using: statements
-                )
-            }
-            defer { mark.reset() }
-            try mark.bind(request.now + request.leaseMilliseconds, at: 1)
-            try mark.bind(request.now, at: 2)
-            try mark.bind(row.leaseExpired ? 1 : 0, at: 3)
-            try mark.bind(row.job.id.rawValue, at: 4)
-            try mark.bind(row.job.isOutOfOrder ? 1 : 0, at: 5)
-            try mark.step()
-        }
-        // After marking, so the claimed deliveries count with their lease's end.
-        var nextDueAt: Int64?
-        for action in request.actions.keys where !paused.contains(action) {
-            if let due = try earliestDue(of: action, using: statements) { nextDueAt = min(due, nextDueAt ?? due) }
-        }
-        var claim = Claim(jobs: rows.map(\.job), nextDueAt: nextDueAt)
-        claim.poisoned = poisoned
-        claim.paused = paused
-        return claim
-    }
-
-    /// The earliest `next_attempt_at` of `action`'s unfinished deliveries; nil when there is none.
-    private func earliestDue(of action: String, using statements: Statements) throws(SQLiteError) -> Int64? {
-        let nextDue = statements.nextDue
-        defer { nextDue.reset() }
-        try nextDue.bind(action, at: 1)
-        return try nextDue.step() ? nextDue.int64(at: 0) : nil
-    }
-
     /// A due delivery a claim found, and whether it was found running under an expired lease.
     struct ClaimedRow {
         let job: DeliveryJob
         let leaseExpired: Bool
-    }
-
-    /// Up to `limit` rows, one from each queue in turn, in the order given (each queue oldest first).
-    static func takeInTurn(from queues: [[ClaimedRow]], limit: Int) -> [ClaimedRow] {
-        var queues = queues.map { $0[...] }
-        var rows: [ClaimedRow] = []
-        while rows.count < limit {
-            var tookAny = false
-            for index in queues.indices where rows.count < limit {
-                if let row = queues[index].popFirst() {
-                    rows.append(row)
-                    tookAny = true
-                }
-            }
-            if !tookAny { break }
-        }
-        return rows
     }
 
     /// The monitor's counts.
@@ -470,7 +212,7 @@ final class EventWriter: @unchecked Sendable {
         try insertAttempt(record, using: statements)
     }
 
-    private func insertAttempt(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
+    func insertAttempt(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
         let insert = statements.insertAttempt
         defer { insert.reset() }
         try insert.bind(record.delivery.rawValue, at: 1)
@@ -483,7 +225,7 @@ final class EventWriter: @unchecked Sendable {
         try insert.step()
     }
 
-    private static func run(_ statement: SQLiteStatement) throws(SQLiteError) {
+    static func run(_ statement: SQLiteStatement) throws(SQLiteError) {
         defer { statement.reset() }
         try statement.step()
     }

@@ -1,0 +1,25 @@
+/// A delivery claimed by a worker: everything an action needs for one attempt.
+public struct DeliveryJob: Sendable {
+    public let id: DeliveryID
+    public let eventID: EventID
+    public let eventType: String
+    public let action: String
+    /// This attempt's number, from 1.
+    public let attempt: Int
+    /// The stored raw event body.
+    public let body: [UInt8]
+    /// When the event was received (Unix ms), for the dispatch-lag metric.
+    public let receivedAt: Int64
+    /// Whether an operator's replay created this delivery (a deliberate re-delivery).
+    public var isReplay = false
+    /// Whether it is ordered by subject and a later event of its subject was already delivered: it arrived
+    /// too late to be sorted in.
+    public var isOutOfOrder = false
+
+    /// The `Idempotency-Key` a receiver can deduplicate by: `<event id>:<action>`, the same for every
+    /// attempt and every Gigs retry of the event; a replay adds `:replay-<delivery id>`, since it is meant
+    /// to be delivered again.
+    public var idempotencyKey: String {
+        isReplay ? "\(eventID):\(action):replay-\(id.rawValue)" : "\(eventID):\(action)"
+    }
+}

@@ -1,0 +1,44 @@
+/// Settings of a `kind = "email"` action.
+public struct EmailActionSettings: ActionSettings {
+    static let kind = "email"
+
+    /// `to`: the fixed recipients, e.g. `["Ops <ops@example.com>"]`.
+    public var to: [MailAddress]
+    /// `templates`: the folder of `TYPE.subject/.text/.html.mustache` files (`default.*` for any other
+    /// type) that override the built-in ones; relative to the configuration file's folder. Default
+    /// `templates/email`, which may be missing.
+    public var templates: String
+    /// Whether the file names `templates` (then the folder must exist).
+    public var templatesSet: Bool
+
+    init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
+        guard context.smtp != nil else {
+            throw ConfigurationError(key: section.key("kind"), "email needs an [smtp] section (host, from, …)")
+        }
+        let to = try section.strings("to") ?? []
+        guard !to.isEmpty else {
+            throw ConfigurationError(key: section.key("to"), "must list at least one address")
+        }
+        self.to = try to.map { (text) throws(ConfigurationError) in
+            guard let address = MailAddress(parsing: text) else {
+                throw ConfigurationError(key: section.key("to"), "\"\(text)\" is not an email address")
+            }
+            return address
+        }
+        (self.templates, self.templatesSet) = try section.templateFolder(
+            default: "templates/email", baseDirectory: context.baseDirectory)
+    }
+
+    var effectiveKeys: [(key: String, value: String?)] {
+        [("to", TOMLText.list(to.map(\.description))), ("templates", TOMLText.quoted(templates))]
+    }
+
+    func makeAction(_ action: ActionConfiguration, context: ActionBuildContext) throws(ConfigurationError)
+        -> any DeliveryAction
+    {
+        let templates = try MailTemplateFolder.load(
+            templates, key: "actions.\(action.name).templates", required: ["default"],
+            builtIn: BuiltInTemplates.email, folderRequired: templatesSet)
+        return EmailAction(mailer: try context.requireMailer(for: action), to: to, templates: templates)
+    }
+}

@@ -1,0 +1,17 @@
+import Foundation
+
+extension TOMLSection {
+    /// The `templates` key of a mail action: a folder, relative to the configuration file's folder unless
+    /// absolute, and whether the file set it (then it must exist; else a missing folder means the built-in
+    /// templates alone).
+    func templateFolder(default folder: String, baseDirectory: String) throws(ConfigurationError) -> (
+        path: String, set: Bool
+    ) {
+        let set = try string("templates")
+        let path = set ?? folder
+        guard !path.isEmpty else { throw ConfigurationError(key: key("templates"), "must not be empty") }
+        let absolute =
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).path
+        return (absolute, set != nil)
+    }
+}

@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The few Gigs REST calls the install-link action needs (`Authorization: Bearer`, JSON).
+///
+/// 429 and 5xx become retryable errors carrying `Retry-After`; the dispatcher's backoff honours it.
+/// Gigs error objects (`{"object":"error","type","message"}`) become readable messages.
+public struct GigsAPIClient: Sendable {
+    private let baseURL: String
+    private let project: String
+    private let token: Credential
+    private let client: HTTPClient
+
+    public init(configuration: GigsAPIConfiguration, token: Credential, client: HTTPClient) {
+        var base = configuration.apiURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.project = configuration.project
+        self.token = token
+        self.client = client
+    }
+
+    /// The subscription's SIM (`{id, type}`) and user (an object or an id).
+    public struct Subscription: Decodable, Sendable {
+        public let sim: SIMReference?
+        public let user: UserReference?
+    }
+
+    public struct SIMReference: Decodable, Sendable {
+        public let id: String
+        public let type: String?
+    }
+
+    /// `user` is embedded in some payloads and only an id in others.
+    public enum UserReference: Decodable, Sendable {
+        case id(String)
+        case user(User)
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let id = try? container.decode(String.self) {
+                self = .id(id)
+            } else {
+                self = .user(try container.decode(User.self))
+            }
+        }
+    }
+
+    public struct User: Decodable, Sendable {
+        public let id: String
+        public let email: String?
+        public let fullName: String?
+        public let preferredLocale: String?
+    }
+
+    public func subscription(_ id: String) async throws(GigsAPIError) -> Subscription {
+        try await get("subscriptions/\(id)")
+    }
+
+    public func user(_ id: String) async throws(GigsAPIError) -> User {
+        try await get("users/\(id)")
+    }
+
+    public func simCredentials(sim: String) async throws(GigsAPIError) -> SIMCredentials {
+        try await get("sims/\(sim)/credentials")
+    }
+
+    private struct ErrorObject: Decodable {
+        let type: String?
+        let message: String?
+    }
+
+    /// `type: message` of a Gigs error object (`{"object":"error","type","message"}`), bounded; empty when
+    /// the body is not one. The body comes from the network: any bytes must do.
+    package static func errorDetail(_ body: [UInt8]) -> String {
+        guard let error = try? JSONDecoder().decode(ErrorObject.self, from: Data(body)) else { return "" }
+        return [error.type, error.message].compactMap { $0 }.joined(separator: ": ").bounded(200)
+    }
+
+    /// Largest answer read for a document, and for an error object.
+    static let maximumDocumentBytes = 1 << 20
+    static let maximumErrorBytes = 64 * 1024
+
+    /// A non-2xx answer: 408, 429 and 5xx may pass (honouring `Retry-After`), other statuses will not.
+    private static func statusError(endpoint: String, status: Int, headers: HTTPHeaders, detail: String)
+        -> GigsAPIError
+    {
+        GigsAPIError(
+            message: "Gigs API \(endpoint) answered \(status)\(detail.isEmpty ? "" : " (\(detail))")",
+            isRetryable: status == 408 || status == 429 || status >= 500,
+            retryAfter: headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
+        )
+    }
+
+    private func get<Value: Decodable>(_ path: String) async throws(GigsAPIError) -> Value {
+        guard path.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "/" }) else {
+            throw GigsAPIError(
+                message: "refused to call Gigs with an unexpected id", isRetryable: false, retryAfter: nil)
+        }
+        var request = HTTPClientRequest(url: "\(baseURL)/projects/\(project)/\(path)")
+        request.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "gigs-relay")
+        let endpoint = path.split(separator: "/").first.map(String.init) ?? path
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(30))
+        } catch {
+            throw GigsAPIError(
+                message: "Gigs API unreachable: \(shortDescription(of: error))", isRetryable: true, retryAfter: nil)
+        }
+        let status = Int(response.status.code)
+        let success = (200..<300).contains(status)
+        // Only a bounded answer is read: a document is small, an error object smaller still.
+        let limit = success ? Self.maximumDocumentBytes : Self.maximumErrorBytes
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            guard success else {
+                throw Self.statusError(endpoint: endpoint, status: status, headers: response.headers, detail: "")
+            }
+            throw GigsAPIError(
+                message: "Gigs API \(endpoint) answered more than \(limit) bytes", isRetryable: true, retryAfter: nil)
+        } catch {
+            throw GigsAPIError(
+                message: "Gigs API \(endpoint) answer broke off: \(shortDescription(of: error))", isRetryable: true,
+                retryAfter: nil)
+        }
+        guard success else {
+            throw Self.statusError(
+                endpoint: endpoint, status: status, headers: response.headers,
+                detail: Self.errorDetail(Array(body.readableBytesView)))
+        }
+        do {
+            return try JSONDecoder().decode(Value.self, from: Data(body.readableBytesView))
+        } catch {
+            throw GigsAPIError(
+                message: "Gigs API \(endpoint) answered an unexpected document", isRetryable: true, retryAfter: nil)
+        }
+    }
+}

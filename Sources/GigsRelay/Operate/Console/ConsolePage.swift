@@ -1,0 +1,170 @@
+import Mustache
+
+/// What a console template renders: what every page shows (its title, the relative root of its links, the
+/// session's CSRF token when signed in, the notice after a change, the version) around the page's own
+/// content, whose stored properties the template reads by name (Mustache reflects them; computed ones
+/// are not seen).
+struct ConsolePage<Content>: MustacheParent {
+    let title: String
+    /// The relative path to the console's root (`.` or `..`).
+    let root: String
+    /// The session's CSRF token; nil on pages shown without a session.
+    let csrf: String?
+    let notice: String?
+    let content: Content
+
+    init(title: String, root: String = ".", csrf: String? = nil, notice: String? = nil, content: Content) {
+        self.title = title
+        self.root = root
+        self.csrf = csrf
+        self.notice = notice
+        self.content = content
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": title
+        case "root": root
+        case "csrf": csrf
+        case "signedIn": csrf != nil
+        case "notice": notice
+        case "version": RelayVersion.current
+        default: Mirror(reflecting: content).descendant(name).flatMap(Self.unwrapped)
+        }
+    }
+
+    /// The value an optional holds (nil when empty), or the value itself.
+    private static func unwrapped(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return value }
+        return mirror.children.first?.value
+    }
+}
+
+/// The sign-in form.
+struct SignInContent {
+    let nonce: String
+    let error: String?
+}
+
+/// A page that only says something, with an optional link.
+struct MessageContent {
+    let text: String
+    var link: String?
+    var linkText: String?
+}
+
+/// `/console/overview`: counts, readiness, rates and every action.
+struct OverviewContent {
+    /// One action's row: its view, and whether it has dead letters to link to.
+    struct ActionRow {
+        let action: ActionView
+        let hasDead: Bool
+
+        init(_ action: ActionView) {
+            self.action = action
+            hasDead = action.dead > 0
+        }
+    }
+
+    /// Events received, delivered and failed per second over 1, 5 and 15 minutes.
+    struct RateRow {
+        let name: String
+        let one: String
+        let five: String
+        let fifteen: String
+    }
+
+    let onOverview = true
+    let counts: OverviewCounts
+    let ready: Bool
+    let reasons: [String]
+    let rates: [RateRow]
+    let actions: [ActionRow]
+}
+
+/// The overview's counts, which its script refreshes from `overview.json`.
+struct OverviewCounts: Codable, Sendable {
+    let eventsReceived: Int64
+    let pending: Int
+    let running: Int
+    let dead: Int
+    let oldestPendingSeconds: Int64
+}
+
+/// `/console/events`: a page of events with the filter that chose them.
+struct EventsContent {
+    struct Row {
+        let event: EventView
+        /// The event's id as a path segment.
+        let path: String
+    }
+
+    /// The filter's fields as the operator typed them.
+    struct Filter {
+        let type: String
+        let idPrefix: String
+        let subject: String
+        let since: String
+        let until: String
+    }
+
+    let onEvents = true
+    let events: [Row]
+    let filter: Filter
+    /// The query of the next page, when there is one.
+    let next: String?
+}
+
+/// `/console/events/ID`: one event, what matches it now, its deliveries, and its payload.
+struct EventContent {
+    struct DeliveryRow {
+        let delivery: DeliveryView
+        let attempts: [AttemptView]
+        let eventPath: String
+        let canRetry: Bool
+        let canSkip: Bool
+
+        init(_ delivery: DeliveryDetailView, eventPath: String) {
+            self.delivery = delivery.summary
+            attempts = delivery.attempts
+            self.eventPath = eventPath
+            let status = DeliveryStatus(rawValue: delivery.summary.status)
+            canRetry = status == .dead || status == .failed
+            canSkip = status == .pending || status == .failed || status == .dead
+        }
+    }
+
+    let onEvents = true
+    let event: EventView
+    let webhookTimestamp: Int64
+    let routes: [RouteMatchView]
+    /// The actions of every matching route, each once: what a replay can go to.
+    let routedActions: [String]
+    let deliveries: [DeliveryRow]
+    /// The (redacted) payload, pretty-printed.
+    let payload: String
+    let eventPath: String
+}
+
+/// `/console/dead`: dead letters, optionally of one action.
+struct DeadContent {
+    struct Row {
+        let delivery: DeliveryView
+        let eventPath: String
+    }
+
+    struct ActionChoice {
+        let name: String
+        let selected: Bool
+    }
+
+    let onDead = true
+    let deliveries: [Row]
+    let hasDeliveries: Bool
+    let count: Int
+    let actionNames: [ActionChoice]
+    /// The page to come back to after a change.
+    let back: String
+    let next: String?
+}

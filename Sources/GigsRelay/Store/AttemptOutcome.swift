@@ -1,0 +1,59 @@
+/// How an attempt ended, as the store records it.
+public enum AttemptOutcome: Sendable, Equatable {
+    case succeeded
+    /// Failed; try again at `nextAttemptAt` (Unix ms).
+    case retry(error: String, nextAttemptAt: Int64)
+    /// Failed permanently or out of attempts.
+    case dead(error: String)
+    /// Not applicable; `reason` says why.
+    case skipped(reason: String)
+    /// Interrupted by shutdown: back to `pending`, the attempt not counted.
+    case released
+
+    /// The error (or skip reason) the store records.
+    var error: String? {
+        switch self {
+        case .retry(let error, _), .dead(let error): error
+        case .skipped(let reason): reason
+        case .succeeded, .released: nil
+        }
+    }
+
+    var label: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .retry: "failed"
+        case .dead: "dead"
+        case .skipped: "skipped"
+        case .released: "released"
+        }
+    }
+}
+
+/// One finished attempt, as the dispatcher reports it to the store.
+public struct AttemptRecord: Sendable {
+    public let delivery: DeliveryID
+    public let attempt: Int
+    /// Unix ms when the attempt started.
+    public let startedAt: Int64
+    public let durationMilliseconds: Int64
+    public let outcome: AttemptOutcome
+    /// A bounded tail of a command's output (exec actions), secret-free by construction.
+    public let output: String?
+
+    public init(
+        delivery: DeliveryID,
+        attempt: Int,
+        startedAt: Int64,
+        durationMilliseconds: Int64,
+        outcome: AttemptOutcome,
+        output: String? = nil
+    ) {
+        self.delivery = delivery
+        self.attempt = attempt
+        self.startedAt = startedAt
+        self.durationMilliseconds = durationMilliseconds
+        self.outcome = outcome
+        self.output = output
+    }
+}

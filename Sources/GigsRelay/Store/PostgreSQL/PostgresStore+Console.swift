@@ -1,0 +1,372 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+
+/// What operators read and change: `gigs-relay events`, `deliveries`, `actions`, `replay`, the API and the
+/// console.
+extension PostgresStore {
+    public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
+        let columns =
+            "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, ''::bytea, subject"
+        let (conditions, values) = filter.conditions(bytewiseID: #"(id COLLATE "C")"#)
+        var binds = PostgresBindings()
+        for value in values {
+            switch value {
+            case .text(let text): binds.append(text.postgresText)
+            case .integer(let number): binds.append(number)
+            }
+        }
+        binds.append(Int64(filter.limit))
+        // `?` becomes `$1`, `$2`, … in order.
+        var number = 0
+        let filtered =
+            conditions.isEmpty
+            ? ""
+            : "WHERE "
+                + conditions.joined(separator: " AND ").split(separator: "?", omittingEmptySubsequences: false)
+                .reduce(into: "") { sql, part in
+                    if number > 0 { sql += "$\(number)" }
+                    sql += part
+                    number += 1
+                }
+        return try await readEvents(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM events \(filtered) ORDER BY seq DESC LIMIT $\(binds.count)",
+                binds: binds))
+    }
+
+    public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
+        try await readEvents(
+            """
+            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body, subject
+            FROM events WHERE id = \(id.rawValue.postgresText)
+            """
+        ).first
+    }
+
+    public func eventCount() async throws(StoreError) -> Int {
+        try await read { client, logger in
+            var count = 0
+            for try await value in try await client.query("SELECT count(*) FROM events", logger: logger).decode(
+                Int64.self)
+            {
+                count = Int(clamping: value)
+            }
+            return count
+        }
+    }
+
+    public func deliveries(_ filter: DeliveryFilter) async throws(StoreError) -> [StoredDelivery] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        for (condition, value) in [
+            ("d.id =", filter.id?.rawValue), ("d.id <", filter.before?.rawValue),
+            ("d.created_at >=", filter.since.map { unixMilliseconds($0) }),
+        ] {
+            guard let value else { continue }
+            binds.append(value)
+            conditions.append("\(condition) $\(binds.count)")
+        }
+        for (column, value) in [
+            ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
+            ("e.subject", filter.subject),
+        ] {
+            guard let value else { continue }
+            binds.append(value.postgresText)
+            conditions.append("\(column) = $\(binds.count)")
+        }
+        binds.append(Int64(filter.limit))
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
+                       d.created_at, d.updated_at, d.subject, d.out_of_order
+                FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY d.id DESC LIMIT $\(binds.count)
+                """,
+            binds: binds)
+        return try await read { client, logger in
+            var deliveries: [StoredDelivery] = []
+            let rows = try await client.query(query, logger: logger).decode(
+                (Int64, String, String, String, String, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64).self
+            )
+            for try await (
+                id, eventID, type, action, status, attempts, error, next, replay, created, updated, subject, late
+            )
+                in rows
+            {
+                let status = DeliveryStatus(rawValue: status) ?? .pending
+                let isOpen = status == .pending || status == .failed || status == .running
+                var delivery = StoredDelivery(
+                    id: DeliveryID(id),
+                    eventID: EventID(eventID),
+                    eventType: type,
+                    action: action,
+                    status: status,
+                    attempts: Int(clamping: attempts),
+                    lastError: error,
+                    nextAttemptAt: isOpen ? Self.date(next) : nil,
+                    isReplay: replay != 0,
+                    createdAt: Self.date(created),
+                    updatedAt: Self.date(updated)
+                )
+                delivery.subject = subject
+                delivery.isOutOfOrder = late != 0
+                deliveries.append(delivery)
+            }
+            return deliveries
+        }
+    }
+
+    public func attempts(of delivery: DeliveryID) async throws(StoreError) -> [StoredAttempt] {
+        try await read { client, logger in
+            var attempts: [StoredAttempt] = []
+            let rows = try await client.query(
+                """
+                SELECT number, started_at, duration_ms, outcome, error, output FROM attempts
+                WHERE delivery_id = \(delivery.rawValue) ORDER BY id
+                """, logger: logger
+            ).decode((Int64, Int64, Int64, String, String?, String?).self)
+            for try await (number, started, duration, outcome, error, output) in rows {
+                attempts.append(
+                    StoredAttempt(
+                        number: Int(clamping: number), startedAt: Self.date(started), durationMilliseconds: duration,
+                        outcome: outcome, error: error, output: output))
+            }
+            return attempts
+        }
+    }
+
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await read { client, logger in
+            var names: [String] = []
+            for try await name in try await client.query(
+                "SELECT name FROM schema_migrations ORDER BY name", logger: logger
+            ).decode(String.self) {
+                names.append(name)
+            }
+            return names
+        }
+    }
+
+    public func deadDeliveries() async throws(StoreError) -> [DeliveryID] {
+        try await read { client, logger in
+            var ids: [DeliveryID] = []
+            for try await id in try await client.query(
+                "SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id", logger: logger
+            ).decode(Int64.self) {
+                ids.append(DeliveryID(id))
+            }
+            return ids
+        }
+    }
+
+    public func retry(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
+        try await move(ids, .retry, dryRun: dryRun)
+    }
+
+    public func skip(_ ids: [DeliveryID], dryRun: Bool) async throws(StoreError) -> [DeliveryID] {
+        try await move(ids, .skip, dryRun: dryRun)
+    }
+
+    /// Applies an operator's change to each delivery it fits, in batches, and makes the parked deliveries
+    /// of the changed ones' subjects due again; a dry run only reads.
+    private func move(_ ids: [DeliveryID], _ move: DeliveryMove, dryRun: Bool) async throws(StoreError)
+        -> [DeliveryID]
+    {
+        var moved: [DeliveryID] = []
+        for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
+            let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
+            let now = unixMilliseconds()
+            let query =
+                dryRun
+                ? PostgresQuery(unsafeSQL: move.selectMany, binds: Self.binds(batch))
+                : PostgresQuery(unsafeSQL: move.updateMany, binds: Self.binds(now, batch))
+            let changed = Set(
+                try await write { client in
+                    try await client.query(query, logger: self.logger).decode(Int64.self).collect()
+                })
+            moved += batch.filter(changed.contains).map(DeliveryID.init)
+            if !dryRun { try await unparkSubjects(of: Array(changed), at: now) }
+        }
+        return moved
+    }
+
+    /// Makes the parked deliveries of these deliveries' subjects due again.
+    private func unparkSubjects(of ids: [Int64], at now: Int64) async throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        let query = PostgresQuery(unsafeSQL: OrderingSQL.unparkMany, binds: Self.binds(now, ids))
+        let logger = logger
+        _ = try await write { client in try await client.query(query, logger: logger) }
+    }
+
+    public func setPaused(_ action: String, _ paused: Bool) async throws(StoreError) -> Bool {
+        // An upsert whose update its WHERE skips returns no row.
+        let query =
+            paused
+            ? PostgresQuery(
+                unsafeSQL: ActionStateSQL.pause + " RETURNING action",
+                binds: Self.binds(action.postgresText, unixMilliseconds()))
+            : PostgresQuery(
+                unsafeSQL: ActionStateSQL.resume + " RETURNING action", binds: Self.binds(action.postgresText))
+        let logger = logger
+        return try await write { client in
+            try await !client.query(query, logger: logger).decode(String.self).collect().isEmpty
+        }
+    }
+
+    public func actionSummaries() async throws(StoreError) -> [ActionSummary] {
+        try await read { client, logger in
+            var summaries: [String: ActionSummary] = [:]
+            for try await (action, pausedAt, circuit, since, error) in try await client.query(
+                PostgresQuery(unsafeSQL: ActionStateSQL.states), logger: logger
+            ).decode((String, Int64?, String, Int64?, String?).self) {
+                var summary = ActionSummary(action: action)
+                summary.pausedAt = pausedAt
+                summary.circuit = CircuitState(rawValue: circuit) ?? .closed
+                summary.circuitSince = since
+                summary.circuitError = error
+                summaries[action] = summary
+            }
+            for try await (action, status, count) in try await client.query(
+                PostgresQuery(unsafeSQL: ActionStateSQL.counts), logger: logger
+            ).decode((String, String, Int64).self) {
+                summaries[action, default: ActionSummary(action: action)].add(Int(clamping: count), status: status)
+            }
+            for action in summaries.keys {
+                for try await error in try await client.query(
+                    PostgresQuery(unsafeSQL: ActionStateSQL.lastError, binds: Self.binds(action.postgresText)),
+                    logger: logger
+                ).decode(String?.self) {
+                    summaries[action]?.lastError = error
+                }
+            }
+            return summaries.keys.sorted().compactMap { summaries[$0] }
+        }
+    }
+
+    public func blockers(of deliveries: [DeliveryID]) async throws(StoreError) -> [DeliveryID: DeliveryID] {
+        try await read { client, logger in
+            var blockers: [DeliveryID: DeliveryID] = [:]
+            for id in deliveries {
+                for try await blocker in try await client.query(
+                    PostgresQuery(unsafeSQL: OrderingSQL.blocker, binds: Self.binds(id.rawValue)), logger: logger
+                ).decode(Int64.self) {
+                    blockers[id] = DeliveryID(blocker)
+                }
+            }
+            return blockers
+        }
+    }
+
+    public func blockedSubjects(actions: [String]) async throws(StoreError) -> BlockedSubjects {
+        guard !actions.isEmpty else { return BlockedSubjects() }
+        let query = PostgresQuery(
+            unsafeSQL: OrderingSQL.blocked(actions: "SELECT unnest($1::text[])"),
+            binds: Self.binds(actions.map(\.postgresText)))
+        return try await read { client, logger in
+            var blocked = BlockedSubjects()
+            for try await (count, oldest) in try await client.query(query, logger: logger).decode((Int64, Int64?).self)
+            {
+                blocked = BlockedSubjects(count: Int(clamping: count), oldestSince: oldest)
+            }
+            return blocked
+        }
+    }
+
+    public func recordCircuit(_ change: CircuitChange) async throws(StoreError) {
+        var binds = Self.binds(change.action.postgresText, change.state.rawValue, change.at)
+        if let error = change.error { binds.append(error.postgresText) } else { binds.appendNull() }
+        let query = PostgresQuery(unsafeSQL: ActionStateSQL.recordCircuit, binds: binds)
+        let logger = logger
+        _ = try await write { client in try await client.query(query, logger: logger) }
+    }
+
+    public func replayCandidates(ids: [EventID]) async throws(StoreError) -> [ReplayCandidate] {
+        let texts = ids.map { $0.rawValue.postgresText }
+        let found = try await candidates("SELECT seq, id, type, body FROM events WHERE id = ANY(\(texts))")
+        // In the order asked, as the SQLite store answers.
+        let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byID[$0] }
+    }
+
+    public func replayCandidates(type: String, since: Date, until: Date?) async throws(StoreError)
+        -> [ReplayCandidate]
+    {
+        let from = unixMilliseconds(since)
+        let to = until.map { unixMilliseconds($0) } ?? .max
+        return try await candidates(
+            """
+            SELECT seq, id, type, body FROM events
+            WHERE type = \(type.postgresText) AND received_at >= \(from) AND received_at < \(to) ORDER BY seq
+            """)
+    }
+
+    public func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?] {
+        var created: [DeliveryID?] = []
+        for start in stride(from: 0, to: plan.count, by: StoreMaintenance.batchSize) {
+            let batch = Array(plan[start..<min(start + StoreMaintenance.batchSize, plan.count)])
+            let sequences = batch.map(\.sequence)
+            let actions = batch.map { $0.action.postgresText }
+            let now = unixMilliseconds()
+            // Each insert checks that its event is still stored (retention may have removed it since the
+            // plan was made), so no delivery is ever left without its event.
+            let rows = try await write { client in
+                try await client.query(
+                    """
+                    INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
+                    SELECT p.seq, p.action, 'pending', \(now), 1, \(now), \(now)
+                    FROM unnest(\(sequences)::int8[], \(actions)::text[]) WITH ORDINALITY AS p(seq, action, step)
+                    WHERE EXISTS (SELECT 1 FROM events WHERE seq = p.seq)
+                    ORDER BY p.step
+                    RETURNING id, event_seq, action
+                    """, logger: self.logger
+                ).decode((Int64, Int64, String).self).collect()
+            }
+            var byStep: [String: [Int64]] = [:]
+            for (id, sequence, action) in rows { byStep["\(sequence) \(action)", default: []].append(id) }
+            for step in batch {
+                let key = "\(step.sequence) \(step.action.postgresText)"
+                if var ids = byStep[key], !ids.isEmpty {
+                    created.append(DeliveryID(ids.removeFirst()))
+                    byStep[key] = ids
+                } else {
+                    created.append(nil)
+                }
+            }
+        }
+        return created
+    }
+
+    private func readEvents(_ query: PostgresQuery) async throws(StoreError) -> [StoredEvent] {
+        try await read { client, logger in
+            var events: [StoredEvent] = []
+            let rows = try await client.query(query, logger: logger).decode(
+                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?).self)
+            for try await (seq, id, type, project, time, received, message, timestamp, body, subject) in rows {
+                var event = StoredEvent(
+                    sequence: seq, id: EventID(id), type: type, project: project, time: time,
+                    receivedAt: Self.date(received), messageID: message, webhookTimestamp: timestamp,
+                    body: Array(body.readableBytesView))
+                event.subject = subject
+                events.append(event)
+            }
+            return events
+        }
+    }
+
+    private func candidates(_ query: PostgresQuery) async throws(StoreError) -> [ReplayCandidate] {
+        try await read { client, logger in
+            var found: [ReplayCandidate] = []
+            for try await (seq, id, type, body) in try await client.query(query, logger: logger).decode(
+                (Int64, String, String, ByteBuffer).self)
+            {
+                found.append(
+                    ReplayCandidate(sequence: seq, id: EventID(id), type: type, body: Array(body.readableBytesView)))
+            }
+            return found
+        }
+    }
+}

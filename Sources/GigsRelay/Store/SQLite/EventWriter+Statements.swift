@@ -1,0 +1,112 @@
+extension EventWriter {
+    /// The open connection and its statements; nil once closed.
+    struct Statements {
+        let connection: SQLiteConnection
+        let begin: SQLiteStatement
+        let commit: SQLiteStatement
+        let insertEvent: SQLiteStatement
+        let insertDelivery: SQLiteStatement
+        let selectDue: SQLiteStatement
+        let markRunning: SQLiteStatement
+        let markPoisoned: SQLiteStatement
+        let nextDue: SQLiteStatement
+        let finish: SQLiteStatement
+        let release: SQLiteStatement
+        let insertAttempt: SQLiteStatement
+        let countEvents: SQLiteStatement
+        let countPending: SQLiteStatement
+        let countDead: SQLiteStatement
+        let queuedActions: SQLiteStatement
+        let selectPaused: SQLiteStatement
+        let recordCircuit: SQLiteStatement
+
+        init(connection: SQLiteConnection) throws(SQLiteError) {
+            self.connection = connection
+            begin = try connection.prepare("BEGIN IMMEDIATE")
+            commit = try connection.prepare("COMMIT")
+            insertEvent = try connection.prepare(
+                """
+                INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body,
+                    subject)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """
+            )
+            insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
+            selectDue = try connection.prepare(
+                """
+                SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations,
+                    d.replay, ?4 = 1 AND d.subject IS NOT NULL AND \(SQLiteStatement.laterDelivered)
+                FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
+                WHERE d.action = ?1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?2
+                    AND (?4 = 0 OR d.subject IS NULL OR NOT \(SQLiteStatement.subjectHeld))
+                ORDER BY d.next_attempt_at, d.id LIMIT ?3
+                """
+            )
+            markRunning = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?1, updated_at = ?2,
+                    lease_expirations = lease_expirations + ?3, out_of_order = max(out_of_order, ?5)
+                WHERE id = ?4
+                """
+            )
+            markPoisoned = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'dead', lease_expirations = lease_expirations + 1, last_error = ?,
+                    next_attempt_at = 0, updated_at = ?
+                WHERE id = ? AND status = 'running'
+                """
+            )
+            selectPaused = try connection.prepare("SELECT action FROM action_state WHERE paused_at IS NOT NULL")
+            recordCircuit = try connection.prepare(ActionStateSQL.recordCircuit)
+            nextDue = try connection.prepare(
+                """
+                SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due_by_action
+                WHERE action = ? AND status IN ('pending', 'failed', 'running') ORDER BY next_attempt_at LIMIT 1
+                """
+            )
+            finish = try connection.prepare(
+                """
+                UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
+                WHERE id = ? AND attempts = ? AND status = 'running'
+                """
+            )
+            release = try connection.prepare(
+                """
+                UPDATE deliveries SET status = 'pending', attempts = attempts - 1, next_attempt_at = ?, updated_at = ?
+                WHERE id = ? AND attempts = ? AND status = 'running'
+                """
+            )
+            insertAttempt = try connection.prepare(
+                """
+                INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error, output)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+            )
+            countEvents = try connection.prepare("SELECT coalesce(max(seq), 0) FROM events")
+            countPending = try connection.prepare(
+                """
+                SELECT count(*), min(created_at) FROM deliveries INDEXED BY deliveries_due
+                WHERE status IN ('pending', 'failed', 'running')
+                """
+            )
+            countDead = try connection.prepare("SELECT count(*) FROM deliveries WHERE status = 'dead'")
+            // The distinct actions of unfinished deliveries, one index seek per action (a loose index scan),
+            // however large the backlog.
+            queuedActions = try connection.prepare(
+                """
+                WITH RECURSIVE queued(action) AS (
+                    SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
+                    WHERE status IN ('pending', 'failed', 'running')
+                    UNION ALL
+                    SELECT (
+                        SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
+                        WHERE status IN ('pending', 'failed', 'running') AND action > queued.action
+                    ) FROM queued WHERE queued.action IS NOT NULL
+                )
+                SELECT action FROM queued WHERE action IS NOT NULL LIMIT 1000
+                """
+            )
+        }
+    }
+}
