@@ -55,6 +55,51 @@ struct ConfigurationTests {
         )
     }
 
+    @Test("config check's effective configuration names every [server] key and reads back to itself")
+    func effectiveConfiguration() throws {
+        let configuration = try RelayConfiguration(
+            toml: """
+                [server]
+                listen = "127.0.0.1:9000"
+                max_body_bytes = 4096
+                max_body_bytes_in_flight = 8192
+                idle_timeout_seconds = 11
+                header_timeout_seconds = 7
+                body_timeout_seconds = 13
+                max_connections = 99
+                trusted_proxies = ["10.0.0.0/8"]
+                max_failed_verifications = 5
+                failed_verification_window_seconds = 17
+                [webhook]
+                secrets = ["env:A"]
+                [gigs]
+                api_url = "http://gigs.internal"
+                allow_insecure = true
+                project = "prj"
+                token = "env:GIGS_TOKEN"
+                [actions.backend]
+                kind = "http"
+                url = "http://backend.internal/hook"
+                allow_insecure = true
+                secret = "env:S"
+                headers = { "X-Team" = "ops\\nfloor" }
+                [[routes]]
+                events = ["*"]
+                actions = ["backend"]
+                """)
+        let shown = configuration.effectiveTOML
+        for line in [
+            "header_timeout_seconds = 7", "body_timeout_seconds = 13", "max_connections = 99",
+            #"trusted_proxies = ["10.0.0.0/8"]"#, "max_failed_verifications = 5",
+            "failed_verification_window_seconds = 17", "allow_insecure = true", #"headers."X-Team" = "ops\nfloor""#,
+        ] {
+            #expect(shown.contains(line), "\(line)")
+        }
+        let server = shown.components(separatedBy: "[store]")[0]
+        #expect(server.split(separator: "\n").filter { $0.contains(" = ") }.count == 10)
+        #expect(try RelayConfiguration(toml: shown).effectiveTOML == shown)
+    }
+
     @Test("A literal secret is refused, naming the key and never echoing the value")
     func literalSecretRefused() throws {
         let literal = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -8,6 +8,8 @@ public struct HTTPActionSettings: ActionSettings {
     public var url: URL
     /// `secret`: a reference to the `whsec_…` secret the requests are signed with.
     public var secret: SecretReference
+    /// `allow_insecure`: plain http to a host that is not loopback is allowed.
+    public var allowInsecure: Bool
     /// `headers`: extra request headers; a value may be a secret reference.
     public var headers: [String: HeaderValue]
 
@@ -16,6 +18,7 @@ public struct HTTPActionSettings: ActionSettings {
 
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
         self.url = try section.url("url")
+        self.allowInsecure = try section.bool("allow_insecure") ?? false
         self.secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
         var headers: [String: HeaderValue] = [:]
         for (name, text) in try section.stringTable("headers") ?? [:] {
@@ -36,7 +39,10 @@ public struct HTTPActionSettings: ActionSettings {
 
 extension HTTPActionSettings {
     var effectiveKeys: [(key: String, value: String?)] {
-        [("url", TOMLText.quoted(url.absoluteString)), ("secret", TOMLText.quoted(secret.description))]
+        [
+            ("url", TOMLText.quoted(url.absoluteString)), ("allow_insecure", "\(allowInsecure)"),
+            ("secret", TOMLText.quoted(secret.description)),
+        ]
             + headers.keys.sorted().map { header in
                 ("headers.\(TOMLText.quoted(header))", TOMLText.quoted(headers[header]?.description ?? ""))
             }

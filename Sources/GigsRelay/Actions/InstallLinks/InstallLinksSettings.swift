@@ -15,6 +15,8 @@ public struct InstallLinksSettings: ActionSettings {
     public var channel: Channel
     /// Whether the file names `templates` (then the folder must exist).
     public var templatesSet = false
+    /// `allow_insecure` (channel `http`): plain http to a host that is not loopback is allowed.
+    public var allowInsecure = false
 
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
         guard context.gigs != nil else {
@@ -24,6 +26,7 @@ public struct InstallLinksSettings: ActionSettings {
         switch try section.requiredString("channel") {
         case "http":
             let url = try section.url("url")
+            self.allowInsecure = try section.bool("allow_insecure") ?? false
             let secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
             self.channel = .http(url: url, secret: secret)
         case "email":
@@ -49,7 +52,7 @@ public struct InstallLinksSettings: ActionSettings {
         case .http(let url, let secret):
             [
                 ("channel", TOMLText.quoted("http")), ("url", TOMLText.quoted(url.absoluteString)),
-                ("secret", TOMLText.quoted(secret.description)),
+                ("allow_insecure", "\(allowInsecure)"), ("secret", TOMLText.quoted(secret.description)),
             ]
         case .email(let templates, let locale):
             [

@@ -31,6 +31,12 @@ extension RelayConfiguration {
                 ("listen", quoted("\(server.listen)")), ("max_body_bytes", "\(server.maxBodyBytes)"),
                 ("max_body_bytes_in_flight", "\(server.maxBodyBytesInFlight)"),
                 ("idle_timeout_seconds", "\(server.idleTimeoutSeconds)"),
+                ("header_timeout_seconds", "\(server.headerTimeoutSeconds)"),
+                ("body_timeout_seconds", "\(server.bodyTimeoutSeconds)"),
+                ("max_connections", "\(server.maxConnections)"),
+                ("trusted_proxies", list(server.trustedProxies.map(\.description))),
+                ("max_failed_verifications", "\(server.maxFailedVerifications)"),
+                ("failed_verification_window_seconds", "\(server.failedVerificationWindowSeconds)"),
             ])
         if let url = store.url {
             section(
@@ -72,7 +78,8 @@ extension RelayConfiguration {
             section(
                 "gigs",
                 [
-                    ("api_url", quoted(gigs.apiURL.absoluteString)), ("project", quoted(gigs.project)),
+                    ("api_url", quoted(gigs.apiURL.absoluteString)), ("allow_insecure", "\(gigs.allowInsecure)"),
+                    ("project", quoted(gigs.project)),
                     ("token", quoted(gigs.token.description)),
                 ])
         }

@@ -4,6 +4,8 @@ import Foundation
 public struct GigsAPIConfiguration: Sendable {
     /// `gigs.api_url`: default `https://api.gigs.com`; plain http only to loopback (tests).
     public var apiURL: URL
+    /// `gigs.allow_insecure`: plain http to a host that is not loopback is allowed.
+    public var allowInsecure = false
     /// `gigs.project`: the project id every call is under.
     public var project: String
     /// `gigs.token`: a reference to the project API key.
@@ -14,6 +16,7 @@ public struct GigsAPIConfiguration: Sendable {
             self.apiURL = URL(string: "https://api.gigs.com")!
         } else {
             self.apiURL = try section.url("api_url")
+            self.allowInsecure = try section.bool("allow_insecure") ?? false
         }
         let project = try section.requiredString("project")
         guard project.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
