@@ -46,13 +46,7 @@ enum EventFormatter {
             "sequence:          \(event.sequence)",
             "",
         ]
-        if let object = try? JSONSerialization.jsonObject(with: Data(event.body)),
-            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        {
-            lines.append(String(decoding: pretty, as: UTF8.self))
-        } else {
-            lines.append(String(decoding: event.body, as: UTF8.self))
-        }
+        lines.append(JSONValue(parsing: event.body)?.prettyPrinted ?? String(decoding: event.body, as: UTF8.self))
         return lines.joined(separator: "\n")
     }
 }

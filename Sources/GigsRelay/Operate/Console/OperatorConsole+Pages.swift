@@ -53,9 +53,7 @@ extension OperatorConsole {
         if case .string(let text) = detail.event {
             payload = text
         } else {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            payload = (try? encoder.encode(detail.event)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            payload = detail.event.prettyPrinted
         }
         var routed: [String] = []
         for route in detail.routes {

@@ -52,6 +52,13 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// The document indented, keys sorted, slashes unescaped: for people (the console, `events show`).
+    public var prettyPrinted: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
     /// The document with the value at each pointer replaced by ``redacted``; a pointer that leads
     /// nowhere changes nothing.
     public func masking(_ pointers: [JSONPointer]) -> JSONValue {
