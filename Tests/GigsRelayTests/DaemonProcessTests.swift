@@ -193,7 +193,7 @@ struct DaemonProcessTests {
             environment: fixture.environment)
         #expect(try await broken.waitForExit() != 0)
         #expect(broken.log.contains("the store failed PRAGMA quick_check"), "\(broken.log)")
-        #expect(broken.log.contains("see README \"A corrupt store\""))
+        #expect(broken.log.contains("see docs/runbooks.md \"A corrupt store\""))
     }
 
     @Test("An event signed by an independent signer (the openssl CLI in deploy/send-test-event.sh) is accepted")

@@ -13,7 +13,7 @@ import Testing
 #endif
 
 /// Several real `gigs-relay serve` processes on one real PostgreSQL database, delivering to a real
-/// receiver: the scale-out promises of the README's "Several instances on PostgreSQL".
+/// receiver: the scale-out promises of docs/postgresql.md.
 @Suite("PostgreSQL: several instances (real binary)", .serialized)
 struct PostgresProcessTests {
     let actionSecret = TestSigner.randomSecret()

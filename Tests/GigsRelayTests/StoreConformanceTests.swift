@@ -202,16 +202,18 @@ struct StoreConformanceTests {
             #expect(job.body == SampleEvents.body(id: "evt_claim", type: "com.gigs.subscription.activated"))
             #expect(first.nextDueAt == now + 60_000)  // the running delivery's lease end
             #expect(try await Self.claim(log, now: now).jobs.isEmpty)
-            // A report for another attempt number changes nothing.
-            try await log.finish(
+            // A report for another attempt number changes nothing, and says so.
+            let stale = try await log.finish(
                 AttemptRecord(
                     delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
+            #expect(!stale)
             let console = try await store.console()
             #expect(try await console.deliveries(DeliveryFilter(id: job.id)).first?.status == .running)
-            try await log.finish(
+            let applied = try await log.finish(
                 AttemptRecord(
                     delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 12,
                     outcome: .retry(error: "HTTP 503", nextAttemptAt: now + 5000), output: "tail"))
+            #expect(applied)
             let failed = try #require(try await console.deliveries(DeliveryFilter(id: job.id)).first)
             #expect(failed.status == .failed && failed.lastError == "HTTP 503" && failed.attempts == 1)
             #expect(try await Self.claim(log, now: now + 1000).jobs.isEmpty)  // not due yet
@@ -273,9 +275,10 @@ struct StoreConformanceTests {
             #expect(second.jobs.map(\.attempt) == [2, 2])
             let lateJob = try #require(first.jobs.first)
             // The first attempt's late report is fenced off.
-            try await log.finish(
+            let late = try await log.finish(
                 AttemptRecord(
                     delivery: lateJob.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
+            #expect(!late)
             let console = try await store.console()
             #expect(try await console.deliveries(DeliveryFilter(id: lateJob.id)).first?.status == .running)
             #expect(
@@ -301,9 +304,15 @@ struct StoreConformanceTests {
             _ = try await log.append(try signer.verifiedEvent(id: "evt_release"), actions: ["a"])
             let now = Self.now()
             let job = try #require(try await Self.claim(log, now: now).jobs.first)
-            try await log.finish(
+            let released = try await log.finish(
                 AttemptRecord(delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .released)
             )
+            #expect(released)
+            // Released once: a second release of that attempt is fenced off.
+            let again = try await log.finish(
+                AttemptRecord(delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .released)
+            )
+            #expect(!again)
             let console = try await store.console()
             let delivery = try #require(try await console.deliveries(DeliveryFilter(id: job.id)).first)
             #expect(delivery.status == .pending && delivery.attempts == 0)
@@ -556,6 +565,22 @@ struct StoreConformanceTests {
             #expect(stats.queuedActions == ["a", "b"])
             #expect((stats.oldestPendingCreatedAt ?? 0) >= before)
             #expect(log.health.writeFailure == nil)
+        }
+    }
+
+    @Test(
+        "StoreLocation.open gives the daemon its log and a console that reads what the log wrote",
+        arguments: Backend.allCases)
+    func openedTogether(backend: Backend) async throws {
+        let (location, environment, cleanup) = try StoreUnderTest.location(backend)
+        defer { cleanup() }
+        let opened = try await location.open(environment: environment, logger: StoreUnderTest.logger)
+        _ = try await opened.log.append(try signer.verifiedEvent(id: "evt_opened"), actions: ["a"])
+        #expect(try await opened.console.event(id: EventID("evt_opened"))?.type == "com.gigs.subscription.activated")
+        #expect(try await opened.console.deliveries(DeliveryFilter(action: "a")).count == 1)
+        await opened.close()
+        await #expect(throws: StoreError.self) {
+            _ = try await opened.log.append(try signer.verifiedEvent(id: "evt_after"), actions: [])
         }
     }
 

@@ -224,7 +224,12 @@ public final class Dispatcher: Service {
         var wait = Duration.milliseconds(200)
         while true {
             do {
-                try await store.finish(attempt)
+                if try await !store.finish(attempt) {
+                    // Its lease expired and another claim took the delivery: that claim's report counts.
+                    logger.warning(
+                        "Ignored the result of an attempt that had lost its lease",
+                        metadata: [LogKey.deliveryID: "\(attempt.delivery)", LogKey.attempt: "\(attempt.attempt)"])
+                }
                 return nil
             } catch {
                 // A second to spare, so the report does not race the lease's end.

@@ -138,15 +138,14 @@ public func buildDaemon(
     notifier.notify("STATUS=Checking and migrating the event store", "EXTEND_TIMEOUT_USEC=600000000")
     let client = HTTPClientService.makeClient(connectionsPerHost: configuration.dispatch.workers)
     let live: LiveSettings
-    let store: any EventLog
+    let opened: OpenedStore
     let location = StoreLocation(configuration.store)
     do {
         live = LiveSettings(try LiveSettings.make(configuration, environment: environment, client: client))
         if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
             try removeStaleSocket(at: path)
         }
-        store = try await location.openLog(
-            environment: environment, logger: logger, onDeliveriesCreated: wakeup.signal)
+        opened = try await location.open(environment: environment, logger: logger, onDeliveriesCreated: wakeup.signal)
     } catch {
         // Nothing runs yet: the client must still be shut down, or its deinit traps.
         try? await client.shutdown()
@@ -159,6 +158,7 @@ public func buildDaemon(
             LogKey.secretCount: "\(configuration.webhook.secrets.count)",
         ]
     )
+    let store = opened.log
     let status = StatusLine()
     var observability = Observability(store: store, configuration: configuration, live: live, logger: logger) {
         stats in
@@ -168,16 +168,11 @@ public func buildDaemon(
         let token = try configuration.admin.token.map { reference throws(ConfigurationError) in
             try reference.resolve(key: "admin.token", environment: environment)
         }
-        // PostgreSQL's log is its console too; SQLite's console is a reader beside the writer.
-        let console =
-            if let console = store as? any StoreConsole { console } else {
-                try await location.openConsole(environment: environment, logger: logger)
-            }
         observability.operatorAPI = OperatorAPI(
-            console: console, live: live, token: token, redact: configuration.admin.redact,
+            console: opened.console, live: live, token: token, redact: configuration.admin.redact,
             trustedProxies: configuration.server.trustedProxies, logger: logger)
     } catch {
-        await store.close()
+        await opened.close()
         try? await client.shutdown()
         throw error
     }
@@ -210,7 +205,7 @@ public func buildDaemon(
         )
     }
     var services: [any Service] = [
-        StoreService(store: store),
+        StoreService(store: opened),
         HTTPClientService(client: client),
         Dispatcher(
             store: store, live: live, configuration: configuration, wakeup: wakeup,

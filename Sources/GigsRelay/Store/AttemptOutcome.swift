@@ -19,14 +19,27 @@ public enum AttemptOutcome: Sendable, Equatable {
         }
     }
 
-    var label: String {
+    /// The status the delivery moves to.
+    var status: DeliveryStatus {
         switch self {
-        case .succeeded: "succeeded"
-        case .retry: "failed"
-        case .dead: "dead"
-        case .skipped: "skipped"
-        case .released: "released"
+        case .succeeded: .succeeded
+        case .retry: .failed
+        case .dead: .dead
+        case .skipped: .skipped
+        case .released: .pending
         }
+    }
+
+    /// When the delivery is due again (Unix ms); 0 when it is not.
+    var nextAttemptAt: Int64 {
+        if case .retry(_, let next) = self { return next }
+        return 0
+    }
+
+    /// The attempt's outcome as `attempts.outcome` records it: the status it moved the delivery to, or
+    /// `released`.
+    var label: String {
+        self == .released ? "released" : status.rawValue
     }
 }
 

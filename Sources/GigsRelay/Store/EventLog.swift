@@ -16,7 +16,8 @@ import Foundation
 /// - ``claim(_:)`` hands each due delivery to one claimer at a time: it marks the delivery `running`
 ///   under a lease and counts the attempt. A lease that expires is an attempt that never finished; on a
 ///   delivery's last allowed attempt it makes the delivery `dead` instead of running it again.
-/// - ``finish(_:)`` is fenced by attempt: the report of an attempt that lost its lease changes nothing.
+/// - ``finish(_:)`` is fenced by attempt: the report of an attempt that lost its lease changes nothing,
+///   and says so.
 /// - A failed write changes nothing and is reported as ``StoreError`` (`store_unavailable`); the next
 ///   call tries again, so an outage ends by itself when the database is back.
 public protocol EventLog: AnyObject, Sendable {
@@ -30,8 +31,10 @@ public protocol EventLog: AnyObject, Sendable {
     /// Claims due deliveries for the dispatcher, marking them running under a lease.
     func claim(_ request: ClaimRequest) async throws(StoreError) -> Claim
 
-    /// Records a finished attempt and moves its delivery on.
-    func finish(_ record: AttemptRecord) async throws(StoreError)
+    /// Records a finished attempt and moves its delivery on; false when the attempt had lost its lease
+    /// (the report then changed nothing).
+    @discardableResult
+    func finish(_ record: AttemptRecord) async throws(StoreError) -> Bool
 
     /// Reads the monitor's counts; with `probeBytes`, also proves the store takes a write that large.
     func stats(probeBytes: Int?) async throws(StoreError) -> StoreStats

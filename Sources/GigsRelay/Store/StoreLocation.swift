@@ -48,12 +48,51 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     ) async throws -> any EventLog {
         switch self {
         case .sqlite(let path):
-            return try SQLiteStore(path: path, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            try SQLiteStore(path: path, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
         case .postgres(let url, let password, let poolSize):
-            return try await PostgresStore.open(
-                url: url, password: try password?.resolve(key: "store.password", environment: environment),
-                poolSize: poolSize, logger: logger, listen: true, onDeliveriesCreated: onDeliveriesCreated)
+            try await Self.openPostgres(
+                url: url, password: password, poolSize: poolSize, environment: environment, logger: logger,
+                onDeliveriesCreated: onDeliveriesCreated)
         }
+    }
+
+    /// Opens the store for the daemon: the log (created and migrated when needed) and the console its
+    /// operator API uses beside it. On PostgreSQL they are one pool; on SQLite the console reads through
+    /// its own connection beside the writer.
+    public func open(
+        environment: [String: String],
+        logger: Logger,
+        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+    ) async throws -> OpenedStore {
+        switch self {
+        case .sqlite(let path):
+            let log = try SQLiteStore(path: path, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            do {
+                return OpenedStore(log: log, console: try SQLiteConsole(path: path))
+            } catch {
+                await log.close()
+                throw error
+            }
+        case .postgres(let url, let password, let poolSize):
+            let store = try await Self.openPostgres(
+                url: url, password: password, poolSize: poolSize, environment: environment, logger: logger,
+                onDeliveriesCreated: onDeliveriesCreated)
+            return OpenedStore(log: store, console: store)
+        }
+    }
+
+    /// The daemon's PostgreSQL store, listening for other instances' new deliveries.
+    private static func openPostgres(
+        url: PostgresURL,
+        password: SecretReference?,
+        poolSize: Int,
+        environment: [String: String],
+        logger: Logger,
+        onDeliveriesCreated: @escaping @Sendable () -> Void
+    ) async throws -> PostgresStore {
+        try await PostgresStore.open(
+            url: url, password: try password?.resolve(key: "store.password", environment: environment),
+            poolSize: poolSize, logger: logger, listen: true, onDeliveriesCreated: onDeliveriesCreated)
     }
 
     /// Opens the store for the CLI's reads and changes, beside a running daemon; a SQLite store must
@@ -80,5 +119,17 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
                 url: url, password: try password?.resolve(key: "password", environment: environment),
                 poolSize: min(poolSize, 4), logger: logger)
         }
+    }
+}
+
+/// A store opened for the daemon: the log it writes and the console its operator API reads and changes.
+public struct OpenedStore: Sendable {
+    public let log: any EventLog
+    public let console: any StoreConsole
+
+    /// Closes the console, then the log (which finishes what is queued first).
+    public func close() async {
+        if console !== log { await console.close() }
+        await log.close()
     }
 }

@@ -2,7 +2,7 @@ import ServiceLifecycle
 
 /// Keeps the event store open while the daemon runs and closes it last, after the server has drained.
 struct StoreService: Service {
-    let store: any EventLog
+    let store: OpenedStore
 
     func run() async throws {
         try? await gracefulShutdown()

@@ -55,46 +55,4 @@ public struct EventFilter: Sendable, Equatable {
         self.before = before
         self.limit = limit
     }
-
-    /// The conditions as SQL with `?` placeholders and their values in order (`nil` when none).
-    ///
-    /// - Parameter bytewiseID: how the id column compares byte for byte, for the prefix range (`id` in
-    ///   SQLite, whose default collation is bytewise; `(id COLLATE "C")` in PostgreSQL).
-    func conditions(bytewiseID: String = "id") -> (sql: [String], values: [EventFilterValue]) {
-        var sql: [String] = []
-        var values: [EventFilterValue] = []
-        if let type {
-            sql.append("type = ?")
-            values.append(.text(type))
-        }
-        if let subject {
-            sql.append("subject = ?")
-            values.append(.text(subject))
-        }
-        if let idPrefix, !idPrefix.isEmpty {
-            // A range, so the id index serves it; U+10FFFF's bytes sort after those of any character.
-            sql.append("\(bytewiseID) >= ? AND \(bytewiseID) < ?")
-            values.append(.text(idPrefix))
-            values.append(.text(idPrefix + "\u{10FFFF}"))
-        }
-        if let since {
-            sql.append("received_at >= ?")
-            values.append(.integer(unixMilliseconds(since)))
-        }
-        if let until {
-            sql.append("received_at < ?")
-            values.append(.integer(unixMilliseconds(until)))
-        }
-        if let before {
-            sql.append("seq < ?")
-            values.append(.integer(before))
-        }
-        return (sql, values)
-    }
-}
-
-/// A value a filter condition compares with.
-enum EventFilterValue {
-    case text(String)
-    case integer(Int64)
 }

@@ -28,7 +28,7 @@ struct InsertEvents: PostgresPreparedStatement {
         delivered AS (
             INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
                 order_at)
-            SELECT i.seq, r.action, 'pending', r.due_at, 0, f.received_at, f.received_at,
+            SELECT i.seq, r.action, \(DeliveryStatus.pending.sql), r.due_at, 0, f.received_at, f.received_at,
                 CASE WHEN r.has_subject THEN r.subject END, r.order_at
             FROM inserted i JOIN firsts f ON f.id = i.id
             JOIN unnest($12::int8[], $13::text[], $14::text[], $15::bool[], $16::int8[], $17::int8[])
@@ -107,7 +107,7 @@ struct FinishAttempts: PostgresPreparedStatement {
             UPDATE deliveries d SET status = i.status, next_attempt_at = i.next_attempt_at,
                 last_error = CASE WHEN i.has_error THEN i.error END, updated_at = $12
             FROM input i
-            WHERE d.id = i.id AND d.attempts = i.attempt AND d.status = 'running'
+            WHERE \(AttemptSQL.fence(id: "i.id", attempt: "i.attempt", table: "d."))
             RETURNING d.id, d.attempts
         )
         INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error, output)
@@ -129,12 +129,8 @@ struct FinishAttempts: PostgresPreparedStatement {
         var bindings = PostgresBindings(capacity: 12)
         bindings.append(records.map(\.delivery.rawValue))
         bindings.append(records.map { Int64($0.attempt) })
-        bindings.append(records.map { Self.status(of: $0.outcome).rawValue })
-        bindings.append(
-            records.map { record -> Int64 in
-                if case .retry(_, let next) = record.outcome { return next }
-                return 0
-            })
+        bindings.append(records.map(\.outcome.status.rawValue))
+        bindings.append(records.map(\.outcome.nextAttemptAt))
         bindings.append(records.map { $0.outcome.error?.postgresText ?? "" })
         bindings.append(records.map { $0.outcome.error != nil })
         bindings.append(records.map(\.startedAt))
@@ -149,16 +145,6 @@ struct FinishAttempts: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row {
         try row.decode(Int64.self)
     }
-
-    static func status(of outcome: AttemptOutcome) -> DeliveryStatus {
-        switch outcome {
-        case .succeeded: .succeeded
-        case .retry: .failed
-        case .dead: .dead
-        case .skipped: .skipped
-        case .released: .pending
-        }
-    }
 }
 
 /// One claim as one prepared statement, committed on its own: the same rules as the SQLite writer's
@@ -168,10 +154,10 @@ struct FinishAttempts: PostgresPreparedStatement {
 /// alone and only then joined with their events: joining first let the planner read and sort every due
 /// row with its body (measured: 160 ms per claim with a backlog of 11,000).
 ///
-/// Rows come back in four kinds: the claimed deliveries in the order to start them (0), the poisoned ones
-/// (1: left `running` and unlocked for `PostgresClaim` to mark `dead`), one row whose `received_at`
-/// column is when the earliest delivery not claimed now becomes due, if any (2), and the paused actions
-/// (3), whose deliveries are neither claimed nor waited for.
+/// Rows come back in four kinds (``Row/Kind``): the claimed deliveries in the order to start them, the
+/// poisoned ones (left `running` and unlocked for `PostgresClaim` to mark `dead`), one row whose
+/// `received_at` column is when the earliest delivery not claimed now becomes due, if any, and the paused
+/// actions, whose deliveries are neither claimed nor waited for.
 struct ClaimDue: PostgresPreparedStatement {
     static let sql = """
         WITH acts AS (
@@ -181,27 +167,28 @@ struct ClaimDue: PostgresPreparedStatement {
             LEFT JOIN action_state s ON s.action = a.action
         ),
         picked AS (
-            SELECT d.*, a.action, a.ord, (d.status = 'running' AND d.attempts >= a.max_attempts) AS poisoned
+            SELECT d.*, a.action, a.ord,
+                (d.status = \(DeliveryStatus.running.sql) AND d.attempts >= a.max_attempts) AS poisoned
             FROM acts a CROSS JOIN LATERAL (
                 SELECT id, event_seq, attempts, status, lease_expirations, replay, next_attempt_at,
                     a.ordered AND subject IS NOT NULL AND EXISTS (
                         SELECT 1 FROM deliveries o
                         WHERE o.action = d.action AND o.subject = d.subject
                             AND (o.order_at, o.event_seq, o.id) > (d.order_at, d.event_seq, d.id)
-                            AND (o.attempts > 0 OR o.status = 'succeeded')
+                            AND (o.attempts > 0 OR o.status = \(DeliveryStatus.succeeded.sql))
                     ) AS late
                 FROM deliveries d
-                WHERE action = a.action AND status IN ('pending', 'failed', 'running') AND next_attempt_at <= $4
+                WHERE action = a.action AND status IN (\(DeliveryStatus.unfinished.sql)) AND next_attempt_at <= $4
                     -- Ordered by subject: only the subject's head, with nothing of its subject running; the
                     -- advisory lock keeps two instances from starting two of one subject at once.
                     AND (NOT a.ordered OR subject IS NULL OR CASE
                         WHEN EXISTS (
                             SELECT 1 FROM deliveries o
                             WHERE o.action = d.action AND o.subject = d.subject AND o.id <> d.id AND (
-                                (o.status = 'running' AND o.next_attempt_at > $4)
+                                (o.status = \(DeliveryStatus.running.sql) AND o.next_attempt_at > $4)
                                 OR ((o.order_at, o.event_seq, o.id) < (d.order_at, d.event_seq, d.id)
-                                    AND (o.status IN ('pending', 'failed', 'running')
-                                        OR (a.dead_blocks AND o.status = 'dead')))
+                                    AND (o.status IN (\(DeliveryStatus.unfinished.sql))
+                                        OR (a.dead_blocks AND o.status = \(DeliveryStatus.dead.sql))))
                             )
                         ) THEN false
                         ELSE pg_try_advisory_xact_lock(hashtext(d.action), hashtext(d.subject))
@@ -220,46 +207,73 @@ struct ClaimDue: PostgresPreparedStatement {
             LIMIT $6
         ),
         claimed AS (
-            UPDATE deliveries d SET status = 'running', attempts = d.attempts + 1, next_attempt_at = $5, updated_at = $4,
-                lease_expirations = d.lease_expirations + CASE WHEN d.status = 'running' THEN 1 ELSE 0 END,
+            UPDATE deliveries d SET status = \(DeliveryStatus.running.sql), attempts = d.attempts + 1,
+                next_attempt_at = $5, updated_at = $4,
+                lease_expirations = d.lease_expirations
+                    + CASE WHEN d.status = \(DeliveryStatus.running.sql) THEN 1 ELSE 0 END,
                 out_of_order = CASE WHEN c.late THEN 1 ELSE d.out_of_order END
             FROM chosen c WHERE d.id = c.id
         ),
         expired AS (
             -- The unfinished attempts are recorded as failed ones.
             INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-            SELECT id, attempts, $4, 0, 'failed', 'attempt did not finish: its lease expired' FROM chosen
-            WHERE status = 'running'
+            SELECT id, attempts, $4, 0, \(DeliveryStatus.failed.sql), '\(AttemptSQL.unfinished)' FROM chosen
+            WHERE status = \(DeliveryStatus.running.sql)
         )
-        SELECT 0 AS kind, c.rank, c.ord, c.id, c.attempts, c.lease_expirations, c.replay, c.late, c.action, e.id,
+        SELECT \(Row.Kind.claimed.rawValue) AS kind, c.rank, c.ord, c.id, c.attempts, c.lease_expirations, c.replay,
+            c.late, c.action, e.id,
             e.type, e.body, e.received_at
         FROM chosen c JOIN events e ON e.seq = c.event_seq
         UNION ALL
-        SELECT 1, 0, 0, p.id, p.attempts, p.lease_expirations, p.replay, false, p.action, e.id, '', ''::bytea, 0
+        SELECT \(Row.Kind.poisoned.rawValue), 0, 0, p.id, p.attempts, p.lease_expirations, p.replay, false, p.action,
+            e.id, '', ''::bytea, 0
         FROM picked p JOIN events e ON e.seq = p.event_seq
         WHERE p.poisoned
         UNION ALL
-        SELECT 2, 0, 0, 0, 0, 0, 0, false, '', '', '', ''::bytea, (
+        SELECT \(Row.Kind.nextDue.rawValue), 0, 0, 0, 0, 0, 0, false, '', '', '', ''::bytea, (
             SELECT min(next.due) FROM (
                 SELECT $5 AS due WHERE EXISTS (SELECT FROM chosen)
                 UNION ALL
                 SELECT (
                     SELECT next_attempt_at FROM deliveries
-                    WHERE action = a.action AND status IN ('pending', 'failed', 'running') AND next_attempt_at > $4
+                    WHERE action = a.action AND status IN (\(DeliveryStatus.unfinished.sql)) AND next_attempt_at > $4
                     ORDER BY next_attempt_at LIMIT 1
                 ) FROM acts a WHERE NOT a.paused
             ) next
         )
         UNION ALL
-        SELECT 3, 0, 0, 0, 0, 0, 0, false, a.action, '', '', ''::bytea, NULL FROM acts a WHERE a.paused
+        SELECT \(Row.Kind.paused.rawValue), 0, 0, 0, 0, 0, 0, false, a.action, '', '', ''::bytea, NULL
+        FROM acts a WHERE a.paused
         ORDER BY kind, rank, ord
         """
 
-    /// Kind, rank, ord, delivery id, attempts, lease expirations, replay, out of order, action, event id,
-    /// type, body, received at (for the last row: next due).
-    typealias Row = (
-        Int64, Int64, Int64, Int64, Int64, Int64, Int64, Bool, String, String, String, ByteBuffer, Int64?
-    )
+    /// One row of the claim, by name.
+    struct Row {
+        enum Kind: Int64 {
+            /// A delivery claimed now.
+            case claimed = 0
+            /// A delivery whose lease expired on its last attempt.
+            case poisoned = 1
+            /// When the earliest delivery not claimed now becomes due (`receivedAt`), if any.
+            case nextDue = 2
+            /// A paused action (`action`).
+            case paused = 3
+        }
+
+        let kind: Kind
+        let id: DeliveryID
+        /// Attempts started before this claim.
+        let attempts: Int
+        let leaseExpirations: Int64
+        let isReplay: Bool
+        let isLate: Bool
+        let action: String
+        let eventID: EventID
+        let eventType: String
+        let body: ByteBuffer
+        /// The event's arrival, or for the ``Kind/nextDue`` row the next due time.
+        let receivedAt: Int64?
+    }
 
     /// The actions in the order this claim takes from them, with their room (at most the claim's limit),
     /// `max_attempts` and ordering.
@@ -282,8 +296,22 @@ struct ClaimDue: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        try row.decode(Row.self)
+        // The columns in the statement's order; rank and ord only sort.
+        let (kind, _, _, id, attempts, expirations, replay, late, action, eventID, type, body, received) =
+            try row.decode(
+                (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Bool, String, String, String, ByteBuffer, Int64?)
+                    .self)
+        guard let kind = Row.Kind(rawValue: kind) else { throw UnknownRowKind(kind: kind) }
+        return Row(
+            kind: kind, id: DeliveryID(id), attempts: Int(clamping: attempts), leaseExpirations: expirations,
+            isReplay: replay != 0, isLate: late, action: action, eventID: EventID(eventID), eventType: type,
+            body: body, receivedAt: received)
     }
+}
+
+/// A claim row of a kind ``ClaimDue`` never writes.
+struct UnknownRowKind: Error {
+    let kind: Int64
 }
 
 /// One claim on PostgreSQL: `ClaimDue`, then the poisoned deliveries it found are marked `dead`, each
@@ -308,34 +336,32 @@ struct PostgresClaim {
         var paused: Set<String> = []
         var nextDueAt: Int64?
         for try await row in try await client.execute(statement, logger: logger) {
-            let (kind, _, _, id, attempts, expirations, replay, late, action, eventID, type, body, received) = row
-            let previousAttempts = Int(clamping: attempts)
-            switch kind {
-            case 0:
+            switch row.kind {
+            case .claimed:
                 var job = DeliveryJob(
-                    id: DeliveryID(id),
-                    eventID: EventID(eventID),
-                    eventType: type,
-                    action: action,
-                    attempt: previousAttempts + 1,
-                    body: Array(body.readableBytesView),
-                    receivedAt: received ?? 0
+                    id: row.id,
+                    eventID: row.eventID,
+                    eventType: row.eventType,
+                    action: row.action,
+                    attempt: row.attempts + 1,
+                    body: Array(row.body.readableBytesView),
+                    receivedAt: row.receivedAt ?? 0
                 )
-                job.isReplay = replay != 0
-                job.isOutOfOrder = late
+                job.isReplay = row.isReplay
+                job.isOutOfOrder = row.isLate
                 jobs.append(job)
-            case 1:
-                let maxAttempts = request.actions[action]?.maxAttempts ?? previousAttempts
+            case .poisoned:
+                let maxAttempts = request.actions[row.action]?.maxAttempts ?? row.attempts
                 let error = PoisonedDelivery.error(
-                    expirations: expirations.saturatingAdd(1), attempts: previousAttempts, maxAttempts: maxAttempts)
+                    expirations: row.leaseExpirations.saturatingAdd(1), attempts: row.attempts,
+                    maxAttempts: maxAttempts)
                 poisoned.append(
                     PoisonedDelivery(
-                        id: DeliveryID(id), eventID: EventID(eventID), action: action, attempts: previousAttempts,
-                        error: error))
-            case 2:
-                nextDueAt = received
-            default:
-                paused.insert(action)
+                        id: row.id, eventID: row.eventID, action: row.action, attempts: row.attempts, error: error))
+            case .nextDue:
+                nextDueAt = row.receivedAt
+            case .paused:
+                paused.insert(row.action)
             }
         }
         var marked: [PoisonedDelivery] = []
@@ -343,14 +369,18 @@ struct PostgresClaim {
             for try await _ in try await client.query(
                 """
                 WITH dead AS (
-                    UPDATE deliveries SET status = 'dead', lease_expirations = lease_expirations + 1,
+                    UPDATE deliveries SET status = \(unescaped: DeliveryStatus.dead.sql),
+                        lease_expirations = lease_expirations + 1,
                         last_error = \(delivery.error), next_attempt_at = 0, updated_at = \(request.now)
-                    WHERE id = \(delivery.id.rawValue) AND status = 'running' AND attempts = \(delivery.attempts)
+                    WHERE id = \(delivery.id.rawValue) AND status = \(unescaped: DeliveryStatus.running.sql)
+                        AND attempts = \(delivery.attempts)
                         AND next_attempt_at <= \(request.now)
                     RETURNING id
                 )
                 INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-                SELECT id, \(delivery.attempts), \(request.now), 0, 'dead', \(delivery.error) FROM dead
+                SELECT id, \(delivery.attempts), \(request.now), 0, \(unescaped: DeliveryStatus.dead.sql),
+                    \(delivery.error)
+                FROM dead
                 RETURNING delivery_id
                 """, logger: logger)
             {

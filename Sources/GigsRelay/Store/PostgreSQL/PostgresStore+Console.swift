@@ -8,41 +8,14 @@ import PostgresNIO
 /// console.
 extension PostgresStore {
     public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
-        let columns =
-            "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, ''::bytea, subject"
-        let (conditions, values) = filter.conditions(bytewiseID: #"(id COLLATE "C")"#)
-        var binds = PostgresBindings()
-        for value in values {
-            switch value {
-            case .text(let text): binds.append(text.postgresText)
-            case .integer(let number): binds.append(number)
-            }
-        }
-        binds.append(Int64(filter.limit))
-        // `?` becomes `$1`, `$2`, … in order.
-        var number = 0
-        let filtered =
-            conditions.isEmpty
-            ? ""
-            : "WHERE "
-                + conditions.joined(separator: " AND ").split(separator: "?", omittingEmptySubsequences: false)
-                .reduce(into: "") { sql, part in
-                    if number > 0 { sql += "$\(number)" }
-                    sql += part
-                    number += 1
-                }
-        return try await readEvents(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM events \(filtered) ORDER BY seq DESC LIMIT $\(binds.count)",
-                binds: binds))
+        try await readEvents(PostgresQuery(ListingSQL.events(filter, bytewiseID: #"(id COLLATE "C")"#, .postgres)))
     }
 
     public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
         try await readEvents(
-            """
-            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body, subject
-            FROM events WHERE id = \(id.rawValue.postgresText)
-            """
+            PostgresQuery(
+                unsafeSQL: "SELECT \(ListingSQL.eventColumns(body: true, .postgres)) FROM events WHERE id = $1",
+                binds: Self.binds(id.rawValue.postgresText))
         ).first
     }
 
@@ -59,62 +32,22 @@ extension PostgresStore {
     }
 
     public func deliveries(_ filter: DeliveryFilter) async throws(StoreError) -> [StoredDelivery] {
-        var conditions: [String] = []
-        var binds = PostgresBindings()
-        for (condition, value) in [
-            ("d.id =", filter.id?.rawValue), ("d.id <", filter.before?.rawValue),
-            ("d.created_at >=", filter.since.map { unixMilliseconds($0) }),
-        ] {
-            guard let value else { continue }
-            binds.append(value)
-            conditions.append("\(condition) $\(binds.count)")
-        }
-        for (column, value) in [
-            ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
-            ("e.subject", filter.subject),
-        ] {
-            guard let value else { continue }
-            binds.append(value.postgresText)
-            conditions.append("\(column) = $\(binds.count)")
-        }
-        binds.append(Int64(filter.limit))
-        let query = PostgresQuery(
-            unsafeSQL: """
-                SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
-                       d.created_at, d.updated_at, d.subject, d.out_of_order
-                FROM deliveries d JOIN events e ON e.seq = d.event_seq
-                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY d.id DESC LIMIT $\(binds.count)
-                """,
-            binds: binds)
+        let query = PostgresQuery(ListingSQL.deliveries(filter, .postgres))
         return try await read { client, logger in
             var deliveries: [StoredDelivery] = []
             let rows = try await client.query(query, logger: logger).decode(
                 (Int64, String, String, String, String, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64).self
             )
             for try await (
-                id, eventID, type, action, status, attempts, error, next, replay, created, updated, subject, late
+                id, event, type, action, status, attempts, error, next, replay, created, updated, subject, late
             )
                 in rows
             {
-                let status = DeliveryStatus(rawValue: status) ?? .pending
-                let isOpen = status == .pending || status == .failed || status == .running
-                var delivery = StoredDelivery(
-                    id: DeliveryID(id),
-                    eventID: EventID(eventID),
-                    eventType: type,
-                    action: action,
-                    status: status,
-                    attempts: Int(clamping: attempts),
-                    lastError: error,
-                    nextAttemptAt: isOpen ? Self.date(next) : nil,
-                    isReplay: replay != 0,
-                    createdAt: Self.date(created),
-                    updatedAt: Self.date(updated)
-                )
-                delivery.subject = subject
-                delivery.isOutOfOrder = late != 0
-                deliveries.append(delivery)
+                let row = ListedDelivery(
+                    id: id, eventID: event, eventType: type, action: action, status: status, attempts: attempts,
+                    lastError: error, nextAttemptAt: next, replay: replay, createdAt: created, updatedAt: updated,
+                    subject: subject, outOfOrder: late)
+                deliveries.append(row.delivery)
             }
             return deliveries
         }
@@ -124,15 +57,13 @@ extension PostgresStore {
         try await read { client, logger in
             var attempts: [StoredAttempt] = []
             let rows = try await client.query(
-                """
-                SELECT number, started_at, duration_ms, outcome, error, output FROM attempts
-                WHERE delivery_id = \(delivery.rawValue) ORDER BY id
-                """, logger: logger
+                PostgresQuery(unsafeSQL: ListingSQL.attempts, binds: Self.binds(delivery.rawValue)), logger: logger
             ).decode((Int64, Int64, Int64, String, String?, String?).self)
             for try await (number, started, duration, outcome, error, output) in rows {
                 attempts.append(
                     StoredAttempt(
-                        number: Int(clamping: number), startedAt: Self.date(started), durationMilliseconds: duration,
+                        number: Int(clamping: number), startedAt: Date(unixMilliseconds: started),
+                        durationMilliseconds: duration,
                         outcome: outcome, error: error, output: output))
             }
             return attempts
@@ -155,7 +86,8 @@ extension PostgresStore {
         try await read { client, logger in
             var ids: [DeliveryID] = []
             for try await id in try await client.query(
-                "SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id", logger: logger
+                "SELECT id FROM deliveries WHERE status = \(unescaped: DeliveryStatus.dead.sql) ORDER BY id",
+                logger: logger
             ).decode(Int64.self) {
                 ids.append(DeliveryID(id))
             }
@@ -180,10 +112,7 @@ extension PostgresStore {
         for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
             let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
             let now = unixMilliseconds()
-            let query =
-                dryRun
-                ? PostgresQuery(unsafeSQL: move.selectMany, binds: Self.binds(batch))
-                : PostgresQuery(unsafeSQL: move.updateMany, binds: Self.binds(now, batch))
+            let query = PostgresQuery(dryRun ? move.select(batch, .postgres) : move.update(batch, now: now, .postgres))
             let changed = Set(
                 try await write { client in
                     try await client.query(query, logger: self.logger).decode(Int64.self).collect()
@@ -197,7 +126,7 @@ extension PostgresStore {
     /// Makes the parked deliveries of these deliveries' subjects due again.
     private func unparkSubjects(of ids: [Int64], at now: Int64) async throws(StoreError) {
         guard !ids.isEmpty else { return }
-        let query = PostgresQuery(unsafeSQL: OrderingSQL.unparkMany, binds: Self.binds(now, ids))
+        let query = PostgresQuery(OrderingSQL.unpark(subjectsOf: ids, now: now, .postgres))
         let logger = logger
         _ = try await write { client in try await client.query(query, logger: logger) }
     }
@@ -264,8 +193,7 @@ extension PostgresStore {
     public func blockedSubjects(actions: [String]) async throws(StoreError) -> BlockedSubjects {
         guard !actions.isEmpty else { return BlockedSubjects() }
         let query = PostgresQuery(
-            unsafeSQL: OrderingSQL.blocked(actions: "SELECT unnest($1::text[])"),
-            binds: Self.binds(actions.map(\.postgresText)))
+            OrderingSQL.blocked(actions: actions, .postgres))
         return try await read { client, logger in
             var blocked = BlockedSubjects()
             for try await (count, oldest) in try await client.query(query, logger: logger).decode((Int64, Int64?).self)
@@ -317,7 +245,7 @@ extension PostgresStore {
                 try await client.query(
                     """
                     INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at)
-                    SELECT p.seq, p.action, 'pending', \(now), 1, \(now), \(now)
+                    SELECT p.seq, p.action, \(unescaped: DeliveryStatus.pending.sql), \(now), 1, \(now), \(now)
                     FROM unnest(\(sequences)::int8[], \(actions)::text[]) WITH ORDINALITY AS p(seq, action, step)
                     WHERE EXISTS (SELECT 1 FROM events WHERE seq = p.seq)
                     ORDER BY p.step
@@ -348,7 +276,7 @@ extension PostgresStore {
             for try await (seq, id, type, project, time, received, message, timestamp, body, subject) in rows {
                 var event = StoredEvent(
                     sequence: seq, id: EventID(id), type: type, project: project, time: time,
-                    receivedAt: Self.date(received), messageID: message, webhookTimestamp: timestamp,
+                    receivedAt: Date(unixMilliseconds: received), messageID: message, webhookTimestamp: timestamp,
                     body: Array(body.readableBytesView))
                 event.subject = subject
                 events.append(event)

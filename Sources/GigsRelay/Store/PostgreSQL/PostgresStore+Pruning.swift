@@ -56,7 +56,7 @@ extension PostgresStore {
 
     /// The `FROM … WHERE …` of the events that may go, with the cutoff as `$1`.
     private static func pruneCandidates(includeDead: Bool) -> String {
-        let finished = includeDead ? "'succeeded', 'skipped', 'dead'" : "'succeeded', 'skipped'"
+        let finished = DeliveryStatus.prunable(includeDead: includeDead).sql
         return """
             FROM events e
             WHERE e.received_at < $1

@@ -226,10 +226,10 @@ public final class PostgresStore: EventLog, StoreConsole {
             return turn
         }
         let logger = logger
-        let parked = request.actions.filter { $0.value.ordered && $0.value.deadBlocks }.keys.map(\.postgresText)
+        let parked = request.actions.filter { $0.value.ordered && $0.value.deadBlocks }.keys
         if let until = request.parkBlockedUntil, !parked.isEmpty {
             let query = PostgresQuery(
-                unsafeSQL: OrderingSQL.parkMany, binds: Self.binds(until, request.now, Array(parked)))
+                OrderingSQL.park(actions: Array(parked), until: until, now: request.now, .postgres))
             _ = try await write { client in try await client.query(query, logger: logger) }
         }
         return try await write { client in
@@ -237,26 +237,19 @@ public final class PostgresStore: EventLog, StoreConsole {
         }
     }
 
-    public func finish(_ record: AttemptRecord) async throws(StoreError) {
+    @discardableResult
+    public func finish(_ record: AttemptRecord) async throws(StoreError) -> Bool {
         let logger = logger
         if record.outcome == .released {
-            _ = try await write { client in
-                try await client.query(
-                    """
-                    UPDATE deliveries SET status = 'pending', attempts = attempts - 1, next_attempt_at = \(unixMilliseconds()),
-                        updated_at = \(unixMilliseconds())
-                    WHERE id = \(record.delivery.rawValue) AND attempts = \(record.attempt) AND status = 'running'
-                    """, logger: logger)
+            let query = PostgresQuery(
+                unsafeSQL: AttemptSQL.release,
+                binds: Self.binds(unixMilliseconds(), record.delivery.rawValue, Int64(record.attempt)))
+            return try await write { client in
+                try await !client.query(query, logger: logger).decode(Int64.self).collect().isEmpty
             }
-            return
         }
         guard let batcher = finishes.withLockedValue({ $0 }) else { throw .closed }
-        if try await !batcher.submit(record) {
-            logger.warning(
-                "Ignored the result of an attempt that had lost its lease",
-                metadata: [LogKey.deliveryID: "\(record.delivery)", LogKey.attempt: "\(record.attempt)"]
-            )
-        }
+        return try await batcher.submit(record)
     }
 
     public func stats(probeBytes: Int? = nil) async throws(StoreError) -> StoreStats {
@@ -275,10 +268,10 @@ public final class PostgresStore: EventLog, StoreConsole {
             for try await (events, pending, oldest, dead) in try await client.query(
                 """
                 SELECT (SELECT coalesce(max(seq), 0) FROM events),
-                       count(*) FILTER (WHERE status IN ('pending', 'failed', 'running')),
-                       min(created_at) FILTER (WHERE status IN ('pending', 'failed', 'running')),
-                       count(*) FILTER (WHERE status = 'dead')
-                FROM deliveries WHERE status IN ('pending', 'failed', 'running', 'dead')
+                       count(*) FILTER (WHERE status IN (\(unescaped: DeliveryStatus.unfinished.sql))),
+                       min(created_at) FILTER (WHERE status IN (\(unescaped: DeliveryStatus.unfinished.sql))),
+                       count(*) FILTER (WHERE status = \(unescaped: DeliveryStatus.dead.sql))
+                FROM deliveries WHERE status IN (\(unescaped: DeliveryStatus.counted.sql))
                 """, logger: logger
             ).decode((Int64, Int64, Int64?, Int64).self) {
                 stats.eventsReceived = events
@@ -290,11 +283,11 @@ public final class PostgresStore: EventLog, StoreConsole {
             for try await action in try await client.query(
                 """
                 WITH RECURSIVE queued(action) AS (
-                    SELECT min(action) FROM deliveries WHERE status IN ('pending', 'failed', 'running')
+                    SELECT min(action) FROM deliveries WHERE status IN (\(unescaped: DeliveryStatus.unfinished.sql))
                     UNION ALL
                     SELECT (
                         SELECT min(action) FROM deliveries
-                        WHERE status IN ('pending', 'failed', 'running') AND action > queued.action
+                        WHERE status IN (\(unescaped: DeliveryStatus.unfinished.sql)) AND action > queued.action
                     ) FROM queued WHERE queued.action IS NOT NULL
                 )
                 SELECT action FROM queued WHERE action IS NOT NULL LIMIT 1000
@@ -368,10 +361,6 @@ public final class PostgresStore: EventLog, StoreConsole {
         var bindings = PostgresBindings()
         for value in values { bindings.append(value) }
         return bindings
-    }
-
-    static func date(_ milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }
 

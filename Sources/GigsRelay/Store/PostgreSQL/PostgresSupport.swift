@@ -168,3 +168,19 @@ extension PostgresConnection.Configuration {
         return configuration
     }
 }
+
+extension PostgresQuery {
+    /// A statement built for both backends (``SQLStatement``), its texts made storable.
+    init(_ statement: SQLStatement) {
+        var bindings = PostgresBindings(capacity: statement.arguments.count)
+        for argument in statement.arguments {
+            switch argument {
+            case .text(let text): bindings.append(text.postgresText)
+            case .integer(let number): bindings.append(number)
+            case .texts(let texts): bindings.append(texts.map(\.postgresText))
+            case .integers(let numbers): bindings.append(numbers)
+            }
+        }
+        self.init(unsafeSQL: statement.sql, binds: bindings)
+    }
+}

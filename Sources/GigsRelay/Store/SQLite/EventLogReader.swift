@@ -26,39 +26,24 @@ public final class EventLogReader {
 
     /// The newest events first, filtered and after a cursor, without bodies.
     public func list(_ filter: EventFilter) throws(StoreError) -> [StoredEvent] {
-        let columns = "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, x'', subject"
         // An id prefix many events share ("evt_") is found fastest newest-first along the log; a rarer one
         // through the id index (whose matches are then sorted). `+id` keeps SQLite off the index.
         var bytewiseID = "id"
         if let prefix = filter.idPrefix, !prefix.isEmpty {
+            let (low, high) = ListingSQL.prefixRange(prefix)
             let sharing =
                 try rows(
                     "SELECT count(*) FROM (SELECT 1 FROM events WHERE id >= ? AND id < ? LIMIT ?)",
-                    [.text(prefix), .text(prefix + "\u{10FFFF}"), .integer(Self.commonPrefixRows)]
+                    [.text(low), .text(high), .integer(Self.commonPrefixRows)]
                 ) { $0.int64(at: 0) }.first ?? 0
             if sharing >= Self.commonPrefixRows { bytewiseID = "+id" }
         }
-        let (conditions, values) = filter.conditions(bytewiseID: bytewiseID)
-        let parameters = values.map { value -> SQLiteValue in
-            switch value {
-            case .text(let text): .text(text)
-            case .integer(let number): .integer(number)
-            }
-        }
-        return try rows(
-            "SELECT \(columns) FROM events \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))"
-                + " ORDER BY seq DESC LIMIT ?",
-            parameters + [.integer(Int64(filter.limit))],
-            Self.event
-        )
+        return try rows(ListingSQL.events(filter, bytewiseID: bytewiseID, .sqlite), Self.event)
     }
 
     /// One event with its body, or nil when no event has that id.
     public func event(id: EventID) throws(StoreError) -> StoredEvent? {
-        let sql = """
-            SELECT seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body, subject
-            FROM events WHERE id = ?
-            """
+        let sql = "SELECT \(ListingSQL.eventColumns(body: true, .sqlite)) FROM events WHERE id = ?"
         return try rows(sql, [.text(id.rawValue)], Self.event).first
     }
 
@@ -74,51 +59,14 @@ public final class EventLogReader {
 
     /// Deliveries, newest first, filtered.
     public func deliveries(_ filter: DeliveryFilter) throws(StoreError) -> [StoredDelivery] {
-        var conditions: [String] = []
-        var parameters: [SQLiteValue] = []
-        for (condition, value) in [
-            ("d.id = ?", filter.id?.rawValue), ("d.id < ?", filter.before?.rawValue),
-            ("d.created_at >= ?", filter.since.map { unixMilliseconds($0) }),
-        ] {
-            guard let value else { continue }
-            conditions.append(condition)
-            parameters.append(.integer(value))
-        }
-        for (column, value) in [
-            ("d.status", filter.status?.rawValue), ("d.action", filter.action), ("e.id", filter.eventID?.rawValue),
-            ("e.subject", filter.subject),
-        ] {
-            guard let value else { continue }
-            conditions.append("\(column) = ?")
-            parameters.append(.text(value))
-        }
-        parameters.append(.integer(Int64(filter.limit)))
-        let sql = """
-            SELECT d.id, e.id, e.type, d.action, d.status, d.attempts, d.last_error, d.next_attempt_at, d.replay,
-                   d.created_at, d.updated_at, d.subject, d.out_of_order
-            FROM deliveries d JOIN events e ON e.seq = d.event_seq
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY d.id DESC LIMIT ?
-            """
-        return try rows(sql, parameters) { row in
-            let status = DeliveryStatus(rawValue: row.text(at: 4) ?? "") ?? .pending
-            let isOpen = status == .pending || status == .failed || status == .running
-            var delivery = StoredDelivery(
-                id: DeliveryID(row.int64(at: 0)),
-                eventID: EventID(row.text(at: 1) ?? ""),
-                eventType: row.text(at: 2) ?? "",
-                action: row.text(at: 3) ?? "",
-                status: status,
-                attempts: Int(row.int64(at: 5)),
-                lastError: row.text(at: 6),
-                nextAttemptAt: isOpen ? Self.date(row.int64(at: 7)) : nil,
-                isReplay: row.int64(at: 8) != 0,
-                createdAt: Self.date(row.int64(at: 9)),
-                updatedAt: Self.date(row.int64(at: 10))
-            )
-            delivery.subject = row.text(at: 11)
-            delivery.isOutOfOrder = row.int64(at: 12) != 0
-            return delivery
+        try rows(ListingSQL.deliveries(filter, .sqlite)) { row in
+            ListedDelivery(
+                id: row.int64(at: 0), eventID: row.text(at: 1) ?? "", eventType: row.text(at: 2) ?? "",
+                action: row.text(at: 3) ?? "", status: row.text(at: 4) ?? "", attempts: row.int64(at: 5),
+                lastError: row.text(at: 6), nextAttemptAt: row.int64(at: 7), replay: row.int64(at: 8),
+                createdAt: row.int64(at: 9), updatedAt: row.int64(at: 10), subject: row.text(at: 11),
+                outOfOrder: row.int64(at: 12)
+            ).delivery
         }
     }
 
@@ -132,14 +80,10 @@ public final class EventLogReader {
 
     /// The recorded attempts of one delivery, oldest first.
     public func attempts(of delivery: DeliveryID) throws(StoreError) -> [StoredAttempt] {
-        let sql = """
-            SELECT number, started_at, duration_ms, outcome, error, output FROM attempts
-            WHERE delivery_id = ? ORDER BY id
-            """
-        return try rows(sql, [.integer(delivery.rawValue)]) { row in
+        return try rows(ListingSQL.attempts, [.integer(delivery.rawValue)]) { row in
             StoredAttempt(
                 number: Int(row.int64(at: 0)),
-                startedAt: Self.date(row.int64(at: 1)),
+                startedAt: Date(unixMilliseconds: row.int64(at: 1)),
                 durationMilliseconds: row.int64(at: 2),
                 outcome: row.text(at: 3) ?? "",
                 error: row.text(at: 4),
@@ -151,6 +95,15 @@ public final class EventLogReader {
     /// The names of the applied schema migrations, in order.
     public func appliedMigrations() throws(StoreError) -> [String] {
         try rows("SELECT name FROM schema_migrations ORDER BY name", []) { $0.text(at: 0) ?? "" }
+    }
+
+    /// Runs a statement built for both backends and maps every row.
+    private func rows<Row>(_ statement: SQLStatement, _ map: (SQLiteStatement) -> Row) throws(StoreError) -> [Row] {
+        do {
+            return try connection.rows(statement, map)
+        } catch {
+            throw StoreError.readFailed(error)
+        }
     }
 
     /// Runs one query and maps every row; SQLite failures become ``StoreError/readFailed(_:)``.
@@ -166,7 +119,7 @@ public final class EventLogReader {
         }
     }
 
-    /// A row of `seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, body`.
+    /// A row of ``ListingSQL/eventColumns(body:_:)``.
     private static func event(_ row: SQLiteStatement) -> StoredEvent {
         var event = StoredEvent(
             sequence: row.int64(at: 0),
@@ -174,16 +127,12 @@ public final class EventLogReader {
             type: row.text(at: 2) ?? "",
             project: row.text(at: 3),
             time: row.text(at: 4),
-            receivedAt: date(row.int64(at: 5)),
+            receivedAt: Date(unixMilliseconds: row.int64(at: 5)),
             messageID: row.text(at: 6) ?? "",
             webhookTimestamp: row.int64(at: 7),
             body: row.bytes(at: 8)
         )
         event.subject = row.text(at: 9)
         return event
-    }
-
-    private static func date(_ milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }

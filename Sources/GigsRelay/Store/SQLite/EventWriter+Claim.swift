@@ -26,7 +26,7 @@ extension EventWriter {
         if let until = request.parkBlockedUntil {
             for (action, settings) in request.actions where settings.ordered && settings.deadBlocks {
                 _ = try statements.connection.rows(
-                    OrderingSQL.park, [.integer(until), .integer(request.now), .text(action)]
+                    OrderingSQL.park(actions: [action], until: until, now: request.now, .sqlite)
                 ) { _ in true }
             }
         }
@@ -100,8 +100,7 @@ extension EventWriter {
                         attempt: row.job.attempt - 1,
                         startedAt: request.now,
                         durationMilliseconds: 0,
-                        outcome: .retry(
-                            error: "attempt did not finish: its lease expired", nextAttemptAt: request.now)
+                        outcome: .retry(error: AttemptSQL.unfinished, nextAttemptAt: request.now)
                     ),
                     using: statements
                 )

@@ -38,23 +38,24 @@ extension EventWriter {
                 SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations,
                     d.replay, ?4 = 1 AND d.subject IS NOT NULL AND \(SQLiteStatement.laterDelivered)
                 FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
-                WHERE d.action = ?1 AND d.status IN ('pending', 'failed', 'running') AND d.next_attempt_at <= ?2
+                WHERE d.action = ?1 AND d.status IN (\(DeliveryStatus.unfinished.sql)) AND d.next_attempt_at <= ?2
                     AND (?4 = 0 OR d.subject IS NULL OR NOT \(SQLiteStatement.subjectHeld))
                 ORDER BY d.next_attempt_at, d.id LIMIT ?3
                 """
             )
             markRunning = try connection.prepare(
                 """
-                UPDATE deliveries SET status = 'running', attempts = attempts + 1, next_attempt_at = ?1, updated_at = ?2,
-                    lease_expirations = lease_expirations + ?3, out_of_order = max(out_of_order, ?5)
+                UPDATE deliveries SET status = \(DeliveryStatus.running.sql), attempts = attempts + 1,
+                    next_attempt_at = ?1, updated_at = ?2, lease_expirations = lease_expirations + ?3,
+                    out_of_order = max(out_of_order, ?5)
                 WHERE id = ?4
                 """
             )
             markPoisoned = try connection.prepare(
                 """
-                UPDATE deliveries SET status = 'dead', lease_expirations = lease_expirations + 1, last_error = ?,
-                    next_attempt_at = 0, updated_at = ?
-                WHERE id = ? AND status = 'running'
+                UPDATE deliveries SET status = \(DeliveryStatus.dead.sql), lease_expirations = lease_expirations + 1,
+                    last_error = ?, next_attempt_at = 0, updated_at = ?
+                WHERE id = ? AND status = \(DeliveryStatus.running.sql)
                 """
             )
             selectPaused = try connection.prepare("SELECT action FROM action_state WHERE paused_at IS NOT NULL")
@@ -62,46 +63,37 @@ extension EventWriter {
             nextDue = try connection.prepare(
                 """
                 SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_due_by_action
-                WHERE action = ? AND status IN ('pending', 'failed', 'running') ORDER BY next_attempt_at LIMIT 1
+                WHERE action = ? AND status IN (\(DeliveryStatus.unfinished.sql)) ORDER BY next_attempt_at LIMIT 1
                 """
             )
             finish = try connection.prepare(
                 """
-                UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
-                WHERE id = ? AND attempts = ? AND status = 'running'
+                UPDATE deliveries SET status = $1, next_attempt_at = $2, last_error = $3, updated_at = $4
+                WHERE \(AttemptSQL.fence(id: "$5", attempt: "$6"))
                 """
             )
-            release = try connection.prepare(
-                """
-                UPDATE deliveries SET status = 'pending', attempts = attempts - 1, next_attempt_at = ?, updated_at = ?
-                WHERE id = ? AND attempts = ? AND status = 'running'
-                """
-            )
-            insertAttempt = try connection.prepare(
-                """
-                INSERT INTO attempts (delivery_id, number, started_at, duration_ms, outcome, error, output)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """
-            )
+            release = try connection.prepare(AttemptSQL.release)
+            insertAttempt = try connection.prepare(AttemptSQL.insert)
             countEvents = try connection.prepare("SELECT coalesce(max(seq), 0) FROM events")
             countPending = try connection.prepare(
                 """
                 SELECT count(*), min(created_at) FROM deliveries INDEXED BY deliveries_due
-                WHERE status IN ('pending', 'failed', 'running')
+                WHERE status IN (\(DeliveryStatus.unfinished.sql))
                 """
             )
-            countDead = try connection.prepare("SELECT count(*) FROM deliveries WHERE status = 'dead'")
+            countDead = try connection.prepare(
+                "SELECT count(*) FROM deliveries WHERE status = \(DeliveryStatus.dead.sql)")
             // The distinct actions of unfinished deliveries, one index seek per action (a loose index scan),
             // however large the backlog.
             queuedActions = try connection.prepare(
                 """
                 WITH RECURSIVE queued(action) AS (
                     SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
-                    WHERE status IN ('pending', 'failed', 'running')
+                    WHERE status IN (\(DeliveryStatus.unfinished.sql))
                     UNION ALL
                     SELECT (
                         SELECT min(action) FROM deliveries INDEXED BY deliveries_due_by_action
-                        WHERE status IN ('pending', 'failed', 'running') AND action > queued.action
+                        WHERE status IN (\(DeliveryStatus.unfinished.sql)) AND action > queued.action
                     ) FROM queued WHERE queued.action IS NOT NULL
                 )
                 SELECT action FROM queued WHERE action IS NOT NULL LIMIT 1000

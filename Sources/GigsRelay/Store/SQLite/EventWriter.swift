@@ -49,8 +49,8 @@ final class EventWriter: @unchecked Sendable {
                     let claim = try claim(request, using: statements)
                     replies.append { reply.resume(returning: .success(claim)) }
                 case .finish(let record, let reply):
-                    try finish(record, using: statements)
-                    replies.append { reply.resume(returning: .success(())) }
+                    let applied = try finish(record, using: statements)
+                    replies.append { reply.resume(returning: .success(applied)) }
                 case .stats(let probeBytes, let reply):
                     if let probeBytes {
                         // As large as the largest event: a full disk may still take a small write.
@@ -78,10 +78,8 @@ final class EventWriter: @unchecked Sendable {
                 case .blockedSubjects(let actions, let reply):
                     var blocked = BlockedSubjects()
                     if !actions.isEmpty {
-                        let placeholders = Array(repeating: "?", count: actions.count).joined(separator: ", ")
-                        let counted = try statements.connection.rows(
-                            OrderingSQL.blocked(actions: placeholders), actions.map(SQLiteValue.text)
-                        ) { row in
+                        let counted = try statements.connection.rows(OrderingSQL.blocked(actions: actions, .sqlite)) {
+                            row in
                             BlockedSubjects(
                                 count: Int(clamping: row.int64(at: 0)), oldestSince: row.optionalInt64(at: 1))
                         }
@@ -171,45 +169,30 @@ final class EventWriter: @unchecked Sendable {
         return stats
     }
 
-    /// Records an attempt's end; a report for an attempt that no longer holds the lease is ignored.
-    private func finish(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {
+    /// Records an attempt's end; a report for an attempt that no longer holds the lease changes nothing
+    /// and returns false.
+    private func finish(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) -> Bool {
         let now = unixMilliseconds()
-        let status: DeliveryStatus
-        var nextAttemptAt: Int64 = 0
-        switch record.outcome {
-        case .released:
+        if record.outcome == .released {
             let release = statements.release
             defer { release.reset() }
             try release.bind(now, at: 1)
-            try release.bind(now, at: 2)
-            try release.bind(record.delivery.rawValue, at: 3)
-            try release.bind(Int64(record.attempt), at: 4)
-            try release.step()
-            return
-        case .succeeded: status = .succeeded
-        case .retry(_, let next):
-            status = .failed
-            nextAttemptAt = next
-        case .dead: status = .dead
-        case .skipped: status = .skipped
+            try release.bind(record.delivery.rawValue, at: 2)
+            try release.bind(Int64(record.attempt), at: 3)
+            return try release.step()
         }
         let finish = statements.finish
         defer { finish.reset() }
-        try finish.bind(status.rawValue, at: 1)
-        try finish.bind(nextAttemptAt, at: 2)
+        try finish.bind(record.outcome.status.rawValue, at: 1)
+        try finish.bind(record.outcome.nextAttemptAt, at: 2)
         try finish.bind(record.outcome.error, at: 3)
         try finish.bind(now, at: 4)
         try finish.bind(record.delivery.rawValue, at: 5)
         try finish.bind(Int64(record.attempt), at: 6)
         try finish.step()
-        guard statements.connection.changes == 1 else {
-            logger.warning(
-                "Ignored the result of an attempt that had lost its lease",
-                metadata: [LogKey.deliveryID: "\(record.delivery)", LogKey.attempt: "\(record.attempt)"]
-            )
-            return
-        }
+        guard statements.connection.changes == 1 else { return false }
         try insertAttempt(record, using: statements)
+        return true
     }
 
     func insertAttempt(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) {

@@ -133,6 +133,21 @@ final class SQLiteConnection {
         return result
     }
 
+    /// Runs a statement built for both backends (``SQLStatement``) and maps every row.
+    func rows<Row>(_ statement: SQLStatement, _ map: (SQLiteStatement) -> Row) throws(SQLiteError) -> [Row] {
+        try rows(
+            statement.sql,
+            statement.arguments.flatMap { argument -> [SQLiteValue] in
+                switch argument {
+                case .text(let text): [.text(text)]
+                case .integer(let number): [.integer(number)]
+                case .texts(let texts): texts.map(SQLiteValue.text)
+                case .integers(let numbers): numbers.map(SQLiteValue.integer)
+                }
+            },
+            map)
+    }
+
     /// The first column of the first row of `sql` as text (for PRAGMA answers).
     func scalarText(_ sql: String) throws(SQLiteError) -> String? {
         let statement = try prepare(sql)

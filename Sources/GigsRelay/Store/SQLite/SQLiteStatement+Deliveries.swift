@@ -4,7 +4,7 @@ extension SQLiteStatement {
     static let insertDeliverySQL = """
         INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
             order_at)
-        VALUES (?1, ?2, 'pending', ?5, ?4, ?3, ?3, ?6, ?7)
+        VALUES (?1, ?2, \(DeliveryStatus.pending.sql), ?5, ?4, ?3, ?3, ?6, ?7)
         """
 
     /// Like ``insertDeliverySQL``, but inserts nothing when the event is no longer stored (a replay's
@@ -12,7 +12,8 @@ extension SQLiteStatement {
     static let insertReplaySQL = """
         INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
             order_at)
-        SELECT ?1, ?2, 'pending', ?5, ?4, ?3, ?3, ?6, ?7 WHERE EXISTS (SELECT 1 FROM events WHERE seq = ?1)
+        SELECT ?1, ?2, \(DeliveryStatus.pending.sql), ?5, ?4, ?3, ?3, ?6, ?7
+        WHERE EXISTS (SELECT 1 FROM events WHERE seq = ?1)
         """
 
     /// Runs ``insertDeliverySQL`` or ``insertReplaySQL`` for one event and action: due at `dueAt` (else
@@ -44,9 +45,10 @@ extension SQLiteStatement {
         EXISTS (
             SELECT 1 FROM deliveries o INDEXED BY deliveries_by_subject
             WHERE o.action = d.action AND o.subject = d.subject AND o.subject IS NOT NULL AND o.id != d.id AND (
-                (o.status = 'running' AND o.next_attempt_at > ?2)
+                (o.status = \(DeliveryStatus.running.sql) AND o.next_attempt_at > ?2)
                 OR ((o.order_at, o.event_seq, o.id) < (d.order_at, d.event_seq, d.id)
-                    AND (o.status IN ('pending', 'failed', 'running') OR (?5 = 1 AND o.status = 'dead')))
+                    AND (o.status IN (\(DeliveryStatus.unfinished.sql))
+                        OR (?5 = 1 AND o.status = \(DeliveryStatus.dead.sql))))
             )
         )
         """
@@ -58,15 +60,7 @@ extension SQLiteStatement {
             SELECT 1 FROM deliveries o INDEXED BY deliveries_by_subject
             WHERE o.action = d.action AND o.subject = d.subject AND o.subject IS NOT NULL
                 AND (o.order_at, o.event_seq, o.id) > (d.order_at, d.event_seq, d.id)
-                AND (o.attempts > 0 OR o.status = 'succeeded')
+                AND (o.attempts > 0 OR o.status = \(DeliveryStatus.succeeded.sql))
         )
         """
-
-    /// Runs ``OrderingSQL/unpark`` for the subject of `delivery`.
-    func unparkSubject(of delivery: DeliveryID, at now: Int64) throws(SQLiteError) {
-        defer { reset() }
-        try bind(now, at: 1)
-        try bind(delivery.rawValue, at: 2)
-        try step()
-    }
 }

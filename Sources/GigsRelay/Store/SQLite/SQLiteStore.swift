@@ -77,14 +77,14 @@ public final class SQLiteStore: EventLog {
     }
 
     /// `PRAGMA quick_check`: a damaged file is refused at start, naming SQLite's first finding, rather than
-    /// failing writes later. README "A corrupt store" says what to do.
+    /// failing writes later. docs/runbooks.md "A corrupt store" says what to do.
     private static func checkIntegrity(_ connection: SQLiteConnection) throws(SQLiteError) {
         let result = try connection.scalarText("PRAGMA quick_check") ?? "no answer"
         guard result == "ok" else {
             let finding = result.split(whereSeparator: \.isNewline).joined(separator: "; ").prefix(200)
             throw SQLiteError(
                 code: 11,
-                message: "the store failed PRAGMA quick_check (\(finding)); see README \"A corrupt store\""
+                message: "the store failed PRAGMA quick_check (\(finding)); see docs/runbooks.md \"A corrupt store\""
             )
         }
     }
@@ -102,8 +102,9 @@ public final class SQLiteStore: EventLog {
         try await perform { .claim(request, reply: $0) }
     }
 
-    /// Records a finished attempt and moves its delivery on.
-    public func finish(_ record: AttemptRecord) async throws(StoreError) {
+    /// Records a finished attempt and moves its delivery on; false when it had lost its lease.
+    @discardableResult
+    public func finish(_ record: AttemptRecord) async throws(StoreError) -> Bool {
         try await perform { .finish(record, reply: $0) }
     }
 

@@ -68,39 +68,29 @@ public final class StoreMaintenance {
     /// Applies an operator's change to each delivery it fits, in batches of ``batchSize``, and makes the
     /// parked deliveries of the changed ones' subjects due again; a dry run only reads.
     private func move(_ ids: [DeliveryID], _ move: DeliveryMove, dryRun: Bool) throws(StoreError) -> [DeliveryID] {
-        if dryRun {
-            do throws(SQLiteError) {
-                let select = try connection.prepare(move.selectOne)
-                var fitting: [DeliveryID] = []
-                for id in ids {
-                    defer { select.reset() }
-                    try select.bind(id.rawValue, at: 1)
-                    if try select.step() { fitting.append(id) }
-                }
-                return fitting
-            } catch {
-                throw StoreError.readFailed(error)
-            }
-        }
         var moved: [DeliveryID] = []
         for start in stride(from: 0, to: ids.count, by: Self.batchSize) {
-            let batch = ids[start..<min(start + Self.batchSize, ids.count)]
-            moved += try transaction { () throws(SQLiteError) in
-                let update = try connection.prepare(move.updateOne)
-                let unpark = try connection.prepare(OrderingSQL.unpark)
-                let now = unixMilliseconds()
-                var moved: [DeliveryID] = []
-                for id in batch {
-                    defer { update.reset() }
-                    try update.bind(now, at: 1)
-                    try update.bind(id.rawValue, at: 2)
-                    try update.step()
-                    guard connection.changes == 1 else { continue }
-                    moved.append(id)
-                    try unpark.unparkSubject(of: id, at: now)
+            let batch = ids[start..<min(start + Self.batchSize, ids.count)].map(\.rawValue)
+            let changed: Set<Int64>
+            if dryRun {
+                do {
+                    changed = Set(try connection.rows(move.select(batch, .sqlite)) { $0.int64(at: 0) })
+                } catch {
+                    throw StoreError.readFailed(error)
                 }
-                return moved
+            } else {
+                changed = try transaction { () throws(SQLiteError) in
+                    let now = unixMilliseconds()
+                    let changed = Set(try connection.rows(move.update(batch, now: now, .sqlite)) { $0.int64(at: 0) })
+                    if !changed.isEmpty {
+                        _ = try connection.rows(OrderingSQL.unpark(subjectsOf: Array(changed), now: now, .sqlite)) {
+                            _ in
+                        }
+                    }
+                    return changed
+                }
             }
+            moved += batch.filter(changed.contains).map(DeliveryID.init)
         }
         return moved
     }
@@ -150,7 +140,9 @@ public final class StoreMaintenance {
     /// The ids of every dead delivery, oldest first.
     public func deadDeliveries() throws(StoreError) -> [DeliveryID] {
         do {
-            return try connection.rows("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id", []) {
+            return try connection.rows(
+                "SELECT id FROM deliveries WHERE status = \(DeliveryStatus.dead.sql) ORDER BY id", []
+            ) {
                 DeliveryID($0.int64(at: 0))
             }
         } catch {

@@ -46,7 +46,7 @@ enum StorePruning {
 
     /// The `FROM … WHERE …` of the events that may go, with the cutoff as the one parameter.
     private static func candidates(includeDead: Bool) -> String {
-        let finished = includeDead ? "'succeeded', 'skipped', 'dead'" : "'succeeded', 'skipped'"
+        let finished = DeliveryStatus.prunable(includeDead: includeDead).sql
         return """
             FROM events e INDEXED BY events_by_received_at
             WHERE e.received_at < ?

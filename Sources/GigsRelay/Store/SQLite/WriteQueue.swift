@@ -17,7 +17,7 @@ final class WriteQueue: @unchecked Sendable {
         /// Claim due deliveries for the dispatcher.
         case claim(ClaimRequest, reply: Reply<Claim>)
         /// Record a finished attempt.
-        case finish(AttemptRecord, reply: Reply<Void>)
+        case finish(AttemptRecord, reply: Reply<Bool>)
         /// Read the monitor's counts; with `probeBytes`, also write that many bytes, to prove the disk
         /// takes a write as large as the largest event.
         case stats(probeBytes: Int?, reply: Reply<StoreStats>)

@@ -23,13 +23,13 @@ enum ActionStateSQL {
     /// Deliveries that are not finished, or dead, counted by action and status (through the status index).
     static let counts = """
         SELECT action, status, count(*) FROM deliveries
-        WHERE status IN ('pending', 'failed', 'running', 'dead') GROUP BY action, status
+        WHERE status IN (\(DeliveryStatus.counted.sql)) GROUP BY action, status
         """
 
     /// The `last_error` of an action's newest failed or dead delivery: $1 action.
     static let lastError = """
         SELECT last_error FROM deliveries
-        WHERE status IN ('failed', 'dead') AND action = $1 AND last_error IS NOT NULL
+        WHERE status IN (\([DeliveryStatus.failed, .dead].sql)) AND action = $1 AND last_error IS NOT NULL
         ORDER BY id DESC LIMIT 1
         """
 
