@@ -30,6 +30,7 @@ import uuid
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -169,7 +170,8 @@ try:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
                               options=options)
-    wait = WebDriverWait(driver, 15)
+    # A page being replaced by the next one leaves the element just found stale: look again.
+    wait = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])
 
     def shot(name):
         driver.save_screenshot(os.path.join(screenshots, f"{name}.png"))
