@@ -1,0 +1,74 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Logging
+import Testing
+
+/// What only the SQLite store promises, beside the contract both backends keep (`StoreConformanceTests`):
+/// its file's permissions, its wake-up hint, reopening a file, and a reader on a missing file.
+@Suite("SQLite store specifics")
+struct SQLiteStoreTests {
+    let directory = TemporaryDirectory()
+    let signer = TestSigner()
+    var path: String { directory.file("var/events.sqlite3") }
+
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
+        let store = try SQLiteStore(path: path, logger: Self.logger)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    @Test("Only a commit that creates deliveries wakes the dispatcher")
+    func wakeups() async throws {
+        defer { directory.remove() }
+        let wakeups = Locked(0)
+        let store = try SQLiteStore(path: path, logger: Self.logger) { wakeups.withLock { $0 += 1 } }
+        let event = try signer.verifiedEvent(id: "evt_outbox")
+        #expect(try await store.append(event, actions: ["a", "b"]) == .accepted)
+        #expect(try await store.append(event, actions: ["a", "b"]) == .duplicate)
+        _ = try await store.append(try signer.verifiedEvent(id: "evt_unrouted"), actions: [])
+        await store.close()
+        #expect(wakeups.value == 1)
+    }
+
+    @Test("Closing and reopening keeps every event, and duplicates stay duplicates")
+    func restartKeepsEverything() async throws {
+        defer { directory.remove() }
+        let events = try (0..<20).map { try signer.verifiedEvent(id: "evt_r\($0)") }
+        try await withStore { (store: SQLiteStore) async throws in
+            for event in events { #expect(try await store.append(event) == .accepted) }
+        }
+        try await withStore { (store: SQLiteStore) async throws in
+            for event in events { #expect(try await store.append(event) == .duplicate) }
+            #expect(try await store.append(try signer.verifiedEvent(id: "evt_new")) == .accepted)
+        }
+        let reader = try EventLogReader(path: path)
+        #expect(try reader.count() == 21)
+        #expect(try reader.rowCount(id: EventID("evt_r0")) == 1)
+        #expect(try reader.list(limit: 1).first?.id == EventID("evt_new"))
+    }
+
+    @Test("The database file is private (0600) in a private folder (0700)")
+    func permissions() async throws {
+        defer { directory.remove() }
+        try await withStore { store in _ = try await store.append(try signer.verifiedEvent(id: "evt_perm")) }
+        let file = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((file[.posixPermissions] as? Int) == 0o600)
+        let folder = try FileManager.default.attributesOfItem(atPath: directory.file("var"))
+        #expect((folder[.posixPermissions] as? Int) == 0o700)
+    }
+
+    @Test("A read-only reader refuses a missing store")
+    func missingStore() throws {
+        defer { directory.remove() }
+        #expect(throws: StoreError.self) { try EventLogReader(path: directory.file("absent.sqlite3")) }
+    }
+}
