@@ -21,7 +21,7 @@ extension StoreConsole {
             deliveries = try await self.deliveries(filter)
         }
         let candidates = deliveries.filter {
-            $0.subject != nil && ($0.status == .pending || $0.status == .failed) && blocksOnDead.contains($0.action)
+            $0.subject != nil && DeliveryStatus.waiting.contains($0.status) && blocksOnDead.contains($0.action)
         }
         let blockers = candidates.isEmpty ? [:] : try await self.blockers(of: candidates.map(\.id))
         if onlyBlocked {

@@ -130,8 +130,8 @@ struct EventContent {
             attempts = delivery.attempts
             self.eventPath = eventPath
             let status = DeliveryStatus(rawValue: delivery.summary.status)
-            canRetry = status == .dead || status == .failed
-            canSkip = status == .pending || status == .failed || status == .dead
+            canRetry = status.map(DeliveryMove.retry.from.contains) ?? false
+            canSkip = status.map(DeliveryMove.skip.from.contains) ?? false
         }
     }
 
