@@ -91,7 +91,8 @@ struct ConfigurationTests {
         for line in [
             "header_timeout_seconds = 7", "body_timeout_seconds = 13", "max_connections = 99",
             #"trusted_proxies = ["10.0.0.0/8"]"#, "max_failed_verifications = 5",
-            "failed_verification_window_seconds = 17", "allow_insecure = true", #"headers."X-Team" = "ops\nfloor""#,
+            "failed_verification_window_seconds = 17", "allow_insecure = true",
+            #"headers = { "X-Team" = "ops\nfloor" }"#,
         ] {
             #expect(shown.contains(line), "\(line)")
         }

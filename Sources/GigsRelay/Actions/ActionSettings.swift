@@ -9,13 +9,16 @@ protocol ActionSettings: Sendable {
     /// The `kind` value that selects it.
     static var kind: String { get }
 
+    /// The kind's own keys, as declared (for the reference).
+    static var keys: [any ConfigKeyDescription] { get }
+
     /// Reads the kind's own keys from the action's table; the keys every action has are read by
     /// ``ActionConfiguration``, which refuses whatever neither read.
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError)
 
     /// The kind's own keys with their effective values, in file order, as `config check` prints them
     /// (secrets as their references; nil: not set).
-    var effectiveKeys: [(key: String, value: String?)] { get }
+    var effectiveKeys: [EffectiveKey] { get }
 
     /// The runnable action, its secret references read.
     func makeAction(_ action: ActionConfiguration, context: ActionBuildContext) throws(ConfigurationError)

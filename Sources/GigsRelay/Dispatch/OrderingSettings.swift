@@ -13,42 +13,56 @@ public struct OrderingSettings: Sendable, Equatable {
     /// `"continue"`: the next one goes.
     public var deadBlocks: Bool
 
+    enum Keys {
+        static let ordering = ConfigKey.choice(
+            "ordering", ["none", "subject"], default: "none", reload: .applies,
+            "`subject`: deliveries that share a subject go one at a time, in the event's `time` order")
+        static let subject = ConfigKey.strings(
+            "subject", form: "JSON pointers", default: OrderingSettings.defaultSubject, reload: .applies,
+            "where the subject is read (the first string or number wins); with `ordering = \"subject\"`")
+        static let reorderWindowMilliseconds = ConfigKey.integer(
+            "reorder_window_ms", in: 0...60_000, default: 2000, reload: .applies,
+            "how long each ordered delivery waits for an earlier event that arrives late")
+        static let onDead = ConfigKey.choice(
+            "on_dead", ["block", "continue"], default: "block", reload: .applies,
+            "`block`: a dead delivery holds its subject until it is retried or skipped; `continue`: the next one goes")
+    }
+
+    static let keys: [any ConfigKeyDescription] = [
+        Keys.ordering, Keys.subject, Keys.reorderWindowMilliseconds, Keys.onDead,
+    ]
+
+    /// Reads the ordering keys of an action's table; nil for `ordering = "none"`, which refuses the others.
     init?(section: TOMLSection) throws(ConfigurationError) {
-        let mode = try section.string("ordering") ?? "none"
-        let pointers = try section.strings("subject")
-        let window = try section.integer("reorder_window_ms", in: 0...60_000)
-        let onDead = try section.string("on_dead")
-        switch mode {
-        case "none":
-            for (key, set) in [
-                ("subject", pointers != nil), ("reorder_window_ms", window != nil), ("on_dead", onDead != nil),
-            ]
-            where set {
+        let mode = try section.read(Keys.ordering)
+        guard mode == "subject" else {
+            for key in [Keys.subject.name, Keys.reorderWindowMilliseconds.name, Keys.onDead.name]
+            where section.contains(key) {
                 throw ConfigurationError(key: section.key(key), "needs ordering = \"subject\"")
             }
             return nil
-        case "subject": break
-        default:
-            throw ConfigurationError(key: section.key("ordering"), "must be \"none\" or \"subject\", got \"\(mode)\"")
         }
-        let texts = pointers ?? Self.defaultSubject
+        let texts = try section.read(Keys.subject)
         guard !texts.isEmpty else {
-            throw ConfigurationError(key: section.key("subject"), "must list at least one JSON pointer")
+            throw ConfigurationError(key: section.key(Keys.subject), "must list at least one JSON pointer")
         }
         subject = try texts.map { (text) throws(ConfigurationError) in
-            try JSONPointer(parsing: text, key: section.key("subject"))
+            try JSONPointer(parsing: text, key: section.key(Keys.subject))
         }
-        reorderWindowMilliseconds = window ?? 2000
-        switch onDead ?? "block" {
-        case "block": deadBlocks = true
-        case "continue": deadBlocks = false
-        case let other:
-            throw ConfigurationError(key: section.key("on_dead"), "must be \"block\" or \"continue\", got \"\(other)\"")
-        }
+        reorderWindowMilliseconds = try section.read(Keys.reorderWindowMilliseconds)
+        deadBlocks = try section.read(Keys.onDead) == "block"
     }
 
-    /// Subjects are kept to this many bytes, the longest id ingest accepts (ids are far shorter; a
-    /// longer value is cut, not refused).
+    /// The ordering keys with their effective values (`ordering = "none"` when `settings` is nil).
+    static func effectiveKeys(_ settings: OrderingSettings?) -> [EffectiveKey] {
+        [
+            Keys.ordering.effective(settings == nil ? "none" : "subject"),
+            Keys.subject.effective(settings?.subject.map(\.description)),
+            Keys.reorderWindowMilliseconds.effective(settings?.reorderWindowMilliseconds),
+            Keys.onDead.effective(settings.map { $0.deadBlocks ? "block" : "continue" }),
+        ]
+    }
+
     static let maxSubjectBytes = EventEnvelope.maxFieldBytes
 
     /// Whether `subject` is the default (`data.subscription`, else `data.id`), which ingest has already

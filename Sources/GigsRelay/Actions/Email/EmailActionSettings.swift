@@ -11,26 +11,37 @@ public struct EmailActionSettings: ActionSettings {
     /// Whether the file names `templates` (then the folder must exist).
     public var templatesSet: Bool
 
+    enum Keys {
+        static let to = ConfigKey.strings(
+            "to", form: "addresses", required: true, reload: .applies, "the fixed recipients")
+        static let templates = ConfigKey.string(
+            "templates", form: "folder", default: "templates/email", reload: .applies,
+            "`TYPE.{subject,text,html}.mustache` files that override the built-in ones, file by file; relative to the configuration file's folder"
+        )
+    }
+
+    static let keys: [any ConfigKeyDescription] = [Keys.to, Keys.templates]
+
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
         guard context.smtp != nil else {
             throw ConfigurationError(key: section.key("kind"), "email needs an [smtp] section (host, from, …)")
         }
-        let to = try section.strings("to") ?? []
+        let to = try section.read(Keys.to)
         guard !to.isEmpty else {
-            throw ConfigurationError(key: section.key("to"), "must list at least one address")
+            throw ConfigurationError(key: section.key(Keys.to), "must list at least one address")
         }
         self.to = try to.map { (text) throws(ConfigurationError) in
             guard let address = MailAddress(parsing: text) else {
-                throw ConfigurationError(key: section.key("to"), "\"\(text)\" is not an email address")
+                throw ConfigurationError(key: section.key(Keys.to), "\"\(text)\" is not an email address")
             }
             return address
         }
         (self.templates, self.templatesSet) = try section.templateFolder(
-            default: "templates/email", baseDirectory: context.baseDirectory)
+            Keys.templates, baseDirectory: context.baseDirectory)
     }
 
-    var effectiveKeys: [(key: String, value: String?)] {
-        [("to", TOMLText.list(to.map(\.description))), ("templates", TOMLText.quoted(templates))]
+    var effectiveKeys: [EffectiveKey] {
+        [Keys.to.effective(to.map(\.description)), Keys.templates.effective(templates)]
     }
 
     func makeAction(_ action: ActionConfiguration, context: ActionBuildContext) throws(ConfigurationError)

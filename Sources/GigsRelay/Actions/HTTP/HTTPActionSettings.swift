@@ -4,25 +4,38 @@ import Foundation
 public struct HTTPActionSettings: ActionSettings {
     static let kind = "http"
 
-    /// `url`: where to POST; https, or plain http to a loopback host unless `allow_insecure`.
     public var url: URL
-    /// `secret`: a reference to the `whsec_…` secret the requests are signed with.
     public var secret: SecretReference
-    /// `allow_insecure`: plain http to a host that is not loopback is allowed.
     public var allowInsecure: Bool
-    /// `headers`: extra request headers; a value may be a secret reference.
+    /// Extra request headers; a value may be a secret reference.
     public var headers: [String: HeaderValue]
+
+    enum Keys {
+        static let url = ConfigKey.string(
+            "url", form: "URL", required: true, reload: .applies,
+            "where to POST the event; https, or plain http to a loopback host unless `allow_insecure`")
+        static let allowInsecure = ConfigKey.bool(
+            "allow_insecure", default: false, reload: .applies, "plain http to a host that is not loopback is allowed")
+        static let secret = ConfigKey.secret(
+            "secret", required: true, reload: .applies, "the `whsec_…` secret the requests are signed with")
+        static let headers = ConfigKey.table(
+            "headers", form: "inline table of strings", reload: .applies,
+            "extra request headers; a value written `env:`, `file:` or `credential:` is a secret reference, and `Authorization`, `Proxy-Authorization` and `Cookie` take nothing else"
+        )
+    }
+
+    static let keys: [any ConfigKeyDescription] = [Keys.url, Keys.allowInsecure, Keys.secret, Keys.headers]
 
     /// Headers whose value is a credential: only a secret reference is accepted for them.
     static let credentialHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie"]
 
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
-        self.url = try section.url("url")
-        self.allowInsecure = try section.bool("allow_insecure") ?? false
-        self.secret = try SecretReference(parsing: try section.requiredString("secret"), key: section.key("secret"))
+        self.url = try section.url(Keys.url, allowInsecure: Keys.allowInsecure)
+        self.allowInsecure = try section.read(Keys.allowInsecure)
+        self.secret = try section.read(Keys.secret)
         var headers: [String: HeaderValue] = [:]
-        for (name, text) in try section.stringTable("headers") ?? [:] {
-            let key = section.key("headers.\(name)")
+        for (name, text) in try section.stringTable(Keys.headers.name) ?? [:] {
+            let key = section.key("\(Keys.headers.name).\(name)")
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
                 throw ConfigurationError(key: key, "is not a valid header name")
             }
@@ -38,14 +51,15 @@ public struct HTTPActionSettings: ActionSettings {
 }
 
 extension HTTPActionSettings {
-    var effectiveKeys: [(key: String, value: String?)] {
-        [
-            ("url", TOMLText.quoted(url.absoluteString)), ("allow_insecure", "\(allowInsecure)"),
-            ("secret", TOMLText.quoted(secret.description)),
+    var effectiveKeys: [EffectiveKey] {
+        let headerPairs = headers.keys.sorted().map { name in
+            "\(TOMLText.quoted(name)) = \(TOMLText.quoted(headers[name]?.description ?? ""))"
+        }
+        return [
+            Keys.url.effective(url.absoluteString), Keys.allowInsecure.effective(allowInsecure),
+            Keys.secret.effective(secret),
+            Keys.headers.effective(headers.isEmpty ? nil : "{ " + headerPairs.joined(separator: ", ") + " }"),
         ]
-            + headers.keys.sorted().map { header in
-                ("headers.\(TOMLText.quoted(header))", TOMLText.quoted(headers[header]?.description ?? ""))
-            }
     }
 
     func makeAction(_ action: ActionConfiguration, context: ActionBuildContext) throws(ConfigurationError)

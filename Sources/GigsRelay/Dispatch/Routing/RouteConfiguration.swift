@@ -20,6 +20,58 @@ public struct RouteConfiguration: Sendable, Equatable {
     }
 }
 
+extension RouteConfiguration {
+    enum Keys {
+        static let events = ConfigKey.strings(
+            "events", form: "event types, prefixes ending in `.*`, or `\"*\"`", required: true, reload: .applies,
+            "the event types this route takes")
+        static let filters = ConfigKey.table(
+            "where", form: "inline table of JSON pointer = value or [values]", reload: .applies,
+            "conditions on the payload, all of which must hold; see [actions](actions.md#routes)")
+        static let actions = ConfigKey.strings(
+            "actions", form: "action names", required: true, reload: .applies,
+            "the `[actions.NAME]` each matching event is delivered to")
+    }
+
+    static let section = ConfigSection(
+        name: "[routes]", summary: "Which actions an event goes to; each `[[routes]]` table is one route.",
+        keys: [Keys.events, Keys.filters, Keys.actions])
+
+    /// Reads one `[[routes]]` table; `actions` are the configured action names it may use.
+    init(section: TOMLSection, actions known: Set<String>) throws(ConfigurationError) {
+        let patterns = try section.read(Keys.events)
+        guard !patterns.isEmpty else {
+            throw ConfigurationError(key: section.key(Keys.events), "must list at least one event type or pattern")
+        }
+        events = try patterns.map { (text) throws(ConfigurationError) in
+            try EventTypePattern(parsing: text, key: section.key(Keys.events))
+        }
+        actions = try section.read(Keys.actions)
+        guard !actions.isEmpty else {
+            throw ConfigurationError(key: section.key(Keys.actions), "must list at least one action")
+        }
+        for name in actions where !known.contains(name) {
+            let names = known.sorted().joined(separator: ", ")
+            throw ConfigurationError(
+                key: section.key(Keys.actions),
+                "unknown action \"\(name)\"; configured actions: \(names.isEmpty ? "none" : names)")
+        }
+        filters = try (section.scalarTable(Keys.filters.name) ?? []).map {
+            (pointer, values) throws(ConfigurationError) in
+            PayloadFilter(pointer: try JSONPointer(parsing: pointer, key: section.key(Keys.filters)), values: values)
+        }
+    }
+
+    var effectiveKeys: [EffectiveKey] {
+        [
+            Keys.events.effective(events.map(\.description)),
+            Keys.filters.effective(
+                filters.isEmpty ? nil : "{ " + filters.map(\.description).joined(separator: ", ") + " }"),
+            Keys.actions.effective(actions),
+        ]
+    }
+}
+
 /// An event-type pattern: an exact type, a prefix ending in `.*`, or `*` for every type.
 public enum EventTypePattern: Sendable, Equatable, CustomStringConvertible {
     case exact(String)

@@ -1,10 +1,13 @@
 import Foundation
 
 extension TOMLSection {
-    /// Reads an https URL, or an http one to loopback (or anywhere with `allow_insecure = true`).
-    func url(_ key: String) throws(ConfigurationError) -> URL {
-        let text = try requiredString(key)
-        let allowInsecure = try bool("allow_insecure") ?? false
+    /// Reads a declared URL key (required, or with a default): https, or http to loopback (or anywhere
+    /// when the section's `allow_insecure` is true).
+    func url(_ key: ConfigKey<String>, allowInsecure: ConfigKey<Bool>) throws(ConfigurationError) -> URL {
+        try url(read(key), key: key.name, allowInsecure: read(allowInsecure))
+    }
+
+    private func url(_ text: String, key: String, allowInsecure: Bool) throws(ConfigurationError) -> URL {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
         else {
             throw ConfigurationError(key: self.key(key), "must be an absolute http(s) URL, got \"\(text)\"")

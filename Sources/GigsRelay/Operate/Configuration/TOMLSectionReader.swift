@@ -47,6 +47,16 @@ struct TOMLSectionReader {
         return sections
     }
 
+    /// Reads the declared section `[name]` with `parse`, then refuses any key it did not read.
+    func read<Settings>(
+        _ declared: ConfigSection, _ parse: (TOMLSection) throws(ConfigurationError) -> Settings
+    ) throws(ConfigurationError) -> Settings {
+        let section = try section(declared.name)
+        let settings = try parse(section)
+        try section.refuseUnknownKeys()
+        return settings
+    }
+
     func refuseUnknownSections(known: Set<String>) throws(ConfigurationError) {
         for key in root.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(
@@ -68,6 +78,9 @@ final class TOMLSection {
 
     /// Whether the file gave this table no keys (or left it out).
     var isEmpty: Bool { table.isEmpty }
+
+    /// Whether the file gives `key` (without counting it as read).
+    func contains(_ key: String) -> Bool { table[key] != nil }
 
     /// The dotted name of `key` in this section, for error messages.
     func key(_ key: String) -> String { "\(name).\(key)" }
@@ -162,14 +175,6 @@ final class TOMLSection {
         if let integer = value.int { return .number(Double(integer)) }
         if let double = value.double, double.isFinite { return .number(double) }
         return nil
-    }
-
-    /// A required string.
-    func requiredString(_ key: String) throws(ConfigurationError) -> String {
-        guard let value = try string(key), !value.isEmpty else {
-            throw ConfigurationError(key: self.key(key), "is required")
-        }
-        return value
     }
 
     func strings(_ key: String) throws(ConfigurationError) -> [String]? {

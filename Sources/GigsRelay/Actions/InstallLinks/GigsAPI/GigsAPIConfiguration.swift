@@ -2,27 +2,44 @@ import Foundation
 
 /// `[gigs]`: how to reach the Gigs REST API.
 public struct GigsAPIConfiguration: Sendable {
-    /// `gigs.api_url`: default `https://api.gigs.com`; plain http only to loopback (tests).
     public var apiURL: URL
-    /// `gigs.allow_insecure`: plain http to a host that is not loopback is allowed.
-    public var allowInsecure = false
-    /// `gigs.project`: the project id every call is under.
+    public var allowInsecure: Bool
+    /// The project id every call is under.
     public var project: String
-    /// `gigs.token`: a reference to the project API key.
+    /// A reference to the project API key.
     public var token: SecretReference
 
+    enum Keys {
+        static let apiURL = ConfigKey.string(
+            "api_url", form: "URL", default: "https://api.gigs.com", reload: .applies,
+            "the Gigs API; plain http only to loopback (tests) unless `allow_insecure`")
+        static let allowInsecure = ConfigKey.bool(
+            "allow_insecure", default: false, reload: .applies, "plain http to a host that is not loopback is allowed")
+        static let project = ConfigKey.string(
+            "project", form: "project id", required: true, reload: .applies, "the project every call is under")
+        static let token = ConfigKey.secret(
+            "token", required: true, reload: .applies, "the project API key")
+    }
+
+    static let section = ConfigSection(
+        name: "gigs",
+        summary: "The Gigs REST API, for `esim-install-links` actions; leave it out when none is configured.",
+        keys: [Keys.apiURL, Keys.allowInsecure, Keys.project, Keys.token])
+
     init(section: TOMLSection) throws(ConfigurationError) {
-        if try section.string("api_url") == nil {
-            self.apiURL = URL(string: "https://api.gigs.com")!
-        } else {
-            self.apiURL = try section.url("api_url")
-            self.allowInsecure = try section.bool("allow_insecure") ?? false
-        }
-        let project = try section.requiredString("project")
+        self.apiURL = try section.url(Keys.apiURL, allowInsecure: Keys.allowInsecure)
+        self.allowInsecure = try section.read(Keys.allowInsecure)
+        self.project = try section.read(Keys.project)
         guard project.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw ConfigurationError(key: section.key("project"), "must be a Gigs project id")
+            throw ConfigurationError(key: section.key(Keys.project), "must be a Gigs project id")
         }
-        self.project = project
-        self.token = try SecretReference(parsing: try section.requiredString("token"), key: section.key("token"))
+        self.token = try section.read(Keys.token)
+    }
+
+    var effectiveKeys: [EffectiveKey] {
+        [
+            Keys.apiURL.effective(apiURL.absoluteString), Keys.allowInsecure.effective(allowInsecure),
+            Keys.project.effective(project), Keys.token.effective(token),
+        ]
     }
 }
