@@ -46,19 +46,24 @@ public struct TestSigner: Sendable {
 
 extension TestSigner {
     /// A ``VerifiedEvent`` made the only way there is: by signing a body and verifying it.
-    public func verifiedEvent(id: String, type: String = "com.gigs.subscription.activated") throws -> VerifiedEvent {
-        try verifiedEvent(id: id, body: SampleEvents.body(id: id, type: type))
+    public func verifiedEvent(
+        id: String, type: String = "com.gigs.subscription.activated", clock: any RelayClock = SystemClock()
+    ) throws -> VerifiedEvent {
+        try verifiedEvent(id: id, body: SampleEvents.body(id: id, type: type), clock: clock)
     }
 
-    /// A ``VerifiedEvent`` of a given body (its envelope's `id` should be `id`).
-    public func verifiedEvent(id: String, body: [UInt8]) throws -> VerifiedEvent {
-        let timestamp = Int64(Date().timeIntervalSince1970)
+    /// A ``VerifiedEvent`` of a given body (its envelope's `id` should be `id`), received at `clock`'s now.
+    public func verifiedEvent(id: String, body: [UInt8], clock: any RelayClock = SystemClock()) throws
+        -> VerifiedEvent
+    {
+        let timestamp = clock.now / 1000
         let headers = WebhookHeaders(
             id: "msg_\(id)",
             timestamp: "\(timestamp)",
             signature: signature(id: "msg_\(id)", timestamp: timestamp, body: body)
         )
-        let verifier = SignatureVerifier(secrets: [try WebhookSecret(encoded: encodedSecret)], toleranceSeconds: 300)
+        let verifier = SignatureVerifier(
+            secrets: [try WebhookSecret(encoded: encodedSecret)], toleranceSeconds: 300, clock: clock)
         return try verifier.verify(headers: headers, body: body)
     }
 }

@@ -16,8 +16,14 @@ enum FuzzTargets {
     private static let verifier = SignatureVerifier(
         secrets: [secret],
         toleranceSeconds: 300,
-        now: { Date(timeIntervalSince1970: 1_795_000_000) }
+        clock: FixedClock()
     )
+
+    /// Fuzzed timestamps are judged against one fixed moment.
+    private struct FixedClock: RelayClock {
+        var now: Int64 { 1_795_000_000_000 }
+        var instant: ContinuousClock.Instant { .now }
+    }
 
     static func run(_ data: [UInt8]) {
         guard let mode = data.first else { return }

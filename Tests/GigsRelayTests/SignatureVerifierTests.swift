@@ -18,7 +18,7 @@ struct SignatureVerifierTests {
         return SignatureVerifier(
             secrets: try secrets.map { try WebhookSecret(encoded: $0) },
             toleranceSeconds: 300,
-            now: { fixed }
+            clock: ManualClock(now: unixMilliseconds(fixed))
         )
     }
 

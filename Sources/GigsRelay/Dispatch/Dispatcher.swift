@@ -28,6 +28,7 @@ public final class Dispatcher: Service {
     private let heartbeat: Heartbeat
     private let metrics: RelayMetrics
     private let logger: Logger
+    private let clock: any RelayClock
     private let running = RunningAttempts()
     private let flow = FlowControl()
     /// The actions the last claim found paused by an operator.
@@ -41,6 +42,7 @@ public final class Dispatcher: Service {
     ///   - wakeup: the signal the store fires after creating deliveries.
     ///   - heartbeat: beaten on every turn of the claim loop (at least every ``pollInterval``), for
     ///     readiness and the systemd watchdog.
+    ///   - clock: what claims, retries, leases and flow control read the time from.
     public init(
         store: any EventLog,
         live: LiveSettings,
@@ -48,6 +50,7 @@ public final class Dispatcher: Service {
         wakeup: WakeupSignal,
         heartbeat: Heartbeat = Heartbeat(),
         metrics: RelayMetrics = RelayMetrics(),
+        clock: any RelayClock = SystemClock(),
         logger: Logger
     ) {
         self.store = store
@@ -57,6 +60,7 @@ public final class Dispatcher: Service {
         self.heartbeat = heartbeat
         self.metrics = metrics
         self.logger = logger
+        self.clock = clock
     }
 
     public func run() async throws {
@@ -85,10 +89,11 @@ public final class Dispatcher: Service {
             }
             var timeout = Self.pollInterval
             if free > 0 {
-                let now = unixMilliseconds()
+                let now = clock.now
+                let instant = clock.instant
                 let settings = live.snapshot.settings
                 let limited = flow.limit(
-                    running.claimable(settings, workers: dispatch.workers), settings: settings, now: .now)
+                    running.claimable(settings, workers: dispatch.workers), settings: settings, now: instant)
                 for transition in limited.transitions { report(transition) }
                 var request = ClaimRequest(
                     limit: free, actions: limited.actions, now: now,
@@ -132,7 +137,7 @@ public final class Dispatcher: Service {
                     retryAt = min(at, retryAt ?? at)
                 }
                 if let retryAt {
-                    timeout = max(min(timeout, retryAt - .now), .milliseconds(1))
+                    timeout = max(min(timeout, retryAt - instant), .milliseconds(1))
                 }
             }
             await wakeup.wait(timeout: timeout)
@@ -159,7 +164,7 @@ public final class Dispatcher: Service {
             logger.notice("Circuit closed: attempts succeed again", metadata: metadata)
         }
         let change = CircuitChange(
-            action: transition.action, state: transition.to, at: unixMilliseconds(), error: transition.error)
+            action: transition.action, state: transition.to, at: clock.now, error: transition.error)
         let store = store
         let logger = logger
         Task {
@@ -220,7 +225,7 @@ public final class Dispatcher: Service {
     /// Records an attempt's end, trying again while the store is unavailable (a database restarting, say)
     /// until shortly before the delivery's lease ends, so a short outage does not send it twice. Returns
     /// the last error when it could not be recorded.
-    private func recordAttempt(_ attempt: AttemptRecord, leaseEnd: Date) async -> StoreError? {
+    private func recordAttempt(_ attempt: AttemptRecord, leaseEnd: ContinuousClock.Instant) async -> StoreError? {
         var wait = Duration.milliseconds(200)
         while true {
             do {
@@ -233,7 +238,7 @@ public final class Dispatcher: Service {
                 return nil
             } catch {
                 // A second to spare, so the report does not race the lease's end.
-                let retryAt = Date().addingTimeInterval(Double(wait.wholeMilliseconds) / 1000 + 1)
+                let retryAt = clock.instant + wait + .seconds(1)
                 guard retryAt < leaseEnd, !Task.isCancelled else { return error }
                 try? await Task.sleep(for: wait)
                 wait = min(wait * 2, .seconds(2))
@@ -243,7 +248,8 @@ public final class Dispatcher: Service {
 
     /// Runs one attempt within the action's timeout and records how it ended.
     private func attempt(_ job: DeliveryJob) async {
-        let started = Date()
+        let started = clock.now
+        let startedInstant = clock.instant
         var metadata: Logger.Metadata = [
             LogKey.deliveryID: "\(job.id)", LogKey.action: "\(job.action)", LogKey.attempt: "\(job.attempt)",
             LogKey.eventID: "\(job.eventID)",
@@ -276,21 +282,21 @@ public final class Dispatcher: Service {
                 record = .dead(error: "\(error) (attempt \(job.attempt) of \(policy.maxAttempts))".bounded())
             } else {
                 let delay = policy.delay(afterAttempt: job.attempt, retryAfter: retryAfter)
-                let next = unixMilliseconds().saturatingAdd(delay.wholeMilliseconds)
+                let next = clock.now.saturatingAdd(delay.wholeMilliseconds)
                 record = .retry(error: error.bounded(), nextAttemptAt: next)
             }
         }
-        let duration = Int64(Date().timeIntervalSince(started) * 1000)
+        let duration = (clock.instant - startedInstant).wholeMilliseconds
         let attemptRecord = AttemptRecord(
             delivery: job.id,
             attempt: job.attempt,
-            startedAt: unixMilliseconds(started),
+            startedAt: started,
             durationMilliseconds: duration,
             outcome: record,
             output: output.map { $0.bounded(4096) }
         )
         if let error = await recordAttempt(
-            attemptRecord, leaseEnd: started.addingTimeInterval(Double(dispatch.leaseSeconds)))
+            attemptRecord, leaseEnd: startedInstant + .seconds(dispatch.leaseSeconds))
         {
             // The lease expires and the delivery is attempted again: nothing is lost.
             metadata[LogKey.error] = "\(error)"
@@ -298,11 +304,11 @@ public final class Dispatcher: Service {
             return
         }
         if let transition = flow.finished(
-            job.action, outcome: record, settings: current.settings[job.action], now: .now)
+            job.action, outcome: record, settings: current.settings[job.action], now: clock.instant)
         {
             report(transition)
         }
-        let finished = unixMilliseconds()
+        let finished = clock.now
         metrics.countAttempt(
             action: job.action,
             outcome: record.label,

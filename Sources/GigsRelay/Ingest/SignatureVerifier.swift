@@ -12,22 +12,22 @@ public struct SignatureVerifier: Sendable {
 
     private let secrets: [WebhookSecret]
     private let toleranceSeconds: Int64
-    private let now: @Sendable () -> Date
+    private let clock: any RelayClock
 
     /// - Parameters:
     ///   - secrets: the signing secrets, in configuration order; at least one.
-    ///   - toleranceSeconds: how far the timestamp may be from `now()`, either way.
-    ///   - now: the clock, injected for tests.
-    public init(secrets: [WebhookSecret], toleranceSeconds: Int, now: @escaping @Sendable () -> Date = Date.init) {
+    ///   - toleranceSeconds: how far the timestamp may be from the clock, either way.
+    ///   - clock: where the time of receipt is read (the reorder window starts there).
+    public init(secrets: [WebhookSecret], toleranceSeconds: Int, clock: any RelayClock = SystemClock()) {
         precondition(!secrets.isEmpty, "a verifier needs at least one secret")
         self.secrets = secrets
         self.toleranceSeconds = Int64(toleranceSeconds)
-        self.now = now
+        self.clock = clock
     }
 
     /// Checks the timestamp and signature, then decodes the event envelope.
     public func verify(headers: WebhookHeaders, body: [UInt8]) throws(IngestError) -> VerifiedEvent {
-        let receivedAt = now()
+        let receivedAt = clock.now
         let timestamp = try checkTimestamp(headers.timestamp, now: receivedAt)
         let secretIndex = try matchingSecretIndex(headers: headers, body: body)
         let envelope = try EventEnvelope.decode(body)
@@ -36,18 +36,18 @@ public struct SignatureVerifier: Sendable {
             headers: headers,
             timestamp: timestamp,
             body: body,
-            receivedAt: unixMilliseconds(receivedAt),
+            receivedAt: receivedAt,
             secretIndex: secretIndex
         )
     }
 
-    private func checkTimestamp(_ text: String, now: Date) throws(IngestError) -> Int64 {
+    private func checkTimestamp(_ text: String, now: Int64) throws(IngestError) -> Int64 {
         guard text.utf8.count <= 18, !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
             let timestamp = Int64(text)
         else {
             throw .invalidSignatureHeaders
         }
-        let current = Int64(now.timeIntervalSince1970.rounded(.down))
+        let current = now / 1000
         guard abs(current - timestamp) <= toleranceSeconds else { throw .timestampOutOfRange }
         return timestamp
     }

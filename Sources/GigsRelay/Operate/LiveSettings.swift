@@ -44,15 +44,19 @@ public final class LiveSettings: Sendable {
     /// Resolves every secret and builds every action of `configuration`: anything wrong is a
     /// ``ConfigurationError`` naming its key, and nothing is put in effect.
     ///
-    /// - Parameter environment: the process environment, for `env:` and `credential:` references.
+    /// - Parameters:
+    ///   - environment: the process environment, for `env:` and `credential:` references.
+    ///   - clock: where the verifier reads the time of receipt.
     public static func make(
         _ configuration: RelayConfiguration,
         environment: [String: String],
-        client: HTTPClient
+        client: HTTPClient,
+        clock: any RelayClock = SystemClock()
     ) throws(ConfigurationError) -> Snapshot {
         let secrets = try configuration.resolveWebhookSecrets(environment: environment)
         return Snapshot(
-            verifier: SignatureVerifier(secrets: secrets, toleranceSeconds: configuration.webhook.toleranceSeconds),
+            verifier: SignatureVerifier(
+                secrets: secrets, toleranceSeconds: configuration.webhook.toleranceSeconds, clock: clock),
             routes: configuration.routes,
             actions: try ActionKinds.makeActions(configuration, environment: environment, client: client),
             settings: configuration.actions

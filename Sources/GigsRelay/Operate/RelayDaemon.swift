@@ -122,11 +122,14 @@ private func bindAddress(_ listen: ListenAddress) -> BindAddress {
 /// in-flight requests, the dispatcher lets running attempts finish (or releases them), the HTTP client
 /// closes, then the store commits what is queued and closes.
 ///
-/// - Parameter environment: the process environment, for `env:` and `credential:` secret references.
+/// - Parameters:
+///   - environment: the process environment, for `env:` and `credential:` secret references.
+///   - clock: the one clock ingest, the store, the dispatcher, retention and the operator API read.
 public func buildDaemon(
     configuration: RelayConfiguration,
     configurationPath: String? = nil,
     environment: [String: String],
+    clock: any RelayClock = SystemClock(),
     logger: Logger
 ) async throws -> ServiceGroup {
     // Socket activation: systemd passed the listening socket; server.listen is not bound then.
@@ -141,11 +144,13 @@ public func buildDaemon(
     let opened: OpenedStore
     let location = StoreLocation(configuration.store)
     do {
-        live = LiveSettings(try LiveSettings.make(configuration, environment: environment, client: client))
+        live = LiveSettings(
+            try LiveSettings.make(configuration, environment: environment, client: client, clock: clock))
         if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
             try removeStaleSocket(at: path)
         }
-        opened = try await location.open(environment: environment, logger: logger, onDeliveriesCreated: wakeup.signal)
+        opened = try await location.open(
+            environment: environment, clock: clock, logger: logger, onDeliveriesCreated: wakeup.signal)
     } catch {
         // Nothing runs yet: the client must still be shut down, or its deinit traps.
         try? await client.shutdown()
@@ -170,7 +175,7 @@ public func buildDaemon(
         }
         observability.operatorAPI = OperatorAPI(
             console: opened.console, live: live, token: token, redact: configuration.admin.redact,
-            trustedProxies: configuration.server.trustedProxies, logger: logger)
+            trustedProxies: configuration.server.trustedProxies, clock: clock, logger: logger)
     } catch {
         await opened.close()
         try? await client.shutdown()
@@ -209,13 +214,14 @@ public func buildDaemon(
         HTTPClientService(client: client),
         Dispatcher(
             store: store, live: live, configuration: configuration, wakeup: wakeup,
-            heartbeat: observability.dispatcher, metrics: observability.metrics, logger: logger),
+            heartbeat: observability.dispatcher, metrics: observability.metrics, clock: clock, logger: logger),
         observability.monitor,
         application,
     ]
     if configuration.store.retentionDays > 0 {
         services.append(
-            RetentionService(store: store, retentionDays: configuration.store.retentionDays, logger: logger))
+            RetentionService(
+                store: store, retentionDays: configuration.store.retentionDays, clock: clock, logger: logger))
     }
     if configuration.admin.listen != nil {
         services.append(
@@ -243,7 +249,7 @@ public func buildDaemon(
         services.append(
             ReloadService(
                 path: configurationPath, started: configuration, live: live, environment: environment, client: client,
-                notifier: notifier, status: status, logger: logger))
+                clock: clock, notifier: notifier, status: status, logger: logger))
     }
     services.append(ShutdownNotifierService(notifier: notifier))
     return ServiceGroup(

@@ -17,6 +17,7 @@ struct ReloadService: Service, CustomStringConvertible {
     let live: LiveSettings
     let environment: [String: String]
     let client: HTTPClient
+    let clock: any RelayClock
     let notifier: SystemdNotifier
     let status: StatusLine
     let logger: Logger
@@ -44,7 +45,7 @@ struct ReloadService: Service, CustomStringConvertible {
         let snapshot: LiveSettings.Snapshot
         do {
             configuration = try RelayConfiguration.load(path: path)
-            snapshot = try LiveSettings.make(configuration, environment: environment, client: client)
+            snapshot = try LiveSettings.make(configuration, environment: environment, client: client, clock: clock)
         } catch {
             logger.error(
                 "The new configuration is invalid; keeping the running one",

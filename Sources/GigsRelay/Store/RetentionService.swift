@@ -10,6 +10,8 @@ struct RetentionService: Service {
 
     let store: any EventLog
     let retentionDays: Int
+    /// Where "older than" is measured from.
+    var clock: any RelayClock = SystemClock()
     let logger: Logger
 
     func run() async throws {
@@ -24,7 +26,7 @@ struct RetentionService: Service {
 
     /// One pass: batches until one comes back short, yielding to other writes between batches.
     func prune() async {
-        let cutoff = unixMilliseconds() - Int64(retentionDays) * 86_400_000
+        let cutoff = clock.now - Int64(retentionDays) * 86_400_000
         var total = 0
         do {
             while !Task.isCancelled {

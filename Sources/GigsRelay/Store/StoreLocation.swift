@@ -41,18 +41,21 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     }
 
     /// Opens the log for the daemon: creates and migrates the store when needed.
+    ///
+    /// - Parameter clock: the time the store stamps finishes and operator changes with.
     public func openLog(
         environment: [String: String],
+        clock: any RelayClock = SystemClock(),
         logger: Logger,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
     ) async throws -> any EventLog {
         switch self {
         case .sqlite(let path):
-            try SQLiteStore(path: path, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            try SQLiteStore(path: path, clock: clock, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
         case .postgres(let url, let password, let poolSize):
             try await Self.openPostgres(
-                url: url, password: password, poolSize: poolSize, environment: environment, logger: logger,
-                onDeliveriesCreated: onDeliveriesCreated)
+                url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
+                logger: logger, onDeliveriesCreated: onDeliveriesCreated)
         }
     }
 
@@ -61,22 +64,24 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     /// its own connection beside the writer.
     public func open(
         environment: [String: String],
+        clock: any RelayClock = SystemClock(),
         logger: Logger,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
     ) async throws -> OpenedStore {
         switch self {
         case .sqlite(let path):
-            let log = try SQLiteStore(path: path, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            let log = try SQLiteStore(
+                path: path, clock: clock, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
             do {
-                return OpenedStore(log: log, console: try SQLiteConsole(path: path))
+                return OpenedStore(log: log, console: try SQLiteConsole(path: path, clock: clock))
             } catch {
                 await log.close()
                 throw error
             }
         case .postgres(let url, let password, let poolSize):
             let store = try await Self.openPostgres(
-                url: url, password: password, poolSize: poolSize, environment: environment, logger: logger,
-                onDeliveriesCreated: onDeliveriesCreated)
+                url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
+                logger: logger, onDeliveriesCreated: onDeliveriesCreated)
             return OpenedStore(log: store, console: store)
         }
     }
@@ -87,24 +92,27 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         password: SecretReference?,
         poolSize: Int,
         environment: [String: String],
+        clock: any RelayClock,
         logger: Logger,
         onDeliveriesCreated: @escaping @Sendable () -> Void
     ) async throws -> PostgresStore {
         try await PostgresStore.open(
             url: url, password: try password?.resolve(key: "store.password", environment: environment),
-            poolSize: poolSize, logger: logger, listen: true, onDeliveriesCreated: onDeliveriesCreated)
+            poolSize: poolSize, clock: clock, logger: logger, listen: true, onDeliveriesCreated: onDeliveriesCreated)
     }
 
     /// Opens the store for the CLI's reads and changes, beside a running daemon; a SQLite store must
     /// exist already.
-    public func openConsole(environment: [String: String], logger: Logger) async throws -> any StoreConsole {
+    public func openConsole(
+        environment: [String: String], clock: any RelayClock = SystemClock(), logger: Logger
+    ) async throws -> any StoreConsole {
         switch self {
         case .sqlite(let path):
-            return try SQLiteConsole(path: path)
+            return try SQLiteConsole(path: path, clock: clock)
         case .postgres(let url, let password, let poolSize):
             return try await PostgresStore.open(
                 url: url, password: try password?.resolve(key: "store.password", environment: environment),
-                poolSize: min(poolSize, 4), logger: logger)
+                poolSize: min(poolSize, 4), clock: clock, logger: logger)
         }
     }
 

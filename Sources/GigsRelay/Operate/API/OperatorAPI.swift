@@ -23,6 +23,8 @@ public struct OperatorAPI: Sendable {
     /// The console's sessions, which also hold the token; nil without a token (a loopback listener: the
     /// API answers this machine, the console is off).
     let sessions: ConsoleSessions?
+    /// Where sessions, the failure limit and ages read the time.
+    let clock: any RelayClock
 
     /// - Parameters:
     ///   - trustedProxies: `server.trusted_proxies`, whose `X-Forwarded-For` names the client.
@@ -35,8 +37,10 @@ public struct OperatorAPI: Sendable {
         redact: [JSONPointer],
         trustedProxies: [IPNetwork] = [],
         maxFailures: Int = 10,
+        clock: any RelayClock = SystemClock(),
         logger: Logger
     ) {
+        self.clock = clock
         self.console = console
         self.live = live
         self.redact = redact
@@ -113,7 +117,7 @@ public struct OperatorAPI: Sendable {
         _ body: @Sendable ([String: String]) async throws -> any Encodable & Sendable
     ) async throws -> Response {
         let client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
-        let now = unixMilliseconds()
+        let now = clock.now
         if let seconds = refusals.blockedFor(client, now: now) {
             return Self.error(
                 Failure(

@@ -4,7 +4,7 @@ import Foundation
 /// answers, in the same views.
 extension OperatorConsole {
     func overview() async throws -> (template: String, title: String, content: OverviewContent) {
-        let now = unixMilliseconds()
+        let now = api.clock.now
         let activity = observability.metrics.activity
         let rates = [("Events received", ActivityRates.Kind.received), ("Delivered", .delivered), ("Failed", .failed)]
             .map { name, kind in
@@ -27,7 +27,7 @@ extension OperatorConsole {
         return OverviewCounts(
             eventsReceived: stats.eventsReceived, pending: stats.pendingDeliveries, running: running,
             dead: stats.deadDeliveries,
-            oldestPendingSeconds: stats.oldestPendingAgeMilliseconds(now: unixMilliseconds()) / 1000)
+            oldestPendingSeconds: stats.oldestPendingAgeMilliseconds(now: api.clock.now) / 1000)
     }
 
     func events(_ query: [String: String]) async throws -> (template: String, title: String, content: EventsContent) {

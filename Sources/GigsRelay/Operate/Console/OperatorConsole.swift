@@ -45,7 +45,7 @@ struct OperatorConsole: Sendable {
         group.post("/sign-in") { request, context in try await signIn(request, context) }
         group.post("/sign-out") { request, context in
             try await change(request, context) { session, _ in
-                sessions?.revoke(session, now: Self.nowSeconds)
+                sessions?.revoke(session, now: nowSeconds)
                 logger.notice("Console sign-out", metadata: ["relay.operator": "console:\(session.id)"])
                 var response = Self.redirect(to: "sign-in")
                 response.setCookie(Self.expired(ConsoleSessions.cookie, secure: secure(request, context)))
@@ -121,7 +121,7 @@ struct OperatorConsole: Sendable {
     private func signIn(_ request: Request, _ context: some RemoteAddressRequestContext) async throws -> Response {
         guard let sessions else { return disabled() }
         let client = api.clients.resolve(peer: context.remoteAddress, headers: request.headers)
-        let now = unixMilliseconds()
+        let now = api.clock.now
         if let seconds = api.refusals.blockedFor(client, now: now) {
             var response = message(
                 "Too many failed sign-ins", "Too many wrong tokens from this address. Try again in \(seconds) s.",
@@ -155,7 +155,7 @@ struct OperatorConsole: Sendable {
 
     private func session(_ request: Request) -> ConsoleSessions.Session? {
         guard let sessions, let value = request.cookies[ConsoleSessions.cookie]?.value else { return nil }
-        return sessions.session(cookie: value, now: Self.nowSeconds)
+        return sessions.session(cookie: value, now: nowSeconds)
     }
 
     private func secure(_ request: Request, _ context: some RemoteAddressRequestContext) -> Bool {
@@ -307,7 +307,7 @@ struct OperatorConsole: Sendable {
 
     // MARK: - Helpers
 
-    static var nowSeconds: Int64 { unixMilliseconds() / 1000 }
+    var nowSeconds: Int64 { api.clock.now / 1000 }
 
     /// The relative path from a page to the console's root: `.` for `/console/events`, `..` for
     /// `/console/events/ID`.

@@ -120,9 +120,12 @@ struct FinishAttempts: PostgresPreparedStatement {
     typealias Row = Int64
 
     let records: [AttemptRecord]
+    /// When the batch is recorded (Unix ms): the deliveries' `updated_at`.
+    let now: Int64
 
-    init(_ records: [AttemptRecord]) {
+    init(_ records: [AttemptRecord], now: Int64) {
         self.records = records
+        self.now = now
     }
 
     func makeBindings() throws -> PostgresBindings {
@@ -138,7 +141,7 @@ struct FinishAttempts: PostgresPreparedStatement {
         bindings.append(records.map(\.outcome.label))
         bindings.append(records.map { $0.output?.postgresText ?? "" })
         bindings.append(records.map { $0.output != nil })
-        bindings.append(unixMilliseconds())
+        bindings.append(now)
         return bindings
     }
 

@@ -111,7 +111,7 @@ extension PostgresStore {
         var moved: [DeliveryID] = []
         for start in stride(from: 0, to: ids.count, by: StoreMaintenance.batchSize) {
             let batch = ids[start..<min(start + StoreMaintenance.batchSize, ids.count)].map(\.rawValue)
-            let now = unixMilliseconds()
+            let now = clock.now
             let query = PostgresQuery(dryRun ? move.select(batch, .postgres) : move.update(batch, now: now, .postgres))
             let changed = Set(
                 try await write { client in
@@ -137,7 +137,7 @@ extension PostgresStore {
             paused
             ? PostgresQuery(
                 unsafeSQL: ActionStateSQL.pause + " RETURNING action",
-                binds: Self.binds(action.postgresText, unixMilliseconds()))
+                binds: Self.binds(action.postgresText, clock.now))
             : PostgresQuery(
                 unsafeSQL: ActionStateSQL.resume + " RETURNING action", binds: Self.binds(action.postgresText))
         let logger = logger
@@ -238,7 +238,7 @@ extension PostgresStore {
             let batch = Array(plan[start..<min(start + StoreMaintenance.batchSize, plan.count)])
             let sequences = batch.map(\.sequence)
             let actions = batch.map { $0.action.postgresText }
-            let now = unixMilliseconds()
+            let now = clock.now
             // Each insert checks that its event is still stored (retention may have removed it since the
             // plan was made), so no delivery is ever left without its event.
             let rows = try await write { client in

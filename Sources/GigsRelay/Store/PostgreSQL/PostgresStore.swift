@@ -27,6 +27,8 @@ public final class PostgresStore: EventLog, StoreConsole {
     let client: PostgresClient
     private let runner: Task<Void, Never>
     let logger: Logger
+    /// The time finishes, releases and operator changes are stamped with.
+    let clock: any RelayClock
     private let onDeliveriesCreated: @Sendable () -> Void
     private let claimTurn = NIOLockedValueBox(0)
     private let appends: NIOLockedValueBox<Batcher<(event: VerifiedEvent, deliveries: [NewDelivery]), AppendResult>?> =
@@ -46,9 +48,11 @@ public final class PostgresStore: EventLog, StoreConsole {
         runner: Task<Void, Never>,
         logger: Logger,
         poolSize: Int,
+        clock: any RelayClock,
         onDeliveriesCreated: @escaping @Sendable () -> Void
     ) {
         self.url = url
+        self.clock = clock
         self.client = client
         self.runner = runner
         self.logger = logger
@@ -72,10 +76,14 @@ public final class PostgresStore: EventLog, StoreConsole {
 
     /// Connects, migrates (once across instances, under an advisory lock) and returns the open store; with
     /// `listen`, also listens for other instances' new deliveries (``wakeupChannel``).
+    ///
+    /// - Parameter clock: the time finishes, releases and operator changes are stamped with (claims
+    ///   bring their own `now`).
     public static func open(
         url: PostgresURL,
         password: String?,
         poolSize: Int,
+        clock: any RelayClock = SystemClock(),
         logger: Logger,
         listen: Bool = false,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
@@ -110,7 +118,7 @@ public final class PostgresStore: EventLog, StoreConsole {
             throw .openFailed(location: url.description, detail: error.detail)
         }
         let store = PostgresStore(
-            url: url, client: client, runner: runner, logger: logger, poolSize: poolSize,
+            url: url, client: client, runner: runner, logger: logger, poolSize: poolSize, clock: clock,
             onDeliveriesCreated: onDeliveriesCreated)
         if listen {
             store.listener.withLockedValue { $0 = Task { await store.listenForDeliveries() } }
@@ -208,7 +216,7 @@ public final class PostgresStore: EventLog, StoreConsole {
     private func commitFinishes(_ batch: [AttemptRecord]) async throws(StoreError) -> [Bool] {
         do {
             var applied: Set<Int64> = []
-            for try await id in try await client.execute(FinishAttempts(batch), logger: logger) {
+            for try await id in try await client.execute(FinishAttempts(batch, now: clock.now), logger: logger) {
                 applied.insert(id)
             }
             health.recordWrite()
@@ -243,7 +251,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         if record.outcome == .released {
             let query = PostgresQuery(
                 unsafeSQL: AttemptSQL.release,
-                binds: Self.binds(unixMilliseconds(), record.delivery.rawValue, Int64(record.attempt)))
+                binds: Self.binds(clock.now, record.delivery.rawValue, Int64(record.attempt)))
             return try await write { client in
                 try await !client.query(query, logger: logger).decode(Int64.self).collect().isEmpty
             }

@@ -10,6 +10,8 @@ final class EventWriter: @unchecked Sendable {
     var claimTurn = 0
     let logger: Logger
     let health: StoreHealth
+    /// The time leases, releases and finishes are stamped with.
+    let clock: any RelayClock
     /// Called after a commit that created deliveries, to wake the dispatcher.
     private let onDeliveriesCreated: @Sendable () -> Void
 
@@ -17,10 +19,12 @@ final class EventWriter: @unchecked Sendable {
         connection: SQLiteConnection,
         logger: Logger,
         health: StoreHealth,
+        clock: any RelayClock,
         onDeliveriesCreated: @escaping @Sendable () -> Void
     ) throws(SQLiteError) {
         self.logger = logger
         self.health = health
+        self.clock = clock
         self.onDeliveriesCreated = onDeliveriesCreated
         self.statements = try Statements(connection: connection)
     }
@@ -172,7 +176,7 @@ final class EventWriter: @unchecked Sendable {
     /// Records an attempt's end; a report for an attempt that no longer holds the lease changes nothing
     /// and returns false.
     private func finish(_ record: AttemptRecord, using statements: Statements) throws(SQLiteError) -> Bool {
-        let now = unixMilliseconds()
+        let now = clock.now
         if record.outcome == .released {
             let release = statements.release
             defer { release.reset() }

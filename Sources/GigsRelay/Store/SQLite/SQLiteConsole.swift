@@ -17,10 +17,14 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
     /// The SQLite file.
     public let path: String
     private let connections: NIOLockedValueBox<Connections?>
+    private let clock: any RelayClock
 
     /// Opens an existing store; never creates one.
-    public init(path: String) throws(StoreError) {
+    ///
+    /// - Parameter clock: the time operator changes are stamped with.
+    public init(path: String, clock: any RelayClock = SystemClock()) throws(StoreError) {
         self.path = path
+        self.clock = clock
         connections = NIOLockedValueBox(Connections(reader: try EventLogReader(path: path)))
     }
 
@@ -55,7 +59,7 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
                     if let open = connections?.maintenance {
                         maintenance = open
                     } else {
-                        maintenance = try StoreMaintenance(path: path)
+                        maintenance = try StoreMaintenance(path: path, clock: self.clock)
                         connections?.maintenance = maintenance
                     }
                     return .success(try body(maintenance))

@@ -19,10 +19,13 @@ public final class SQLiteStore: EventLog {
 
     /// Opens (creating when missing) and migrates the store, then starts its writer thread.
     ///
-    /// - Parameter onDeliveriesCreated: called (on the writer thread) after a commit that created
-    ///   deliveries, so the dispatcher can start them at once.
+    /// - Parameters:
+    ///   - clock: the time finishes and releases are stamped with (claims bring their own `now`).
+    ///   - onDeliveriesCreated: called (on the writer thread) after a commit that created deliveries, so
+    ///     the dispatcher can start them at once.
     public init(
         path: String,
+        clock: any RelayClock = SystemClock(),
         logger: Logger,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
     ) throws(StoreError) {
@@ -37,7 +40,8 @@ public final class SQLiteStore: EventLog {
                 try Self.checkIntegrity(connection)
                 try StoreSchema.migrate(connection, logger: logger)
                 writer = try EventWriter(
-                    connection: connection, logger: logger, health: health, onDeliveriesCreated: onDeliveriesCreated)
+                    connection: connection, logger: logger, health: health, clock: clock,
+                    onDeliveriesCreated: onDeliveriesCreated)
                 try connection.syncDirectory()
             } catch {
                 lock.release()

@@ -6,9 +6,13 @@ import Foundation
 /// timeout absorbs short waits). The daemon finds the changed deliveries by timer within a second.
 public final class StoreMaintenance {
     private let connection: SQLiteConnection
+    private let clock: any RelayClock
 
     /// Opens an existing store for writing; never creates one.
-    public init(path: String) throws(StoreError) {
+    ///
+    /// - Parameter clock: the time changes are stamped with (and retries made due at).
+    public init(path: String, clock: any RelayClock = SystemClock()) throws(StoreError) {
+        self.clock = clock
         do throws(SQLiteError) {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw SQLiteError(code: 14, message: "no event store at \(path)")
@@ -80,7 +84,7 @@ public final class StoreMaintenance {
                 }
             } else {
                 changed = try transaction { () throws(SQLiteError) in
-                    let now = unixMilliseconds()
+                    let now = clock.now
                     let changed = Set(try connection.rows(move.update(batch, now: now, .sqlite)) { $0.int64(at: 0) })
                     if !changed.isEmpty {
                         _ = try connection.rows(OrderingSQL.unpark(subjectsOf: Array(changed), now: now, .sqlite)) {
@@ -100,7 +104,7 @@ public final class StoreMaintenance {
         try transaction { () throws(SQLiteError) in
             _ = try connection.rows(
                 paused ? ActionStateSQL.pause : ActionStateSQL.resume,
-                paused ? [.text(action), .integer(unixMilliseconds())] : [.text(action)]
+                paused ? [.text(action), .integer(clock.now)] : [.text(action)]
             ) { _ in true }
             return connection.changes == 1
         }
@@ -179,7 +183,7 @@ public final class StoreMaintenance {
             let batch = plan[start..<min(start + Self.batchSize, plan.count)]
             created += try transaction { () throws(SQLiteError) in
                 let insert = try connection.prepare(SQLiteStatement.insertReplaySQL)
-                let now = unixMilliseconds()
+                let now = clock.now
                 var created: [DeliveryID?] = []
                 for (sequence, action) in batch {
                     try insert.insertDelivery(eventSequence: sequence, action: action, at: now, replay: true)
