@@ -107,14 +107,14 @@ struct PostgresInstancesTests {
                 _ = try await (index.isMultiple(of: 2) ? store.log : other).append(
                     try signer.verifiedEvent(id: "evt_\(index)"), actions: ["a", "b"])
             }
-            let now = StoreConformanceTests.now()
+            let now = StoreConformance.now()
             let claimed = try await withThrowingTaskGroup(of: [DeliveryID].self) { group in
                 for index in 0..<16 {
                     let log = index.isMultiple(of: 2) ? store.log : other
                     group.addTask {
                         var ids: [DeliveryID] = []
                         while true {
-                            let claim = try await StoreConformanceTests.claim(log, limit: 7, now: now)
+                            let claim = try await StoreConformance.claim(log, limit: 7, now: now)
                             if claim.jobs.isEmpty { return ids }
                             ids += claim.jobs.map(\.id)
                         }

@@ -28,12 +28,17 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Every key at its declared default.
     public init() {
+        self = Self.defaults
+    }
+
+    /// Read once from an empty section, which gives every key its declared default.
+    private static let defaults: RetryPolicy = {
         do {
-            self = try RetryPolicy(section: TOMLSection(name: "dispatch", table: TOMLTable()))
+            return try RetryPolicy(section: TOMLSection(name: "dispatch", table: TOMLTable()))
         } catch {
             preconditionFailure("the declared retry defaults are valid: \(error)")
         }
-    }
+    }()
 
     /// `[dispatch]`'s retry keys, with their defaults.
     init(section: TOMLSection) throws(ConfigurationError) {

@@ -1,0 +1,226 @@
+import Foundation
+import GigsRelay
+import Testing
+
+/// Appends, claims, finishes, leases and releases.
+extension StoreConformance {
+    /// An event is stored once with its fields and body; a duplicate is answered, no deliveries added
+    static func appendOnce(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let event = try Self.signer.verifiedEvent(id: "evt_once")
+            #expect(try await store.log.append(event, actions: ["a", "b"]) == .accepted)
+            #expect(try await store.log.append(event, actions: ["a", "b"]) == .duplicate)
+            #expect(
+                try await store.log.append(try Self.signer.verifiedEvent(id: "evt_unrouted"), actions: []) == .accepted)
+            let console = try await store.console()
+            #expect(try await console.eventCount() == 2)
+            let stored = try #require(try await console.event(id: EventID("evt_once")))
+            #expect(stored.body == event.body)
+            #expect(stored.type == event.type)
+            #expect(stored.project == event.project)
+            #expect(stored.time == event.time)
+            #expect(stored.messageID == event.headers.id)
+            #expect(stored.webhookTimestamp == event.timestamp)
+            #expect(unixMilliseconds(stored.receivedAt) == event.receivedAt)
+            #expect(try await console.event(id: EventID("evt_missing")) == nil)
+            let listed = try await console.events(type: nil, limit: 10)
+            #expect(listed.map(\.id.rawValue) == ["evt_unrouted", "evt_once"])
+            #expect(listed.allSatisfy { $0.body.isEmpty })
+            #expect(try await console.events(type: "com.gigs.other", limit: 10).isEmpty)
+            let deliveries = try await console.deliveries(DeliveryFilter())
+            #expect(deliveries.map(\.action).sorted() == ["a", "b"])
+            #expect(deliveries.allSatisfy { $0.status == .pending && $0.attempts == 0 && !$0.isReplay })
+            #expect(
+                try await console.appliedMigrations() == [
+                    "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at",
+                    "0004_create_store_probe", "0005_lease_expirations_and_due_by_action", "0006_create_action_state",
+                    "0007_ordered_deliveries", "0008_event_subjects", "0009_event_id_prefix",
+                ])
+            await console.close()
+        }
+    }
+
+    /// Deliveries are found by their event's subject, whether or not their action orders by it
+    static func deliveriesBySubject(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            for (id, subscription) in [("evt_u1", "sub_u"), ("evt_u2", "sub_v")] {
+                let event = try Self.signer.verifiedEvent(
+                    id: id,
+                    body: SampleEvents.ofSubscription(id: id, subscription: subscription, time: "2026-11-23T10:00:00Z"))
+                _ = try await store.log.append(
+                    event,
+                    deliveries: [
+                        NewDelivery(action: "unordered", dueAt: event.receivedAt),
+                        NewDelivery(action: "ordered", subject: subscription, dueAt: event.receivedAt),
+                    ])
+            }
+            let console = try await store.console()
+            let found = try await console.deliveries(DeliveryFilter(subject: "sub_u"))
+            #expect(found.map(\.action).sorted() == ["ordered", "unordered"])
+            #expect(found.allSatisfy { $0.eventID.rawValue == "evt_u1" })
+            #expect(try await console.deliveries(DeliveryFilter(subject: "sub_w")).isEmpty)
+            await console.close()
+        }
+    }
+
+    /// Concurrent appends share commits; one id among many concurrent copies is accepted once
+    static func concurrentAppends(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let same = try Self.signer.verifiedEvent(id: "evt_same")
+            let distinct = try (0..<60).map { try Self.signer.verifiedEvent(id: "evt_\($0)") }
+            let results = try await withThrowingTaskGroup(of: (String, AppendResult).self) { group in
+                for _ in 0..<40 {
+                    group.addTask { ("same", try await store.log.append(same, actions: ["a"])) }
+                }
+                for event in distinct {
+                    group.addTask { (event.id.rawValue, try await store.log.append(event, actions: ["a"])) }
+                }
+                var results: [(String, AppendResult)] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            #expect(results.filter { $0.0 == "same" && $0.1 == .accepted }.count == 1)
+            #expect(results.filter { $0.0 != "same" }.allSatisfy { $0.1 == .accepted })
+            let console = try await store.console()
+            #expect(try await console.eventCount() == 61)
+            #expect(try await console.deliveries(DeliveryFilter(limit: 1000)).count == 61)
+            await console.close()
+        }
+    }
+
+    /// A claim marks due deliveries running under a lease; a finish moves them on, fenced by attempt
+    static func claimAndFinish(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_claim"), actions: ["a"])
+            let now = Self.now()
+            let first = try await Self.claim(log, now: now)
+            let job = try #require(first.jobs.first)
+            #expect(first.jobs.count == 1)
+            #expect(job.attempt == 1 && job.action == "a" && job.eventID == EventID("evt_claim"))
+            #expect(job.body == SampleEvents.body(id: "evt_claim", type: "com.gigs.subscription.activated"))
+            #expect(first.nextDueAt == now + 60_000)  // the running delivery's lease end
+            #expect(try await Self.claim(log, now: now).jobs.isEmpty)
+            // A report for another attempt number changes nothing, and says so.
+            let stale = try await log.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
+            #expect(!stale)
+            let console = try await store.console()
+            #expect(try await console.deliveries(DeliveryFilter(id: job.id)).first?.status == .running)
+            let applied = try await log.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 12,
+                    outcome: .retry(error: "HTTP 503", nextAttemptAt: now + 5000), output: "tail"))
+            #expect(applied)
+            let failed = try #require(try await console.deliveries(DeliveryFilter(id: job.id)).first)
+            #expect(failed.status == .failed && failed.lastError == "HTTP 503" && failed.attempts == 1)
+            #expect(try await Self.claim(log, now: now + 1000).jobs.isEmpty)  // not due yet
+            let second = try #require(try await Self.claim(log, now: now + 5000).jobs.first)
+            #expect(second.attempt == 2)
+            try await log.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: 2, startedAt: now, durationMilliseconds: 3, outcome: .succeeded))
+            #expect(try await console.deliveries(DeliveryFilter(id: job.id)).first?.status == .succeeded)
+            let attempts = try await console.attempts(of: job.id)
+            #expect(attempts.map(\.number) == [1, 2])
+            #expect(attempts.map(\.outcome) == ["failed", "succeeded"])
+            #expect(attempts.first?.error == "HTTP 503" && attempts.first?.output == "tail")
+            #expect(attempts.first?.durationMilliseconds == 12)
+            await console.close()
+        }
+    }
+
+    /// Claims take each action within its room, actions in turn, never unconfigured ones
+    static func claimRoomAndTurns(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            for index in 0..<6 {
+                _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_a\(index)"), actions: ["a"])
+            }
+            _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_b"), actions: ["b"])
+            _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_gone"), actions: ["removed"])
+            let now = Self.now()
+            let both = try await Self.claim(log, limit: 2, now: now)
+            #expect(Set(both.jobs.map(\.action)) == ["a", "b"])  // a's backlog does not crowd b out
+            // An action without room gets nothing.
+            #expect(try await Self.claim(log, actions: ["a"], limit: 10, room: ["a": 0], now: now).jobs.isEmpty)
+            let roomed = try await Self.claim(log, limit: 10, room: ["a": 2], now: now)
+            #expect(roomed.jobs.count == 2 && roomed.jobs.allSatisfy { $0.action == "a" })
+            let rest = try await Self.claim(log, actions: ["a", "b"], limit: 10, now: now)
+            #expect(rest.jobs.count == 3)
+            let console = try await store.console()
+            let orphan = try await console.deliveries(DeliveryFilter(action: "removed"))
+            #expect(orphan.map(\.status) == [.pending])
+            let stats = try await log.stats(probeBytes: nil)
+            #expect(stats.queuedActions.sorted() == ["a", "b", "removed"])
+            await console.close()
+        }
+    }
+
+    /// An expired lease counts as an attempt, is recorded, and poisons a delivery on its last one
+    static func leaseExpiry(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_lease"), actions: ["a"])
+            _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_poison"), actions: ["b"])
+            let now = Self.now()
+            let first = try await Self.claim(log, now: now, lease: 1000, maxAttempts: 2)
+            #expect(first.jobs.count == 2)
+            // The process died: the leases expire and the deliveries are claimed again, attempt 2.
+            let second = try await Self.claim(log, now: now + 2000, lease: 1000, maxAttempts: 2)
+            #expect(second.jobs.map(\.attempt) == [2, 2])
+            let lateJob = try #require(first.jobs.first)
+            // The first attempt's late report is fenced off.
+            let late = try await log.finish(
+                AttemptRecord(
+                    delivery: lateJob.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .succeeded))
+            #expect(!late)
+            let console = try await store.console()
+            #expect(try await console.deliveries(DeliveryFilter(id: lateJob.id)).first?.status == .running)
+            #expect(
+                try await console.attempts(of: lateJob.id).map(\.error) == ["attempt did not finish: its lease expired"]
+            )
+            // The second attempt dies too: that was the last allowed one.
+            let third = try await Self.claim(log, now: now + 4000, lease: 1000, maxAttempts: 2)
+            #expect(third.jobs.isEmpty)
+            #expect(third.poisoned.count == 2)
+            for delivery in try await console.deliveries(DeliveryFilter()) {
+                #expect(delivery.status == .dead)
+                #expect(delivery.lastError == "attempt did not finish: lease expired 2 times (attempt 2 of 2)")
+            }
+            #expect(try await Self.claim(log, now: now + 10_000, maxAttempts: 2).jobs.isEmpty)
+            #expect(try await console.attempts(of: lateJob.id).map(\.outcome) == ["failed", "dead"])
+            // An operator's retry gives a poisoned delivery a fresh budget.
+            #expect(try await console.retry([lateJob.id], dryRun: false) == [lateJob.id])
+            let again = try await Self.claim(log, now: Self.now() + 10_000, maxAttempts: 2)
+            #expect(again.jobs.map(\.attempt) == [1])
+            await console.close()
+        }
+    }
+
+    /// A released attempt goes back to pending without counting
+    static func release(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let log = store.log
+            _ = try await log.append(try Self.signer.verifiedEvent(id: "evt_release"), actions: ["a"])
+            let now = Self.now()
+            let job = try #require(try await Self.claim(log, now: now).jobs.first)
+            let released = try await log.finish(
+                AttemptRecord(delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .released)
+            )
+            #expect(released)
+            // Released once: a second release of that attempt is fenced off.
+            let again = try await log.finish(
+                AttemptRecord(delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .released)
+            )
+            #expect(!again)
+            let console = try await store.console()
+            let delivery = try #require(try await console.deliveries(DeliveryFilter(id: job.id)).first)
+            #expect(delivery.status == .pending && delivery.attempts == 0)
+            #expect(try await console.attempts(of: job.id).isEmpty)
+            #expect(try await Self.claim(log, now: Self.now()).jobs.first?.attempt == 1)
+            await console.close()
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import GigsRelay
+import Testing
+
+/// One promise of ``EventLog`` and ``StoreConsole``, checked on a backend (with `#expect`).
+public struct StoreCheck: Sendable, CustomTestStringConvertible {
+    public let name: String
+    public let run: @Sendable (Backend) async throws -> Void
+
+    init(_ name: String, _ run: @escaping @Sendable (Backend) async throws -> Void) {
+        self.name = name
+        self.run = run
+    }
+
+    public var testDescription: String { name }
+}
+
+/// The store contract as checks any backend runs (Store/EventLog.swift, Store/StoreConsole.swift):
+/// a test target passes every check with every ``Backend`` to one parameterised test.
+public enum StoreConformance {
+    /// Every check, in the order of the contract.
+    public static let checks: [StoreCheck] = [
+        StoreCheck(
+            "An event is stored once with its fields and body; a duplicate is answered, no deliveries added", appendOnce
+        ),
+        StoreCheck(
+            "Deliveries are found by their event's subject, whether or not their action orders by it",
+            deliveriesBySubject),
+        StoreCheck(
+            "Concurrent appends share commits; one id among many concurrent copies is accepted once", concurrentAppends),
+        StoreCheck(
+            "A claim marks due deliveries running under a lease; a finish moves them on, fenced by attempt",
+            claimAndFinish),
+        StoreCheck(
+            "Claims take each action within its room, actions in turn, never unconfigured ones", claimRoomAndTurns),
+        StoreCheck(
+            "An expired lease counts as an attempt, is recorded, and poisons a delivery on its last one", leaseExpiry),
+        StoreCheck("A released attempt goes back to pending without counting", release),
+        StoreCheck("Dead letters are listed and retried with a fresh budget; a dry run changes nothing", retryDead),
+        StoreCheck(
+            "Listings filter events by type, subject and time, deliveries by subject and time, and walk by cursor",
+            listings),
+        StoreCheck(
+            "Skip marks pending, failed and dead deliveries skipped, never running or finished ones; a dry run reads",
+            skip),
+        StoreCheck(
+            "A paused action's deliveries are not claimed and are named paused; resume claims them; summaries count",
+            pause),
+        StoreCheck("Replays create marked deliveries for stored events only, chosen by id or by type and time", replay),
+        StoreCheck(
+            "Retention and prune remove only finished events (dead ones only when asked); a dry run counts", prune),
+        StoreCheck("Stats count events, unfinished and dead deliveries, and the probe write succeeds", stats),
+        StoreCheck(
+            "StoreLocation.open gives the daemon its log and a console that reads what the log wrote", openedTogether),
+        StoreCheck("A closed log refuses appends with store_closed", closed),
+    ]
+
+    static let signer = TestSigner()
+
+    public static func claim(
+        _ log: any EventLog,
+        actions: [String] = ["a", "b"],
+        limit: Int = 10,
+        room: [String: Int] = [:],
+        now: Int64,
+        lease: Int64 = 60_000,
+        maxAttempts: Int = 8
+    ) async throws -> Claim {
+        var settings: [String: ClaimRequest.Action] = [:]
+        for name in actions {
+            settings[name] = ClaimRequest.Action(room: room[name] ?? 100, maxAttempts: maxAttempts)
+        }
+        return try await log.claim(ClaimRequest(limit: limit, actions: settings, now: now, leaseMilliseconds: lease))
+    }
+
+    public static func now() -> Int64 { unixMilliseconds() + 1000 }
+}
