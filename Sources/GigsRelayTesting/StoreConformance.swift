@@ -52,6 +52,9 @@ public enum StoreConformance {
         StoreCheck(
             "StoreLocation.open gives the daemon its log and a console that reads what the log wrote", openedTogether),
         StoreCheck("A closed log refuses appends with store_closed", closed),
+        StoreCheck(
+            "Rows copy with their ids: read back as written, a second copy changes nothing, newer deliveries win",
+            rowCopy),
     ]
 
     static let signer = TestSigner()

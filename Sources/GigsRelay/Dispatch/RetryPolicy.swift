@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// When and how often a failed delivery is tried again. Every key can be overridden per action.
 public struct RetryPolicy: Sendable, Equatable {
     /// Attempts before a delivery is `dead`.
@@ -28,17 +26,10 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Every key at its declared default.
     public init() {
-        self = Self.defaults
+        maxAttempts = Keys.maxAttempts.declaredDefault
+        backoffInitialMilliseconds = Keys.backoffInitialMilliseconds.declaredDefault
+        backoffMaxMilliseconds = Keys.backoffMaxMilliseconds.declaredDefault
     }
-
-    /// Read once from an empty section, which gives every key its declared default.
-    private static let defaults: RetryPolicy = {
-        do {
-            return try RetryPolicy(section: TOMLSection(name: "dispatch", table: TOMLTable()))
-        } catch {
-            preconditionFailure("the declared retry defaults are valid: \(error)")
-        }
-    }()
 
     /// `[dispatch]`'s retry keys, with their defaults.
     init(section: TOMLSection) throws(ConfigurationError) {

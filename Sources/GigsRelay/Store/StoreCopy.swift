@@ -13,6 +13,12 @@ public struct StoreCopy {
         public var events: Int64 = 0
         public var deliveries: Int64 = 0
         public var attempts: Int64 = 0
+
+        public init(events: Int64 = 0, deliveries: Int64 = 0, attempts: Int64 = 0) {
+            self.events = events
+            self.deliveries = deliveries
+            self.attempts = attempts
+        }
     }
 
     /// What one table's pass did.

@@ -75,6 +75,12 @@ struct ConfigKey<Value: Sendable>: ConfigKeyDescription {
 
     var defaultText: String? { defaultValue.map(toml) }
 
+    /// The default of a key declared with one (asking a key without one is a programming error).
+    var declaredDefault: Value {
+        guard let defaultValue else { preconditionFailure("\(name) declares no default") }
+        return defaultValue
+    }
+
     /// The same key where a section inherits its value from `section`'s key of that name.
     func inherited(from section: String) -> Self {
         Self(
