@@ -1,12 +1,16 @@
 import AsyncHTTPClient
 import Foundation
+import GigsRelay
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
 
 /// A folder with a configuration for the real binary, and helpers to run it and post signed events to it.
 ///
-/// The daemon listens on 127.0.0.1 port 0 and stores its SQLite file under `var/` of the folder.
+/// The daemon listens on 127.0.0.1 port 0 and stores its events in a SQLite file under `var/` of the
+/// folder, or in a new database of the shared PostgreSQL cluster (``init(backend:logLevel:serverTOML:extraTOML:storeTOML:)``).
+/// Tests read and seed the store through the store contract (``console()``, ``deliveries(_:)``,
+/// ``seed(_:)``), so the same test runs on either backend.
 public struct DaemonFixture: Sendable {
     public let directory = TemporaryDirectory()
     public let signer = TestSigner(secret: TestSigner.randomSecret())
@@ -62,6 +66,81 @@ public struct DaemonFixture: Sendable {
             \(extraTOML)
             """
         )
+    }
+
+    /// The same fixture on `backend`: SQLite, or a new database of the shared PostgreSQL cluster.
+    public init(
+        backend: Backend,
+        logLevel: String = "info",
+        serverTOML: String = "",
+        extraTOML: String = "",
+        storeTOML: String = ""
+    ) throws {
+        var postgres: (url: String, password: String)?
+        if backend == .postgresql {
+            let cluster = try PostgresCluster.shared()
+            postgres = (try cluster.createDatabase(), cluster.password)
+        }
+        try self.init(
+            logLevel: logLevel, serverTOML: serverTOML, extraTOML: extraTOML, postgres: postgres,
+            storeTOML: storeTOML)
+    }
+
+    /// Which backend the fixture's store is.
+    public var backend: Backend { postgres == nil ? .sqlite : .postgresql }
+
+    /// The fixture's store, as the CLI finds it.
+    public var location: StoreLocation {
+        get throws {
+            guard let postgres else { return .sqlite(path: storePath) }
+            return .postgres(
+                try PostgresURL(parsing: postgres.url, key: "store.url"),
+                password: try SecretReference(parsing: "env:GIGS_STORE_PASSWORD", key: "store.password"), poolSize: 2)
+        }
+    }
+
+    /// Opens the store as the CLI does (beside a running daemon); close it after use.
+    public func console() async throws -> any StoreConsole {
+        try await location.openConsole(environment: environment, logger: StoreUnderTest.logger)
+    }
+
+    /// Runs `body` with the store opened as the CLI does, and closes it.
+    public func reading<Value: Sendable>(_ body: (any StoreConsole) async throws -> Value) async throws -> Value {
+        let console = try await console()
+        do {
+            let value = try await body(console)
+            await console.close()
+            return value
+        } catch {
+            await console.close()
+            throw error
+        }
+    }
+
+    /// The deliveries `filter` selects, read through the store contract.
+    public func deliveries(_ filter: DeliveryFilter = DeliveryFilter()) async throws -> [StoredDelivery] {
+        try await reading { try await $0.deliveries(filter) }
+    }
+
+    /// The attempts of one delivery, oldest first.
+    public func attempts(of delivery: DeliveryID) async throws -> [StoredAttempt] {
+        try await reading { try await $0.attempts(of: delivery) }
+    }
+
+    /// Writes to the store through ``EventLog`` while the daemon is not running (SQLite allows one
+    /// writer process), creating and migrating it when needed.
+    public func seed(_ body: (any EventLog) async throws -> Void) async throws {
+        if backend == .sqlite {
+            try FileManager.default.createDirectory(atPath: directory.file("var"), withIntermediateDirectories: true)
+        }
+        let log = try await location.openLog(environment: environment, logger: StoreUnderTest.logger)
+        do {
+            try await body(log)
+            await log.close()
+        } catch {
+            await log.close()
+            throw error
+        }
     }
 
     /// Starts `gigs-relay serve` and waits until it listens.

@@ -22,8 +22,9 @@ struct ConsoleProcessTests {
         return Array(body.utf8)
     }
 
-    func fixture(_ receiver: WebhookReceiver) throws -> DaemonFixture {
+    func fixture(_ receiver: WebhookReceiver, backend: Backend) throws -> DaemonFixture {
         try DaemonFixture(
+            backend: backend,
             serverTOML: #"trusted_proxies = ["127.0.0.1/32"]"#,
             extraTOML: """
                 [admin]
@@ -58,10 +59,12 @@ struct ConsoleProcessTests {
         return String(html[range.upperBound...].prefix { $0 != "\"" })
     }
 
-    @Test("Sign-in, sessions, CSRF, escaping, redaction and headers; nothing answers without the token")
-    func security() async throws {
+    @Test(
+        "Sign-in, sessions, CSRF, escaping, redaction and headers; nothing answers without the token",
+        arguments: Backend.allCases)
+    func security(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret, statuses: "410 200")
-        let fixture = try fixture(receiver)
+        let fixture = try fixture(receiver, backend: backend)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret, "ADMIN_TOKEN": token])
         #expect(try await fixture.post(Self.hostileEvent(id: "evt_console_1"), to: address) == 202)

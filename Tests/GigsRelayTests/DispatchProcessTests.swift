@@ -11,6 +11,7 @@ struct DispatchProcessTests {
 
     /// A fixture routing subscription events to an http action at `receiver` (plus `extraTOML`).
     func fixture(
+        _ backend: Backend = .sqlite,
         receiver: WebhookReceiver,
         dispatch: String = "",
         timeoutSeconds: Int = 5,
@@ -18,6 +19,7 @@ struct DispatchProcessTests {
         actions: String = "\"backend\""
     ) throws -> DaemonFixture {
         try DaemonFixture(
+            backend: backend,
             extraTOML: """
                 [dispatch]
                 backoff_initial_ms = 50
@@ -36,8 +38,10 @@ struct DispatchProcessTests {
         )
     }
 
-    func deliveries(_ fixture: DaemonFixture, _ filter: DeliveryFilter = DeliveryFilter()) throws -> [StoredDelivery] {
-        try EventLogReader(path: fixture.storePath).deliveries(filter)
+    func deliveries(_ fixture: DaemonFixture, _ filter: DeliveryFilter = DeliveryFilter()) async throws
+        -> [StoredDelivery]
+    {
+        try await fixture.deliveries(filter)
     }
 
     func start(_ fixture: DaemonFixture) async throws -> (RelayProcess, String) {
@@ -48,8 +52,10 @@ struct DispatchProcessTests {
         try await daemon.stop()
     }
 
-    @Test("One event fans out to an http and an exec action; the outgoing signature verifies independently")
-    func fanOut() async throws {
+    @Test(
+        "One event fans out to an http and an exec action; the outgoing signature verifies independently",
+        arguments: Backend.allCases)
+    func fanOut(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret)
         let scratch = TemporaryDirectory()
         defer { scratch.remove() }
@@ -62,6 +68,7 @@ struct DispatchProcessTests {
             """
         )
         let fixture = try fixture(
+            backend,
             receiver: receiver,
             extraTOML: """
                 [actions.hook]
@@ -75,14 +82,14 @@ struct DispatchProcessTests {
         let body = SampleEvents.subscriptionActivated(id: "evt_fan")
         #expect(try await fixture.post(body, to: address) == 202)
 
-        try await eventually("both deliveries succeeded") {
-            try deliveries(fixture).filter { $0.status == .succeeded }.count == 2
+        try await eventuallyAsync("both deliveries succeeded") {
+            try await deliveries(fixture).filter { $0.status == .succeeded }.count == 2
         }
         let request = try #require(try await receiver.waitForRequests(1).first)
         #expect(request.verified == true)
         #expect(request.body == String(decoding: body, as: UTF8.self))
         #expect(request.headers["idempotency-key"] == "evt_fan:backend")
-        let backend = try #require(try deliveries(fixture, DeliveryFilter(action: "backend")).first)
+        let backend = try #require(try await deliveries(fixture, DeliveryFilter(action: "backend")).first)
         #expect(request.headers["webhook-id"] == backend.id.description)
 
         #expect(
@@ -94,15 +101,15 @@ struct DispatchProcessTests {
         // The daemon's own environment, which holds secrets here, is not handed to commands.
         #expect(!environment.contains("GIGS_WEBHOOK_SECRET") && !environment.contains("ACTION_SECRET"))
         #expect(!environment.contains(fixture.signer.encodedSecret) && !environment.contains(actionSecret))
-        let hook = try #require(try deliveries(fixture, DeliveryFilter(action: "hook")).first)
+        let hook = try #require(try await deliveries(fixture, DeliveryFilter(action: "hook")).first)
         #expect(environment.contains("GIGS_RELAY_DELIVERY_ID=\(hook.id)"))
-        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: hook.id)
+        let attempts = try await fixture.attempts(of: hook.id)
         #expect(attempts.first?.output?.contains("hook ran") == true)
 
         // A duplicate delivery of the event creates no new deliveries.
         #expect(try await fixture.post(body, to: address) == 200)
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try deliveries(fixture).count == 2)
+        #expect(try await deliveries(fixture).count == 2)
         #expect(receiver.requests.count == 1)
         try await stop(daemon)
     }
@@ -143,37 +150,41 @@ struct DispatchProcessTests {
         #expect(refused.output.contains("headers.Authorization"))
     }
 
-    @Test("Failures are retried with backoff until the receiver accepts; one delivery id throughout")
-    func retryThenSuccess() async throws {
+    @Test(
+        "Failures are retried with backoff until the receiver accepts; one delivery id throughout",
+        arguments: Backend.allCases)
+    func retryThenSuccess(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret, statuses: "500 503 200")
-        let fixture = try fixture(receiver: receiver)
+        let fixture = try fixture(backend, receiver: receiver)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_retry"), to: address) == 202)
 
-        try await eventually("the delivery succeeded") { try deliveries(fixture).first?.status == .succeeded }
+        try await eventuallyAsync("the delivery succeeded") {
+            try await deliveries(fixture).first?.status == .succeeded
+        }
         let requests = receiver.requests
         #expect(requests.map(\.status) == [500, 503, 200])
         #expect(Set(requests.compactMap { $0.headers["webhook-id"] }).count == 1)
         #expect(requests.allSatisfy { $0.verified == true })
-        let delivery = try #require(try deliveries(fixture).first)
+        let delivery = try #require(try await deliveries(fixture).first)
         #expect(delivery.attempts == 3)
-        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: delivery.id)
+        let attempts = try await fixture.attempts(of: delivery.id)
         #expect(attempts.map(\.outcome) == ["failed", "failed", "succeeded"])
         #expect(attempts.first?.error == "HTTP 500")
         try await stop(daemon)
     }
 
-    @Test("Out of attempts a delivery is dead; the CLI retries it and it succeeds")
-    func deadThenRetriedByCLI() async throws {
+    @Test("Out of attempts a delivery is dead; the CLI retries it and it succeeds", arguments: Backend.allCases)
+    func deadThenRetriedByCLI(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret, statuses: "502")
-        let fixture = try fixture(receiver: receiver, dispatch: "max_attempts = 2")
+        let fixture = try fixture(backend, receiver: receiver, dispatch: "max_attempts = 2")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_dead"), to: address) == 202)
 
-        try await eventually("the delivery is dead") { try deliveries(fixture).first?.status == .dead }
-        let dead = try #require(try deliveries(fixture).first)
+        try await eventuallyAsync("the delivery is dead") { try await deliveries(fixture).first?.status == .dead }
+        let dead = try #require(try await deliveries(fixture).first)
         #expect(dead.attempts == 2)
         #expect(dead.lastError == "HTTP 502 (attempt 2 of 2)")
         #expect(receiver.requests.count == 2)
@@ -192,7 +203,9 @@ struct DispatchProcessTests {
         #expect(refused.status == 64)
         let retried = try await fixture.cli(["deliveries", "retry", dead.id.description])
         #expect(retried.status == 0)
-        try await eventually("the retried delivery succeeded") { try deliveries(fixture).first?.status == .succeeded }
+        try await eventuallyAsync("the retried delivery succeeded") {
+            try await deliveries(fixture).first?.status == .succeeded
+        }
         #expect(receiver.requests.count == 3)
 
         let nothing = try await fixture.cli(["deliveries", "retry", "--all-dead", "--yes"])
@@ -200,23 +213,24 @@ struct DispatchProcessTests {
         try await stop(daemon)
     }
 
-    @Test("A 4xx answer is permanent: dead after one attempt")
-    func permanentFailure() async throws {
+    @Test("A 4xx answer is permanent: dead after one attempt", arguments: Backend.allCases)
+    func permanentFailure(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret, statuses: "422")
-        let fixture = try fixture(receiver: receiver)
+        let fixture = try fixture(backend, receiver: receiver)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_4xx"), to: address) == 202)
-        try await eventually("the delivery is dead") { try deliveries(fixture).first?.status == .dead }
-        #expect(try deliveries(fixture).first?.attempts == 1)
-        #expect(try deliveries(fixture).first?.lastError == "HTTP 422")
+        try await eventuallyAsync("the delivery is dead") { try await deliveries(fixture).first?.status == .dead }
+        #expect(try await deliveries(fixture).first?.attempts == 1)
+        #expect(try await deliveries(fixture).first?.lastError == "HTTP 422")
         try await stop(daemon)
     }
 
-    @Test("Replay creates a new delivery through the current routes, and the daemon runs it")
-    func replay() async throws {
+    @Test(
+        "Replay creates a new delivery through the current routes, and the daemon runs it", arguments: Backend.allCases)
+    func replay(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret)
-        let fixture = try fixture(receiver: receiver)
+        let fixture = try fixture(backend, receiver: receiver)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_replay"), to: address) == 202)
@@ -236,8 +250,8 @@ struct DispatchProcessTests {
         let replayID = try #require(requests[1].headers["webhook-id"]).dropFirst("dlv_".count)
         #expect(requests[1].headers["idempotency-key"] == "evt_replay:backend:replay-\(replayID)")
         #expect(requests[1].headers["webhook-id"] != requests[0].headers["webhook-id"])
-        try await eventually("the replay succeeded") {
-            try deliveries(fixture).contains { $0.isReplay && $0.status == .succeeded }
+        try await eventuallyAsync("the replay succeeded") {
+            try await deliveries(fixture).contains { $0.isReplay && $0.status == .succeeded }
         }
 
         let unrouted = try await fixture.cli(["replay", "evt_unrouted"])
@@ -256,25 +270,27 @@ struct DispatchProcessTests {
         try await stop(daemon)
     }
 
-    @Test("A delivery in flight when the daemon is SIGKILLed is delivered after restart once its lease expires")
-    func leaseExpiryAfterKill() async throws {
+    @Test(
+        "A delivery in flight when the daemon is SIGKILLed is delivered after restart once its lease expires",
+        arguments: Backend.allCases)
+    func leaseExpiryAfterKill(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret, delayFirstMilliseconds: 10_000)
-        let fixture = try fixture(receiver: receiver, dispatch: "lease_seconds = 4", timeoutSeconds: 3)
+        let fixture = try fixture(backend, receiver: receiver, dispatch: "lease_seconds = 4", timeoutSeconds: 3)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_lease"), to: address) == 202)
         _ = try await receiver.waitForRequests(1)
         daemon.signal(SIGKILL)
         #expect(try await daemon.waitForExit() == SIGKILL)
-        #expect(try deliveries(fixture).first?.status == .running)
+        #expect(try await deliveries(fixture).first?.status == .running)
 
         let (restarted, _) = try await start(fixture)
-        try await eventually(timeout: .seconds(20), "the delivery succeeded after restart") {
-            try deliveries(fixture).first?.status == .succeeded
+        try await eventuallyAsync(timeout: .seconds(20), "the delivery succeeded after restart") {
+            try await deliveries(fixture).first?.status == .succeeded
         }
-        let delivery = try #require(try deliveries(fixture).first)
+        let delivery = try #require(try await deliveries(fixture).first)
         #expect(delivery.attempts == 2)
-        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: delivery.id)
+        let attempts = try await fixture.attempts(of: delivery.id)
         #expect(attempts.map(\.outcome) == ["failed", "succeeded"])
         #expect(attempts.first?.error?.contains("lease expired") == true)
         let requests = receiver.requests
@@ -283,10 +299,13 @@ struct DispatchProcessTests {
         try await stop(restarted)
     }
 
-    @Test("At shutdown a running attempt gets the grace period, then is released to pending and runs after restart")
-    func shutdownReleasesRunningAttempt() async throws {
+    @Test(
+        "At shutdown a running attempt gets the grace period, then is released to pending and runs after restart",
+        arguments: Backend.allCases)
+    func shutdownReleasesRunningAttempt(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: actionSecret, delayFirstMilliseconds: 8000)
-        let fixture = try fixture(receiver: receiver, dispatch: "shutdown_grace_seconds = 1", timeoutSeconds: 20)
+        let fixture = try fixture(
+            backend, receiver: receiver, dispatch: "shutdown_grace_seconds = 1", timeoutSeconds: 20)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_shutdown"), to: address) == 202)
@@ -294,14 +313,14 @@ struct DispatchProcessTests {
         let stopping = ContinuousClock.now
         try await daemon.stop()
         #expect(ContinuousClock.now - stopping < .seconds(6))
-        let released = try #require(try deliveries(fixture).first)
+        let released = try #require(try await deliveries(fixture).first)
         #expect(released.status == .pending)
         #expect(released.attempts == 0)
         #expect(daemon.log.contains("Interrupting running deliveries at shutdown"))
 
         let (restarted, _) = try await start(fixture)
-        try await eventually("the released delivery succeeded after restart") {
-            try deliveries(fixture).first?.status == .succeeded
+        try await eventuallyAsync("the released delivery succeeded after restart") {
+            try await deliveries(fixture).first?.status == .succeeded
         }
         try await stop(restarted)
     }
@@ -333,8 +352,8 @@ struct DispatchProcessTests {
         defer { fixture.directory.remove() }
         let (daemon, address) = try await start(fixture)
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_slow"), to: address) == 202)
-        try await eventually("the slow delivery is dead") { try deliveries(fixture).first?.status == .dead }
-        #expect(try deliveries(fixture).first?.lastError?.contains("timed out after 1 s") == true)
+        try await eventuallyAsync("the slow delivery is dead") { try await deliveries(fixture).first?.status == .dead }
+        #expect(try await deliveries(fixture).first?.lastError?.contains("timed out after 1 s") == true)
         let grandchild = try #require(
             Int32(
                 try String(contentsOfFile: scratch.file("grandchild"), encoding: .utf8).trimmingCharacters(

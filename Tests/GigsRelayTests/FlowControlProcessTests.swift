@@ -9,8 +9,8 @@ import Testing
 struct FlowControlProcessTests {
     let secret = TestSigner.randomSecret()
 
-    func fixture(_ receiver: WebhookReceiver, action: String) throws -> DaemonFixture {
-        try DaemonFixture.httpBackend(receiver, action: action)
+    func fixture(_ receiver: WebhookReceiver, action: String, backend: Backend) throws -> DaemonFixture {
+        try DaemonFixture.httpBackend(receiver, action: action, backend: backend)
     }
 
     func post(_ count: Int, to fixture: DaemonFixture, at address: String, prefix: String) async throws {
@@ -21,10 +21,12 @@ struct FlowControlProcessTests {
         }
     }
 
-    @Test("rate_per_second: the measured attempt rate is within 10 % of the limit; waiting spends no attempt")
-    func rateLimit() async throws {
+    @Test(
+        "rate_per_second: the measured attempt rate is within 10 % of the limit; waiting spends no attempt",
+        arguments: Backend.allCases)
+    func rateLimit(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret)
-        let fixture = try fixture(receiver, action: "rate_per_second = 20\nrate_burst = 1")
+        let fixture = try fixture(receiver, action: "rate_per_second = 20\nrate_burst = 1", backend: backend)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         // Queued first (paused), so that the rate measured is the limit's, not how fast the test posts.
@@ -36,9 +38,9 @@ struct FlowControlProcessTests {
         let last = try #require(received.max())
         let rate = Double(received.count - 1) / (last - first)
         #expect(abs(rate - 20) <= 2, "measured \(rate) attempts/s")
-        let deliveries = try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter())
-        try await eventually("every delivery succeeded") {
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .succeeded)).count == 41
+        let deliveries = try await fixture.deliveries(DeliveryFilter())
+        try await eventuallyAsync("every delivery succeeded") {
+            try await fixture.deliveries(DeliveryFilter(status: .succeeded)).count == 41
         }
         #expect(deliveries.allSatisfy { $0.attempts <= 1 })
         #expect(receiver.requests.count == 41)
@@ -57,12 +59,13 @@ struct FlowControlProcessTests {
     }
 
     @Test(
-        "A failing receiver opens the circuit, attempts stop, the probe after recovery closes it, nothing spent while open"
-    )
-    func circuitBreaker() async throws {
+        "A failing receiver opens the circuit, attempts stop, the probe after recovery closes it, nothing spent while open",
+        arguments: Backend.allCases)
+    func circuitBreaker(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret, statuses: "503")
         let fixture = try fixture(
-            receiver, action: "max_concurrency = 1\ncircuit_failures = 3\ncircuit_cooldown_seconds = 5")
+            receiver, action: "max_concurrency = 1\ncircuit_failures = 3\ncircuit_cooldown_seconds = 5",
+            backend: backend)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         try await post(5, to: fixture, at: address, prefix: "cb")
@@ -75,14 +78,14 @@ struct FlowControlProcessTests {
         #expect(listed.contains("circuit open"), "\(listed)")
         try await Task.sleep(for: .milliseconds(1500))
         #expect(receiver.requests.count == 3, "attempts went while the circuit was open")
-        try await eventually("every delivery succeeded") {
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .succeeded)).count == 5
+        try await eventuallyAsync("every delivery succeeded") {
+            try await fixture.deliveries(DeliveryFilter(status: .succeeded)).count == 5
         }
         #expect(daemon.log.contains("Circuit half-open"))
         #expect(daemon.log.contains("Circuit closed"))
         // Three failures, one successful probe, then the other four: nothing was attempted while open.
         #expect(receiver.requests.count == 8)
-        let attempts = try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter()).map(\.attempts)
+        let attempts = try await fixture.deliveries(DeliveryFilter()).map(\.attempts)
         #expect(attempts.reduce(0, +) == 8)
         let metrics = try await fixture.fetch("/metrics", from: address).body
         #expect(metrics.contains(#"gigs_relay_circuit_transitions_total{action="backend",state="open"} 1"#))
@@ -92,10 +95,12 @@ struct FlowControlProcessTests {
         try await daemon.stop()
     }
 
-    @Test("actions pause holds an action's deliveries without attempts while the daemon runs; resume sends them")
-    func pauseAndResume() async throws {
+    @Test(
+        "actions pause holds an action's deliveries without attempts while the daemon runs; resume sends them",
+        arguments: Backend.allCases)
+    func pauseAndResume(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret)
-        let fixture = try fixture(receiver, action: "")
+        let fixture = try fixture(receiver, action: "", backend: backend)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         var (status, output) = try await fixture.cli(["actions", "pause", "backend"])

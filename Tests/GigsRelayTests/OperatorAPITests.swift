@@ -20,7 +20,6 @@ struct OperatorAPITests {
         arguments: Backend.allCases)
     func api(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret, statuses: "410 200")
-        let cluster = backend == .postgresql ? try PostgresCluster.shared() : nil
         let fixture = try DaemonFixture.httpBackend(
             receiver, action: "max_concurrency = 1",
             extra: """
@@ -28,8 +27,7 @@ struct OperatorAPITests {
                 token = "env:ADMIN_TOKEN"
                 redact = ["/data/user/email", "/data/user/fullName"]
                 """,
-            events: #"["com.gigs.subscription.*"]"#,
-            postgres: try cluster.map { (try $0.createDatabase(), $0.password) })
+            events: #"["com.gigs.subscription.*"]"#, backend: backend)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret, "ADMIN_TOKEN": token])
         let bearer = ["Authorization": "Bearer \(token)"]
@@ -135,36 +133,25 @@ struct OperatorAPITests {
         let sanitizing = ProcessInfo.processInfo.environment["GIGS_RELAY_TSAN"] == "1"
         let count = sanitizing ? 2_000 : 100_000
         let inFlight = sanitizing ? 50 : 1000
-        let cluster = backend == .postgresql ? try PostgresCluster.shared() : nil
-        let postgres = try cluster.map { (url: try $0.createDatabase(), password: $0.password) }
-        let fixture = try DaemonFixture(extraTOML: "[admin]\ntoken = \"env:ADMIN_TOKEN\"", postgres: postgres)
+        let fixture = try DaemonFixture(backend: backend, extraTOML: "[admin]\ntoken = \"env:ADMIN_TOKEN\"")
         defer { fixture.directory.remove() }
 
         // Fill the store the way ingest does, before the daemon starts: every tenth event is a group's.
-        let location: StoreLocation
-        if let postgres {
-            location = .postgres(
-                try PostgresURL(parsing: postgres.url, key: "store.url"),
-                password: try SecretReference(parsing: "env:GIGS_STORE_PASSWORD", key: "store.password"), poolSize: 8)
-        } else {
-            try FileManager.default.createDirectory(
-                atPath: fixture.directory.file("var"), withIntermediateDirectories: true)
-            location = .sqlite(path: fixture.storePath)
-        }
-        let log = try await location.openLog(environment: fixture.environment, logger: StoreUnderTest.logger)
         let signer = fixture.signer
-        for chunk in stride(from: 0, to: count, by: inFlight) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in chunk..<min(chunk + inFlight, count) {
-                    let type =
-                        index % 10 == 0 ? "com.gigs.subscriptionGroup.created" : "com.gigs.subscription.activated"
-                    let event = try signer.verifiedEvent(id: String(format: "evt_page_%06d", index), type: type)
-                    group.addTask { _ = try await log.append(event, actions: []) }
+        try await fixture.seed { log in
+            for chunk in stride(from: 0, to: count, by: inFlight) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in chunk..<min(chunk + inFlight, count) {
+                        let type =
+                            index % 10 == 0
+                            ? "com.gigs.subscriptionGroup.created" : "com.gigs.subscription.activated"
+                        let event = try signer.verifiedEvent(id: String(format: "evt_page_%06d", index), type: type)
+                        group.addTask { _ = try await log.append(event, actions: []) }
+                    }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
         }
-        await log.close()
 
         let (daemon, address) = try await fixture.start(environment: ["ADMIN_TOKEN": token])
         func walk(_ filter: String) async throws -> [(sequence: Int, id: String, type: String)] {

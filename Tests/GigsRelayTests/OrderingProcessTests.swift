@@ -34,14 +34,14 @@ struct OrderingProcessTests {
 
     func fixture(
         _ receiver: WebhookReceiver,
+        backend: Backend = .sqlite,
         action: String = "",
         dispatch: String = "",
-        extra: String = "",
-        postgres: PostgresCluster? = nil
+        extra: String = ""
     ) throws -> DaemonFixture {
         try DaemonFixture.httpBackend(
             receiver, action: "ordering = \"subject\"\n" + action, dispatch: dispatch, extra: extra,
-            postgres: try postgres.map { (try $0.createDatabase(), $0.password) })
+            backend: backend)
     }
 
     /// The requests the receiver answered 2xx, as (subject, event id, arrival) in arrival order.
@@ -99,12 +99,14 @@ struct OrderingProcessTests {
         #expect(try await fixture.cli(["actions", "resume", "backend"]).status == 0)
     }
 
-    @Test("A slow, sometimes failing receiver gets every subject's events in time order; subjects go in parallel")
-    func orderedUnderFailures() async throws {
+    @Test(
+        "A slow, sometimes failing receiver gets every subject's events in time order; subjects go in parallel",
+        arguments: Backend.allCases)
+    func orderedUnderFailures(backend: Backend) async throws {
         let receiver = try WebhookReceiver(
             secret: secret, statuses: "200 503 200 200 503 200 503 503 200 200 200 503 200")
         try receiver.setDelay(milliseconds: 40)
-        let fixture = try fixture(receiver, action: "reorder_window_ms = 0")
+        let fixture = try fixture(receiver, backend: backend, action: "reorder_window_ms = 0")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         let samples = Self.samples(subjects: 8, perSubject: 5, prefix: "o")
@@ -118,8 +120,8 @@ struct OrderingProcessTests {
             }
         }
         try await resume(fixture)
-        try await eventually(timeout: .seconds(60), "every delivery succeeded") {
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .succeeded, limit: 100))
+        try await eventuallyAsync(timeout: .seconds(60), "every delivery succeeded") {
+            try await fixture.deliveries(DeliveryFilter(status: .succeeded, limit: 100))
                 .count == 40
         }
         let delivered = Self.delivered(receiver, samples)
@@ -133,10 +135,12 @@ struct OrderingProcessTests {
         try await daemon.stop()
     }
 
-    @Test("Events posted out of order within the window arrive sorted; a late one outside it arrives marked")
-    func lateArrival() async throws {
+    @Test(
+        "Events posted out of order within the window arrive sorted; a late one outside it arrives marked",
+        arguments: Backend.allCases)
+    func lateArrival(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret)
-        let fixture = try fixture(receiver, action: "reorder_window_ms = 1500")
+        let fixture = try fixture(receiver, backend: backend, action: "reorder_window_ms = 1500")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         let samples = Self.samples(subjects: 1, perSubject: 4, prefix: "late")[0]
@@ -151,8 +155,8 @@ struct OrderingProcessTests {
         let order = requests.map { request in samples.firstIndex { request.body.contains("\"\($0.id)\"") } ?? -1 }
         #expect(order == [1, 2, 3, 0])
         #expect(requests.map { $0.headers["gigs-relay-out-of-order"] } == [nil, nil, nil, "true"])
-        try await eventually("the late one succeeded") {
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .succeeded)).count == 4
+        try await eventuallyAsync("the late one succeeded") {
+            try await fixture.deliveries(DeliveryFilter(status: .succeeded)).count == 4
         }
         let (status, listed) = try await fixture.cli(["deliveries", "list", "--subject", "sub_late_0", "--json"])
         #expect(status == 0)
@@ -174,11 +178,14 @@ struct OrderingProcessTests {
         try await daemon.stop()
     }
 
-    @Test("A dead delivery blocks its subject (listed, counted, readiness) until deliveries skip; others go on")
-    func deadBlocks() async throws {
+    @Test(
+        "A dead delivery blocks its subject (listed, counted, readiness) until deliveries skip; others go on",
+        arguments: Backend.allCases)
+    func deadBlocks(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret, statuses: "410 200")
         let fixture = try fixture(
-            receiver, action: "reorder_window_ms = 0\nmax_concurrency = 1", extra: "[ready]\nmax_blocked_seconds = 1")
+            receiver, backend: backend, action: "reorder_window_ms = 0\nmax_concurrency = 1",
+            extra: "[ready]\nmax_blocked_seconds = 1")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         let blocked = Self.samples(subjects: 1, perSubject: 3, prefix: "dead")[0]
@@ -195,7 +202,7 @@ struct OrderingProcessTests {
         let (status, listed) = try await fixture.cli(["deliveries", "list", "--status", "blocked"])
         #expect(status == 0)
         let dead = try #require(
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .dead)).first)
+            try await fixture.deliveries(DeliveryFilter(status: .dead)).first)
         #expect(
             listed.split(separator: "\n").filter { $0.contains("blocked by \(dead.id) (dead)") }.count == 2, "\(listed)"
         )
@@ -221,12 +228,15 @@ struct OrderingProcessTests {
         try await daemon.stop()
     }
 
-    @Test("Ordering holds across SIGKILL and restart: an interrupted attempt repeats before the next event")
-    func acrossKill() async throws {
+    @Test(
+        "Ordering holds across SIGKILL and restart: an interrupted attempt repeats before the next event",
+        arguments: Backend.allCases)
+    func acrossKill(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret)
         try receiver.setDelay(milliseconds: 250)
         let fixture = try fixture(
-            receiver, action: "reorder_window_ms = 0\ntimeout_seconds = 2", dispatch: "lease_seconds = 3")
+            receiver, backend: backend, action: "reorder_window_ms = 0\ntimeout_seconds = 2",
+            dispatch: "lease_seconds = 3")
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         let samples = Self.samples(subjects: 3, perSubject: 4, prefix: "kill")
@@ -241,8 +251,8 @@ struct OrderingProcessTests {
         daemon.signal(SIGKILL)
         _ = try await daemon.waitForExit()
         let (restarted, _) = try await fixture.start(environment: ["ACTION_SECRET": secret])
-        try await eventually(timeout: .seconds(60), "every delivery succeeded") {
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(status: .succeeded, limit: 100))
+        try await eventuallyAsync(timeout: .seconds(60), "every delivery succeeded") {
+            try await fixture.deliveries(DeliveryFilter(status: .succeeded, limit: 100))
                 .count == 12
         }
         Self.expectOrdered(Self.delivered(receiver, samples), samples)
@@ -252,10 +262,9 @@ struct OrderingProcessTests {
 
     @Test("On PostgreSQL, two instances keep each subject in order and one at a time")
     func twoInstancesOnPostgres() async throws {
-        let cluster = try PostgresCluster.shared()
         let receiver = try WebhookReceiver(secret: secret, statuses: "200 200 503 200")
         try receiver.setDelay(milliseconds: 30)
-        let fixture = try fixture(receiver, action: "reorder_window_ms = 0", postgres: cluster)
+        let fixture = try fixture(receiver, backend: .postgresql, action: "reorder_window_ms = 0")
         defer { fixture.directory.remove() }
         async let first = fixture.start(environment: ["ACTION_SECRET": secret])
         async let second = fixture.start(environment: ["ACTION_SECRET": secret])

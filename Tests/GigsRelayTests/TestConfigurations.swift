@@ -31,26 +31,27 @@ extension DaemonFixture {
         extra: String = "",
         events: String = #"["*"]"#,
         maxAttempts: Int = 20,
+        backend: Backend = .sqlite,
         postgres: (url: String, password: String)? = nil
     ) throws -> DaemonFixture {
-        try DaemonFixture(
-            extraTOML: """
-                [dispatch]
-                backoff_initial_ms = 50
-                backoff_max_ms = 100
-                max_attempts = \(maxAttempts)
-                \(dispatch)
-                [actions.backend]
-                kind = "http"
-                url = "\(receiver.url())"
-                secret = "env:ACTION_SECRET"
-                \(action)
-                \(extra)
-                [[routes]]
-                events = \(events)
-                actions = ["backend"]
-                """,
-            postgres: postgres
-        )
+        let toml = """
+            [dispatch]
+            backoff_initial_ms = 50
+            backoff_max_ms = 100
+            max_attempts = \(maxAttempts)
+            \(dispatch)
+            [actions.backend]
+            kind = "http"
+            url = "\(receiver.url())"
+            secret = "env:ACTION_SECRET"
+            \(action)
+            \(extra)
+            [[routes]]
+            events = \(events)
+            actions = ["backend"]
+            """
+        // A given database (store copy's tests name theirs), else a fresh store of `backend`.
+        if let postgres { return try DaemonFixture(extraTOML: toml, postgres: postgres) }
+        return try DaemonFixture(backend: backend, extraTOML: toml)
     }
 }

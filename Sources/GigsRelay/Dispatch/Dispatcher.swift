@@ -137,7 +137,7 @@ public final class Dispatcher: Service {
                     retryAt = min(at, retryAt ?? at)
                 }
                 if let retryAt {
-                    timeout = max(min(timeout, retryAt - instant), .milliseconds(1))
+                    timeout = max(min(timeout, retryAt - clock.instant), .milliseconds(1))
                 }
             }
             await wakeup.wait(timeout: timeout)
