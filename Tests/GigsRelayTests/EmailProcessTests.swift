@@ -38,8 +38,8 @@ struct EmailProcessTests {
         try await fixture.start(environment: ["SMTP_PASSWORD": smtp.password])
     }
 
-    func delivery(_ fixture: DaemonFixture) throws -> StoredDelivery? {
-        try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter()).first
+    func delivery(_ fixture: DaemonFixture) async throws -> StoredDelivery? {
+        try await fixture.deliveries(DeliveryFilter()).first
     }
 
     @Test("A failed subscription change reaches the ops mailbox over STARTTLS + AUTH, text and HTML")
@@ -64,7 +64,7 @@ struct EmailProcessTests {
         #expect(mail.defects.isEmpty)
         #expect(mail.longestLine <= 78)
         #expect(mail.messageId == "<gigs-relay.dlv_1.evt_change@example.com>")
-        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        try await eventuallyAsync("the delivery succeeded") { try await delivery(fixture)?.status == .succeeded }
 
         try await daemon.stop()
         #expect(!daemon.log.contains(smtp.password))
@@ -98,11 +98,11 @@ struct EmailProcessTests {
             try await fixture.post(
                 SampleEvents.subscriptionChangeFailed(id: "evt_retry", failureCode: "x"), to: address)
                 == 202)
-        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        try await eventuallyAsync("the delivery succeeded") { try await delivery(fixture)?.status == .succeeded }
         let messages = smtp.messages
         #expect(messages.map(\.reply) == ["451", "250"])
         #expect(Set(messages.map(\.messageId)).count == 1)
-        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: DeliveryID(1))
+        let attempts = try await fixture.attempts(of: DeliveryID(1))
         #expect(attempts.map(\.outcome) == ["failed", "succeeded"])
         #expect(attempts.first?.error?.hasPrefix("SMTP message rejected: 451") == true)
 
@@ -110,10 +110,10 @@ struct EmailProcessTests {
             try await fixture.post(SampleEvents.subscriptionChangeFailed(id: "evt_dead", failureCode: "y"), to: address)
                 == 202)
         let filter = DeliveryFilter(eventID: EventID("evt_dead"))
-        try await eventually("the delivery is dead") {
-            try EventLogReader(path: fixture.storePath).deliveries(filter).first?.status == .dead
+        try await eventuallyAsync("the delivery is dead") {
+            try await fixture.deliveries(filter).first?.status == .dead
         }
-        let dead = try #require(try EventLogReader(path: fixture.storePath).deliveries(filter).first)
+        let dead = try #require(try await fixture.deliveries(filter).first)
         #expect(dead.attempts == 1)
         #expect(dead.lastError?.hasPrefix("SMTP message rejected: 550") == true)
         try await daemon.stop()
@@ -128,8 +128,8 @@ struct EmailProcessTests {
         #expect(
             try await fixture.post(SampleEvents.subscriptionChangeFailed(id: "evt_tls", failureCode: "z"), to: address)
                 == 202)
-        try await eventually("the delivery is dead") { try delivery(fixture)?.status == .dead }
-        let dead = try #require(try delivery(fixture))
+        try await eventuallyAsync("the delivery is dead") { try await delivery(fixture)?.status == .dead }
+        let dead = try #require(try await delivery(fixture))
         #expect(dead.attempts == 2)
         #expect(dead.lastError?.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(dead.lastError ?? "")")
         #expect(smtp.messages.isEmpty)

@@ -36,7 +36,7 @@ extension HostilePeerTests {
             // The daemon dies during the attempt, or survives once the delivery is dead.
             let deadline = ContinuousClock.now + .seconds(8)
             while daemon.isRunning && ContinuousClock.now < deadline {
-                if try deliveries(fixture).first?.status == .dead { break }
+                if try await deliveries(fixture).first?.status == .dead { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             if daemon.isRunning { break }
@@ -44,7 +44,7 @@ extension HostilePeerTests {
             (daemon, address) = try await fixture.start()
         }
         #expect(restarts == 3)
-        let delivery = try #require(try deliveries(fixture).first)
+        let delivery = try #require(try await deliveries(fixture).first)
         #expect(delivery.status == .dead)
         #expect(delivery.lastError == "attempt did not finish: lease expired 3 times (attempt 3 of 3)")
         let ran = try String(contentsOfFile: scratch.file("count"), encoding: .utf8)
@@ -83,15 +83,15 @@ extension HostilePeerTests {
             #expect(try await fixture.post(body, to: address) == 202)
         }
         // Each healthy delivery goes through while the stuck action's attempts hang for 20 s.
-        try await eventually(timeout: .seconds(5), "the healthy deliveries") {
-            try deliveries(fixture, action: "healthy").filter { $0.status == .succeeded }.count == 10
+        try await eventuallyAsync(timeout: .seconds(5), "the healthy deliveries") {
+            try await deliveries(fixture, action: "healthy").filter { $0.status == .succeeded }.count == 10
         }
         // The stuck action holds every worker but one, never the last.
-        try await eventually(timeout: .seconds(5), "the stuck action to hold three workers") {
-            try deliveries(fixture, action: "stuck").filter { $0.status == .running }.count == 3
+        try await eventuallyAsync(timeout: .seconds(5), "the stuck action to hold three workers") {
+            try await deliveries(fixture, action: "stuck").filter { $0.status == .running }.count == 3
         }
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try deliveries(fixture, action: "stuck").filter { $0.status == .running }.count == 3)
+        #expect(try await deliveries(fixture, action: "stuck").filter { $0.status == .running }.count == 3)
         try await expectServing(fixture, address, daemon)
         daemon.signal(SIGKILL)
         _ = try await daemon.waitForExit()

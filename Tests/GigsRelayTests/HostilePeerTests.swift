@@ -13,8 +13,8 @@ import Testing
 struct HostilePeerTests {
     let actionSecret = TestSigner.randomSecret()
 
-    func deliveries(_ fixture: DaemonFixture, action: String? = nil) throws -> [StoredDelivery] {
-        try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(action: action, limit: 1000))
+    func deliveries(_ fixture: DaemonFixture, action: String? = nil) async throws -> [StoredDelivery] {
+        try await fixture.deliveries(DeliveryFilter(action: action, limit: 1000))
     }
 
     /// Resident memory of a process, in MiB.
@@ -86,15 +86,15 @@ struct HostilePeerTests {
         #expect(try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_hostile"), to: address) == 202)
 
         // The healthy action is not held up by fourteen misbehaving ones.
-        try await eventually(timeout: .seconds(5), "the healthy delivery") {
-            try deliveries(fixture, action: "healthy").first?.status == .succeeded
+        try await eventuallyAsync(timeout: .seconds(5), "the healthy delivery") {
+            try await deliveries(fixture, action: "healthy").first?.status == .succeeded
         }
         var peakMiB = 0
-        try await eventually(timeout: .seconds(60), "every hostile delivery to finish") {
+        try await eventuallyAsync(timeout: .seconds(60), "every hostile delivery to finish") {
             peakMiB = max(peakMiB, residentMiB(daemon.processIdentifier))
-            return try deliveries(fixture).allSatisfy { $0.status == .dead || $0.status == .succeeded }
+            return try await deliveries(fixture).allSatisfy { $0.status == .dead || $0.status == .succeeded }
         }
-        let ended = Dictionary(uniqueKeysWithValues: try deliveries(fixture).map { ($0.action, $0) })
+        let ended = Dictionary(uniqueKeysWithValues: try await deliveries(fixture).map { ($0.action, $0) })
         for name in ["retry-after-huge", "retry-after-negative", "retry-after-digits", "retry-after-far-date"] {
             #expect(ended[name]?.status == .dead && ended[name]?.attempts == 2, "\(name)")
         }
@@ -160,11 +160,11 @@ struct HostilePeerTests {
             #expect(
                 try await fixture.post(SampleEvents.subscriptionActivated(id: "evt_api_\(path)"), to: address) == 202)
             var peakMiB = 0
-            try await eventually(timeout: .seconds(20), "the \(path) delivery to end") {
+            try await eventuallyAsync(timeout: .seconds(20), "the \(path) delivery to end") {
                 peakMiB = max(peakMiB, residentMiB(daemon.processIdentifier))
-                return try deliveries(fixture).first?.status == .dead
+                return try await deliveries(fixture).first?.status == .dead
             }
-            let delivery = try #require(try deliveries(fixture).first)
+            let delivery = try #require(try await deliveries(fixture).first)
             #expect(delivery.lastError?.hasPrefix(error) == true, "\(path): \(delivery.lastError ?? "")")
             #expect(peakMiB < 200, "\(path): peak RSS \(peakMiB) MiB")
             try await expectServing(fixture, address, daemon)
@@ -219,27 +219,26 @@ struct HostilePeerTests {
                 .utf8)
         #expect(try await fixture.post(big, to: address) == 202)
         var peakMiB = 0
-        try await eventually(timeout: .seconds(60), "every command's delivery to finish") {
+        try await eventuallyAsync(timeout: .seconds(60), "every command's delivery to finish") {
             peakMiB = max(peakMiB, residentMiB(daemon.processIdentifier))
-            return try deliveries(fixture).allSatisfy { $0.status == .dead || $0.status == .succeeded }
+            return try await deliveries(fixture).allSatisfy { $0.status == .dead || $0.status == .succeeded }
         }
-        let ended = Dictionary(uniqueKeysWithValues: try deliveries(fixture).map { ($0.action, $0) })
+        let ended = Dictionary(uniqueKeysWithValues: try await deliveries(fixture).map { ($0.action, $0) })
         #expect(ended["ignores-input"]?.status == .succeeded)
         #expect(ended["closes-early"]?.lastError == "exited with status 3 (attempt 1 of 1)")
         #expect(ended["floods"]?.status == .succeeded)
         #expect(ended["lingers"]?.status == .succeeded)
         #expect(ended["killed"]?.lastError?.hasPrefix("killed by signal 9") == true)
         #expect(ended["vanishes"]?.lastError?.hasPrefix("cannot run") == true)
-        let reader = try EventLogReader(path: fixture.storePath)
         // The lingering background child (sleeping 30 s) did not hold the attempt until its 30 s timeout.
-        let lingered = try reader.attempts(of: try #require(ended["lingers"]).id).first
+        let lingered = try await fixture.attempts(of: try #require(ended["lingers"]).id).first
         #expect((lingered?.durationMilliseconds ?? .max) < 5000)
         for delivery in ended.values {
-            for attempt in try reader.attempts(of: delivery.id) {
+            for attempt in try await fixture.attempts(of: delivery.id) {
                 #expect((attempt.output?.utf8.count ?? 0) <= 4096 + 3, "\(delivery.action) output is bounded")
             }
         }
-        let flood = try reader.attempts(of: try #require(ended["floods"]).id).first?.output
+        let flood = try await fixture.attempts(of: try #require(ended["floods"]).id).first?.output
         #expect(flood?.hasSuffix("done\n") == true)
         #expect(peakMiB < 200, "peak RSS \(peakMiB) MiB")
         try await expectServing(fixture, address, daemon)
@@ -315,10 +314,10 @@ struct HostilePeerTests {
             let (daemon, address) = try await fixture.start()
             let body = SampleEvents.subscriptionGroupDeleted(id: "evt_mail_\(mode)", members: ["sub_1"])
             #expect(try await fixture.post(body, to: address) == 202)
-            try await eventually(timeout: .seconds(15), "the \(mode) delivery to end") {
-                try deliveries(fixture).first?.status == .dead
+            try await eventuallyAsync(timeout: .seconds(15), "the \(mode) delivery to end") {
+                try await deliveries(fixture).first?.status == .dead
             }
-            let delivery = try #require(try deliveries(fixture).first)
+            let delivery = try #require(try await deliveries(fixture).first)
             #expect(delivery.lastError?.hasPrefix(error) == true, "\(mode): \(delivery.lastError ?? "")")
             #expect(peer.contacts == 1, "\(mode): one connection for one attempt")
             try await expectServing(fixture, address, daemon)

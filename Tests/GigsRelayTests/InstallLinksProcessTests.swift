@@ -50,8 +50,8 @@ struct InstallLinksProcessTests {
         try await fixture.start(environment: ["GIGS_API_TOKEN": token ?? api.token, "LINKS_SECRET": linksSecret])
     }
 
-    func delivery(_ fixture: DaemonFixture) throws -> StoredDelivery? {
-        try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter()).first
+    func delivery(_ fixture: DaemonFixture) async throws -> StoredDelivery? {
+        try await fixture.deliveries(DeliveryFilter()).first
     }
 
     @Test("An activated eSIM's links reach the receiver, signed; credentials are never stored or logged")
@@ -78,7 +78,7 @@ struct InstallLinksProcessTests {
         #expect(links["activationCode"] == "LPA:1$smdp.example$SECRET-ACTIVATION-777")
         #expect((document["user"] as? [String: Any])?["email"] as? String == "jane@example.com")
         #expect(document["recommendedOrder"] as? [String] == ["ios", "android", "qrCode", "activationCode"])
-        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        try await eventuallyAsync("the delivery succeeded") { try await delivery(fixture)?.status == .succeeded }
         #expect(api.requests == ["/projects/dev-project/sims/sim_e1/credentials"])
 
         try await expectNoCredentialsLeft(fixture, daemon, api: api, event: "evt_esim")
@@ -160,7 +160,7 @@ struct InstallLinksProcessTests {
         #expect(html.contains(#"<a href="https://esim.example/ios/SECRET-IOS-777""#))
         #expect(html.contains(#"<img src="https://esim.example/qr/SECRET-QR-777""#))
         #expect(html.contains("LPA:1$smdp.example$SECRET-ACTIVATION-777"))
-        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
+        try await eventuallyAsync("the delivery succeeded") { try await delivery(fixture)?.status == .succeeded }
         try await expectNoCredentialsLeft(fixture, daemon, api: api, event: "evt_mail")
     }
 
@@ -178,8 +178,8 @@ struct InstallLinksProcessTests {
             id: "evt_storm", sim: #"{"object":"sim","id":"sim_e1","type":"eSIM"}"#, user: Self.user)
         #expect(try await fixture.post(body, to: address) == 202)
         _ = try await receiver.waitForRequests(1)
-        try await eventually("the delivery succeeded") { try delivery(fixture)?.status == .succeeded }
-        let attempts = try EventLogReader(path: fixture.storePath).attempts(of: DeliveryID(1))
+        try await eventuallyAsync("the delivery succeeded") { try await delivery(fixture)?.status == .succeeded }
+        let attempts = try await fixture.attempts(of: DeliveryID(1))
         #expect(attempts.map(\.outcome) == ["failed", "failed", "failed", "succeeded"])
         #expect(attempts.first?.error?.contains("429") == true)
         // With a 50 ms backoff, only Retry-After explains a second between attempts.
@@ -208,8 +208,8 @@ struct InstallLinksProcessTests {
         let body = SampleEvents.subscription(
             id: "evt_psim", sim: #"{"object":"sim","id":"sim_p1","type":"pSIM"}"#, user: Self.user)
         #expect(try await fixture.post(body, to: address) == 202)
-        try await eventually("the delivery was skipped") { try delivery(fixture)?.status == .skipped }
-        #expect(try delivery(fixture)?.lastError?.hasPrefix("not_esim") == true)
+        try await eventuallyAsync("the delivery was skipped") { try await delivery(fixture)?.status == .skipped }
+        #expect(try await delivery(fixture)?.lastError?.hasPrefix("not_esim") == true)
         #expect(api.requests.isEmpty)
         #expect(receiver.requests.isEmpty)
         try await daemon.stop()
@@ -251,8 +251,8 @@ struct InstallLinksProcessTests {
         let body = SampleEvents.subscription(
             id: "evt_401", sim: #"{"object":"sim","id":"sim_e1","type":"eSIM"}"#, user: Self.user)
         #expect(try await fixture.post(body, to: address) == 202)
-        try await eventually("the delivery is dead") { try delivery(fixture)?.status == .dead }
-        let dead = try #require(try delivery(fixture))
+        try await eventuallyAsync("the delivery is dead") { try await delivery(fixture)?.status == .dead }
+        let dead = try #require(try await delivery(fixture))
         #expect(dead.attempts == 1)
         #expect(dead.lastError == "Gigs API sims answered 401 (unauthorized: Invalid API key)")
         #expect(receiver.requests.isEmpty)

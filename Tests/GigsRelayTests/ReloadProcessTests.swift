@@ -108,7 +108,7 @@ struct ReloadProcessTests {
         let requestsBefore = receiver.requests.count
         try await Task.sleep(for: .milliseconds(500))  // several backoff periods
         let kept = try #require(
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(action: "one")).first)
+            try await fixture.deliveries(DeliveryFilter(action: "one")).first)
         #expect(kept.status == .failed || kept.status == .pending)
         #expect(receiver.requests.count == requestsBefore)
 
@@ -117,8 +117,8 @@ struct ReloadProcessTests {
         try (configuration(secretFile: secretFile, action: "one", receiver: receiver) + "\n" + fast)
             .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        try await eventually("the kept delivery to succeed") {
-            try EventLogReader(path: fixture.storePath).deliveries(DeliveryFilter(action: "one")).first?.status
+        try await eventuallyAsync("the kept delivery to succeed") {
+            try await fixture.deliveries(DeliveryFilter(action: "one")).first?.status
                 == .succeeded
         }
         #expect(try await fixture.get("/readyz", from: address) == 200)
