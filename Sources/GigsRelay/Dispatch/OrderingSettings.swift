@@ -42,13 +42,7 @@ public struct OrderingSettings: Sendable, Equatable {
             }
             return nil
         }
-        let texts = try section.read(Keys.subject)
-        guard !texts.isEmpty else {
-            throw ConfigurationError(key: section.key(Keys.subject), "must list at least one JSON pointer")
-        }
-        subject = try texts.map { (text) throws(ConfigurationError) in
-            try JSONPointer(parsing: text, key: section.key(Keys.subject))
-        }
+        subject = try section.read(Keys.subject, atLeastOne: "JSON pointer", each: JSONPointer.init)
         reorderWindowMilliseconds = try section.read(Keys.reorderWindowMilliseconds)
         deadBlocks = try section.read(Keys.onDead) == "block"
     }

@@ -26,13 +26,9 @@ public struct EmailActionSettings: ActionSettings {
         guard context.smtp != nil else {
             throw ConfigurationError(key: section.key("kind"), "email needs an [smtp] section (host, from, …)")
         }
-        let to = try section.read(Keys.to)
-        guard !to.isEmpty else {
-            throw ConfigurationError(key: section.key(Keys.to), "must list at least one address")
-        }
-        self.to = try to.map { (text) throws(ConfigurationError) in
+        self.to = try section.read(Keys.to, atLeastOne: "address") { (text, key) throws(ConfigurationError) in
             guard let address = MailAddress(parsing: text) else {
-                throw ConfigurationError(key: section.key(Keys.to), "\"\(text)\" is not an email address")
+                throw ConfigurationError(key: key, "\"\(text)\" is not an email address")
             }
             return address
         }

@@ -39,17 +39,8 @@ extension RouteConfiguration {
 
     /// Reads one `[[routes]]` table; `actions` are the configured action names it may use.
     init(section: TOMLSection, actions known: Set<String>) throws(ConfigurationError) {
-        let patterns = try section.read(Keys.events)
-        guard !patterns.isEmpty else {
-            throw ConfigurationError(key: section.key(Keys.events), "must list at least one event type or pattern")
-        }
-        events = try patterns.map { (text) throws(ConfigurationError) in
-            try EventTypePattern(parsing: text, key: section.key(Keys.events))
-        }
-        actions = try section.read(Keys.actions)
-        guard !actions.isEmpty else {
-            throw ConfigurationError(key: section.key(Keys.actions), "must list at least one action")
-        }
+        events = try section.read(Keys.events, atLeastOne: "event type or pattern", each: EventTypePattern.init)
+        actions = try section.read(Keys.actions, atLeastOne: "action") { name, _ in name }
         for name in actions where !known.contains(name) {
             let names = known.sorted().joined(separator: ", ")
             throw ConfigurationError(

@@ -31,9 +31,7 @@ extension RelayConfiguration.Admin {
             try ListenAddress(parsing: text, key: section.key(Keys.listen))
         }
         token = try section.value(Keys.token)
-        redact = try section.read(Keys.redact).map { (text) throws(ConfigurationError) in
-            try JSONPointer(parsing: text, key: section.key(Keys.redact))
-        }
+        redact = try section.read(Keys.redact, each: JSONPointer.init)
     }
 
     var effectiveKeys: [EffectiveKey] {

@@ -75,11 +75,9 @@ extension RelayConfiguration.Server {
         headerTimeoutSeconds = try section.read(Keys.headerTimeoutSeconds)
         bodyTimeoutSeconds = try section.read(Keys.bodyTimeoutSeconds)
         maxConnections = try section.read(Keys.maxConnections)
-        trustedProxies = try section.read(Keys.trustedProxies).map { (text) throws(ConfigurationError) in
+        trustedProxies = try section.read(Keys.trustedProxies) { (text, key) throws(ConfigurationError) in
             guard let network = IPNetwork(parsing: text) else {
-                throw ConfigurationError(
-                    key: section.key(Keys.trustedProxies),
-                    "must list CIDR networks such as \"127.0.0.1/32\", got \"\(text)\"")
+                throw ConfigurationError(key: key, "must list CIDR networks such as \"127.0.0.1/32\", got \"\(text)\"")
             }
             return network
         }

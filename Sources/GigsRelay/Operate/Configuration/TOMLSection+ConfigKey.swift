@@ -54,6 +54,19 @@ extension TOMLSection {
         return strings
     }
 
+    /// A list key read element by element: `parse` gets each string and the key's dotted name (for its
+    /// errors); with `atLeastOne`, an empty list is refused, saying what it must hold.
+    func read<Element>(
+        _ key: ConfigKey<[String]>, atLeastOne what: String? = nil,
+        each parse: (_ text: String, _ key: String) throws(ConfigurationError) -> Element
+    ) throws(ConfigurationError) -> [Element] {
+        let texts = try read(key)
+        if let what, texts.isEmpty {
+            throw ConfigurationError(key: self.key(key), "must list at least one \(what)")
+        }
+        return try texts.map { (text) throws(ConfigurationError) in try parse(text, self.key(key)) }
+    }
+
     func value(_ key: ConfigKey<SecretReference>) throws(ConfigurationError) -> SecretReference? {
         guard let text = try string(key.name), !(key.isRequired && text.isEmpty) else {
             if key.isRequired { throw ConfigurationError(key: self.key(key.name), "is required") }
