@@ -21,12 +21,13 @@ struct FlowControlProcessTests {
         }
     }
 
-    @Test(
-        "rate_per_second: the measured attempt rate is within 10 % of the limit; waiting spends no attempt",
-        arguments: Backend.allCases)
-    func rateLimit(backend: Backend) async throws {
+    // SQLite only: the bucket lives in the dispatcher whatever the store, and with `rate_burst = 1` a
+    // claim that a loaded PostgreSQL answers later than a token's 50 ms loses that token, so on a busy
+    // 2-core machine the figure measures the machine (a CI run was 2.1/s off). Circuit and pause run on both.
+    @Test("rate_per_second: the measured attempt rate is within 10 % of the limit; waiting spends no attempt")
+    func rateLimit() async throws {
         let receiver = try WebhookReceiver(secret: secret)
-        let fixture = try fixture(receiver, action: "rate_per_second = 20\nrate_burst = 1", backend: backend)
+        let fixture = try fixture(receiver, action: "rate_per_second = 20\nrate_burst = 1", backend: .sqlite)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         // Queued first (paused), so that the rate measured is the limit's, not how fast the test posts.

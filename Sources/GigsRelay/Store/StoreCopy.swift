@@ -180,34 +180,51 @@ public struct StoreCopy {
                 events: highest.events + Self.reservedIDs, deliveries: highest.deliveries + Self.reservedIDs,
                 attempts: highest.attempts + Self.reservedIDs))
         return [
-            try await compareEvents(events, leavingOut: skippedEvents),
-            try await compareDeliveries(deliveries, leavingOut: skippedDeliveries),
-            try await compareAttempts(attempts, leavingOut: skippedDeliveries),
+            try await compare(
+                events, read: source.events(after:limit:), present: destination.events(ids:),
+                keep: { !skippedEvents.contains($0.sequence) }),
+            try await compare(
+                deliveries, read: source.deliveries(after:limit:), present: destination.deliveries(ids:),
+                keep: { !skippedDeliveries.contains($0.id) },
+                // Newer in the destination: a new instance moved it on after the switch.
+                newer: { there, row in there.updatedAt > row.updatedAt }),
+            try await compare(
+                attempts, read: source.attempts(after:limit:), present: destination.attempts(ids:),
+                keep: { !skippedDeliveries.contains($0.deliveryID) }),
         ]
     }
 
-    /// Reads every source event again with the destination's row of the same id: counts equal rows and
-    /// computes both sides' checksums.
-    private func compareEvents(_ report: TableReport, leavingOut skipped: Set<Int64>) async throws -> TableReport {
+    /// Reads every source row of one table again with the destination's row of the same id: counts
+    /// equal rows (and rows `newer` says the destination moved on) and computes both sides' checksums.
+    private func compare<Row: CopiedRow>(
+        _ report: TableReport,
+        read: (_ after: Int64, _ limit: Int) async throws(StoreError) -> [Row],
+        present: ([Int64]) async throws(StoreError) -> [Row],
+        keep: (Row) -> Bool,
+        newer: (_ there: Row, _ row: Row) -> Bool = { _, _ in false }
+    ) async throws -> TableReport {
         var report = report
         report.source = 0
         var cursor: Int64 = 0
         var sourceSum = Checksum()
         var destinationSum = Checksum()
         while true {
-            let all = try await source.events(after: cursor, limit: Self.batchSize)
+            let all = try await read(cursor, Self.batchSize)
             guard let last = all.last else { break }
-            cursor = last.sequence
-            let batch = all.filter { !skipped.contains($0.sequence) }
-            let present = Dictionary(
-                try await destination.events(ids: batch.map(\.sequence)).map { ($0.sequence, $0) },
-                uniquingKeysWith: { first, _ in first })
+            cursor = last.rowID
+            let batch = all.filter(keep)
+            let there = Dictionary(
+                try await present(batch.map(\.rowID)).map { ($0.rowID, $0) }, uniquingKeysWith: { first, _ in first })
             for row in batch {
                 report.source += 1
-                sourceSum.add(row)
-                if let there = present[row.sequence] {
-                    destinationSum.add(there)
-                    if there == row { report.matching += 1 }
+                row.add(to: &sourceSum)
+                guard let copy = there[row.rowID] else { continue }
+                copy.add(to: &destinationSum)
+                if copy == row {
+                    report.matching += 1
+                } else if newer(copy, row) {
+                    report.matching += 1
+                    report.newer += 1
                 }
             }
         }
@@ -215,68 +232,25 @@ public struct StoreCopy {
         report.destinationChecksum = destinationSum.value
         return report
     }
+}
 
-    private func compareDeliveries(_ report: TableReport, leavingOut skipped: Set<Int64>) async throws
-        -> TableReport
-    {
-        var report = report
-        report.source = 0
-        var cursor: Int64 = 0
-        var sourceSum = Checksum()
-        var destinationSum = Checksum()
-        while true {
-            let all = try await source.deliveries(after: cursor, limit: Self.batchSize)
-            guard let last = all.last else { break }
-            cursor = last.id
-            let batch = all.filter { !skipped.contains($0.id) }
-            let present = Dictionary(
-                try await destination.deliveries(ids: batch.map(\.id)).map { ($0.id, $0) },
-                uniquingKeysWith: { first, _ in first })
-            for row in batch {
-                report.source += 1
-                sourceSum.add(row)
-                if let there = present[row.id] {
-                    destinationSum.add(there)
-                    if there == row {
-                        report.matching += 1
-                    } else if there.updatedAt > row.updatedAt {
-                        // Newer in the destination: a new instance moved it on after the switch.
-                        report.matching += 1
-                        report.newer += 1
-                    }
-                }
-            }
-        }
-        report.sourceChecksum = sourceSum.value
-        report.destinationChecksum = destinationSum.value
-        return report
-    }
+/// A row `store copy` moves and compares: its id in its table, and its part of the table's checksum.
+protocol CopiedRow: Equatable, Sendable {
+    var rowID: Int64 { get }
+    func add(to checksum: inout Checksum)
+}
 
-    private func compareAttempts(_ report: TableReport, leavingOut skipped: Set<Int64>) async throws -> TableReport {
-        var report = report
-        report.source = 0
-        var cursor: Int64 = 0
-        var sourceSum = Checksum()
-        var destinationSum = Checksum()
-        while true {
-            let all = try await source.attempts(after: cursor, limit: Self.batchSize)
-            guard let last = all.last else { break }
-            cursor = last.id
-            let batch = all.filter { !skipped.contains($0.deliveryID) }
-            let present = Dictionary(
-                try await destination.attempts(ids: batch.map(\.id)).map { ($0.id, $0) },
-                uniquingKeysWith: { first, _ in first })
-            for row in batch {
-                report.source += 1
-                sourceSum.add(row)
-                if let there = present[row.id] {
-                    destinationSum.add(there)
-                    if there == row { report.matching += 1 }
-                }
-            }
-        }
-        report.sourceChecksum = sourceSum.value
-        report.destinationChecksum = destinationSum.value
-        return report
-    }
+extension EventRow: CopiedRow {
+    var rowID: Int64 { sequence }
+    func add(to checksum: inout Checksum) { checksum.add(self) }
+}
+
+extension DeliveryRow: CopiedRow {
+    var rowID: Int64 { id }
+    func add(to checksum: inout Checksum) { checksum.add(self) }
+}
+
+extension AttemptRow: CopiedRow {
+    var rowID: Int64 { id }
+    func add(to checksum: inout Checksum) { checksum.add(self) }
 }
