@@ -242,15 +242,20 @@ extension StoreConformance {
         }
     }
 
-    /// StoreLocation.open gives the daemon its log and a console that reads what the log wrote
+    /// StoreLocation.open gives the daemon its log and a console that reads what the log wrote, its pool
+    /// running while OpenedStore.runPool does
     static func openedTogether(_ backend: Backend) async throws {
         let (location, environment, cleanup) = try StoreUnderTest.location(backend)
         defer { cleanup() }
         let opened = try await location.open(environment: environment, logger: StoreUnderTest.logger)
+        // As StoreService does in the daemon: the pool runs beside the store's use, until after close.
+        let pool = Task { await opened.runPool() }
         _ = try await opened.log.append(try Self.signer.verifiedEvent(id: "evt_opened"), actions: ["a"])
         #expect(try await opened.console.event(id: EventID("evt_opened"))?.type == "com.gigs.subscription.activated")
         #expect(try await opened.console.deliveries(DeliveryFilter(action: "a")).count == 1)
         await opened.close()
+        pool.cancel()
+        await pool.value
         await #expect(throws: StoreError.self) {
             _ = try await opened.log.append(try Self.signer.verifiedEvent(id: "evt_after"), actions: [])
         }

@@ -55,13 +55,14 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             try await Self.openPostgres(
                 url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
-                logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+                pool: .store, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
         }
     }
 
     /// Opens the store for the daemon: the log (created and migrated when needed) and the console its
-    /// operator API uses beside it. On PostgreSQL they are one pool; on SQLite the console reads through
-    /// its own connection beside the writer.
+    /// operator API uses beside it. On PostgreSQL they are one pool, which runs only while
+    /// ``OpenedStore/runPool()`` does (``StoreService`` runs it in the daemon's service group); on SQLite
+    /// the console reads through its own connection beside the writer.
     public func open(
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
@@ -81,8 +82,8 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             let store = try await Self.openPostgres(
                 url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
-                logger: logger, onDeliveriesCreated: onDeliveriesCreated)
-            return OpenedStore(log: store, console: store)
+                pool: .serviceGroup, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            return OpenedStore(log: store, console: store, pool: store)
         }
     }
 
@@ -93,12 +94,14 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         poolSize: Int,
         environment: [String: String],
         clock: any RelayClock,
+        pool: PoolOwner,
         logger: Logger,
         onDeliveriesCreated: @escaping @Sendable () -> Void
     ) async throws -> PostgresStore {
         try await PostgresStore.open(
             url: url, password: try password?.resolve(key: "store.password", environment: environment),
-            poolSize: poolSize, clock: clock, logger: logger, listen: true, onDeliveriesCreated: onDeliveriesCreated)
+            poolSize: poolSize, clock: clock, pool: pool, logger: logger, listen: true,
+            onDeliveriesCreated: onDeliveriesCreated)
     }
 
     /// Opens the store for the CLI's reads and changes, beside a running daemon; a SQLite store must
@@ -134,6 +137,20 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
 public struct OpenedStore: Sendable {
     public let log: any EventLog
     public let console: any StoreConsole
+    /// The PostgreSQL store whose pool ``runPool()`` runs; nil on SQLite.
+    let pool: PostgresStore?
+
+    init(log: any EventLog, console: any StoreConsole, pool: PostgresStore? = nil) {
+        self.log = log
+        self.console = console
+        self.pool = pool
+    }
+
+    /// Runs what the open store needs while it is used (PostgreSQL's connection pool) until the task is
+    /// cancelled; returns at once on SQLite.
+    public func runPool() async {
+        await pool?.runPool()
+    }
 
     /// Closes the console, then the log (which finishes what is queued first).
     public func close() async {

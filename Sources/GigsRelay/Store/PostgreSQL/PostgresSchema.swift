@@ -151,37 +151,51 @@ enum PostgresSchema {
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and
-    /// refuses a database migrated by a newer gigs-relay.
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
-        let applied: [String] = try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
-            try await connection.query(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-                logger: logger)
-            var names: Set<String> = []
-            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger)
-                .decode(String.self)
-            {
-                names.insert(name)
-            }
-            if let unknown = names.subtracting(migrations.map(\.name)).sorted().first {
-                throw PostgresStoreFailure(
-                    "the store has migration \(unknown), unknown to this gigs-relay: it was written by a newer version")
-            }
-            var newlyApplied: [String] = []
-            for migration in migrations where !names.contains(migration.name) {
-                for statement in migration.statements {
-                    try await connection.query(statement, logger: logger)
-                }
-                try await connection.query(
-                    "INSERT INTO schema_migrations (name, applied_at) VALUES (\(migration.name), \(unixMilliseconds()))",
-                    logger: logger)
-                newlyApplied.append(migration.name)
-            }
-            return newlyApplied
+    /// refuses a database migrated by a newer gigs-relay. Runs on one connection of its own, before the
+    /// pool runs.
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("BEGIN", logger: logger)
+        let applied: [String]
+        do {
+            applied = try await migrateInTransaction(connection, logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
         for name in applied {
             logger.info("Applied store migration", metadata: [LogKey.migration: "\(name)"])
         }
+    }
+
+    /// The migrations' statements inside the transaction; returns the names applied.
+    private static func migrateInTransaction(_ connection: PostgresConnection, logger: Logger) async throws
+        -> [String]
+    {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+        try await connection.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            logger: logger)
+        var names: Set<String> = []
+        for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger)
+            .decode(String.self)
+        {
+            names.insert(name)
+        }
+        if let unknown = names.subtracting(migrations.map(\.name)).sorted().first {
+            throw PostgresStoreFailure(
+                "the store has migration \(unknown), unknown to this gigs-relay: it was written by a newer version")
+        }
+        var newlyApplied: [String] = []
+        for migration in migrations where !names.contains(migration.name) {
+            for statement in migration.statements {
+                try await connection.query(statement, logger: logger)
+            }
+            try await connection.query(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (\(migration.name), \(unixMilliseconds()))",
+                logger: logger)
+            newlyApplied.append(migration.name)
+        }
+        return newlyApplied
     }
 }

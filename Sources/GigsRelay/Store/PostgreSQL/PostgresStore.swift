@@ -25,7 +25,9 @@ public final class PostgresStore: EventLog, StoreConsole {
     /// Where the database is (no password in it).
     public let url: PostgresURL
     let client: PostgresClient
-    private let runner: Task<Void, Never>
+    /// The task running the pool when the store runs it itself (``PoolOwner/store``); nil when the
+    /// daemon's service group runs it through ``runPool()``.
+    private let runner: Task<Void, Never>?
     let logger: Logger
     /// The time finishes, releases and operator changes are stamped with.
     let clock: any RelayClock
@@ -45,7 +47,7 @@ public final class PostgresStore: EventLog, StoreConsole {
     private init(
         url: PostgresURL,
         client: PostgresClient,
-        runner: Task<Void, Never>,
+        runner: Task<Void, Never>?,
         logger: Logger,
         poolSize: Int,
         clock: any RelayClock,
@@ -77,46 +79,44 @@ public final class PostgresStore: EventLog, StoreConsole {
     /// Connects, migrates (once across instances, under an advisory lock) and returns the open store; with
     /// `listen`, also listens for other instances' new deliveries (``wakeupChannel``).
     ///
-    /// - Parameter clock: the time finishes, releases and operator changes are stamped with (claims
-    ///   bring their own `now`).
+    /// - Parameters:
+    ///   - clock: the time finishes, releases and operator changes are stamped with (claims bring their
+    ///     own `now`).
+    ///   - pool: who runs the connection pool: the store itself (the CLI, tests), or the daemon's
+    ///     service group through ``runPool()`` (until it runs, queries wait).
     public static func open(
         url: PostgresURL,
         password: String?,
         poolSize: Int,
         clock: any RelayClock = SystemClock(),
+        pool: PoolOwner = .store,
         logger: Logger,
         listen: Bool = false,
         onDeliveriesCreated: @escaping @Sendable () -> Void = {}
     ) async throws(StoreError) -> PostgresStore {
         var backgroundLogger = logger
         backgroundLogger.logLevel = max(logger.logLevel, .notice)
+        // One connection of its own checks durability and migrates, before the pool runs.
+        let probe: PostgresConnection
         do {
-            let probe = try await PostgresConnection.connect(
+            probe = try await PostgresConnection.connect(
                 configuration: try .relay(url: url, password: password), id: 0, logger: backgroundLogger)
-            var synchronousCommit = "on"
-            for try await value in try await probe.query("SHOW synchronous_commit", logger: backgroundLogger)
-                .decode(String.self)
-            {
-                synchronousCommit = value
-            }
-            try? await probe.close()
-            if synchronousCommit == "off" {
-                logger.warning(
-                    "PostgreSQL has synchronous_commit = off: events answered 2xx may be lost if the server crashes",
-                    metadata: [LogKey.storePath: "\(url)"])
-            }
         } catch {
             throw .openFailed(location: url.description, detail: PostgresErrors.describe(error))
         }
-        let configuration = PostgresClient.Configuration.relay(url: url, password: password, poolSize: poolSize)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
-        let runner = Task { await client.run() }
-        do {
-            try await withDeadline(.seconds(60)) { try await PostgresSchema.migrate(client, logger: logger) }
+        do throws(StoreError) {
+            try await withDeadline(.seconds(60)) {
+                try await Self.warnWithoutSynchronousCommit(probe, url: url, logger: logger)
+                try await PostgresSchema.migrate(probe, logger: logger)
+            }
         } catch {
-            runner.cancel()
+            try? await probe.close()
             throw .openFailed(location: url.description, detail: error.detail)
         }
+        try? await probe.close()
+        let configuration = PostgresClient.Configuration.relay(url: url, password: password, poolSize: poolSize)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+        let runner = pool == .store ? Task { await client.run() } : nil
         let store = PostgresStore(
             url: url, client: client, runner: runner, logger: logger, poolSize: poolSize, clock: clock,
             onDeliveriesCreated: onDeliveriesCreated)
@@ -124,6 +124,21 @@ public final class PostgresStore: EventLog, StoreConsole {
             store.listener.withLockedValue { $0 = Task { await store.listenForDeliveries() } }
         }
         return store
+    }
+
+    /// Warns when the server acknowledges commits before they are durable.
+    private static func warnWithoutSynchronousCommit(
+        _ connection: PostgresConnection, url: PostgresURL, logger: Logger
+    ) async throws {
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .notice)
+        for try await value in try await connection.query("SHOW synchronous_commit", logger: backgroundLogger)
+            .decode(String.self) where value == "off"
+        {
+            logger.warning(
+                "PostgreSQL has synchronous_commit = off: events answered 2xx may be lost if the server crashes",
+                metadata: [LogKey.storePath: "\(url)"])
+        }
     }
 
     /// Holds one pooled connection listening on ``wakeupChannel`` and wakes the dispatcher for every
@@ -321,8 +336,15 @@ public final class PostgresStore: EventLog, StoreConsole {
             listener.cancel()
             await listener.value
         }
-        runner.cancel()
-        await runner.value
+        runner?.cancel()
+        await runner?.value
+    }
+
+    /// Runs the connection pool until the task is cancelled, for a store opened with
+    /// ``PoolOwner/serviceGroup``; returns at once for one that runs its own.
+    public func runPool() async {
+        guard runner == nil else { return }
+        await client.run()
     }
 
     // MARK: - Helpers
@@ -379,4 +401,13 @@ extension AsyncSequence {
         for try await element in self { elements.append(element) }
         return elements
     }
+}
+
+/// Who runs a PostgreSQL store's connection pool.
+public enum PoolOwner: Sendable {
+    /// The store, in a task of its own, from open to close (the CLI, tests).
+    case store
+    /// The daemon's service group, through ``PostgresStore/runPool()`` in ``StoreService``, so the
+    /// pool starts and stops with the group.
+    case serviceGroup
 }
