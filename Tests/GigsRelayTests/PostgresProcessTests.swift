@@ -258,4 +258,19 @@ struct PostgresProcessTests {
         }
         try await two.stop()
     }
+
+    @Test("A start that fails after the store opened (an admin token that cannot be read) exits 78, not hangs")
+    func failedStartClosesTheStore() async throws {
+        let fixture = try DaemonFixture(
+            backend: .postgresql, extraTOML: "[admin]\ntoken = \"env:GIGS_RELAY_TEST_UNSET\"")
+        defer { fixture.directory.remove() }
+        // The pool never ran (the service group never started): closing the store must not wait for it.
+        let started = ContinuousClock.now
+        let result = try await RelayProcess.run(
+            ["serve", "--config", fixture.configPath], directory: fixture.directory.path,
+            environment: fixture.environment)
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains("GIGS_RELAY_TEST_UNSET is not set"))
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
 }
