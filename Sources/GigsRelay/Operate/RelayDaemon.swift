@@ -8,6 +8,10 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Builds the HTTP application: the webhook endpoint, and `/healthz`, `/readyz` and `/metrics` unless
 /// `admin.listen` moves those to their own listener (``buildAdminApplication(configuration:observability:logger:)``).
 ///

@@ -4,6 +4,10 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Re-reads the configuration file and its secrets on SIGHUP and swaps the routes, actions and webhook
 /// secrets in one step; a file that does not validate leaves the running configuration in place, and
 /// the log says why.
