@@ -9,6 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 
 #if canImport(Glibc)
+    // The release build finds stat and timespec through Dispatch's C module.
+    import CDispatch
     import Glibc
 #endif
 
