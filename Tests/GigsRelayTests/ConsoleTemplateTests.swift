@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+@testable import GigsRelay
+
+/// The console's row types that name their own children (to spare a `Mirror` per lookup) name every
+/// stored property, with its value.
+@Suite("Console templates")
+struct ConsoleTemplateTests {
+    @Test("EventView and the events row give every stored property by name, as reflection would")
+    func rowsNameEveryProperty() throws {
+        let json = #"""
+            {"sequence": 7, "id": "evt_1", "type": "com.gigs.subscription.activated",
+             "receivedAt": "2026-12-02T10:00:00.000Z", "messageId": "msg_1", "project": "prj",
+             "time": "2026-12-02T09:59:59Z", "subject": "sub_1"}
+            """#
+        let view = try JSONDecoder().decode(EventView.self, from: Data(json.utf8))
+        let row = EventsContent.Row(event: view, path: "evt_1")
+        expectNamesEveryProperty(of: view, view.child(named:))
+        expectNamesEveryProperty(of: row, row.child(named:))
+    }
+
+    func expectNamesEveryProperty(of value: Any, _ child: (String) -> Any?) {
+        for property in Mirror(reflecting: value).children {
+            let label = property.label ?? "?"
+            let named = child(label)
+            #expect(named != nil, "\(type(of: value)).\(label) is not named")
+            #expect("\(named ?? "nil")" == "\(Self.unwrapped(property.value))", "\(label)")
+        }
+    }
+
+    static func unwrapped(_ value: Any) -> Any {
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return value }
+        return mirror.children.first?.value ?? "nil"
+    }
+}
