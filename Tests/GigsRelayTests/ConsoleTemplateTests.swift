@@ -7,7 +7,7 @@ import Testing
 /// stored property, with its value.
 @Suite("Console templates")
 struct ConsoleTemplateTests {
-    @Test("EventView and the events row give every stored property by name, as reflection would")
+    @Test("The list rows (events, dead letters) give every stored property by name, as reflection would")
     func rowsNameEveryProperty() throws {
         let json = #"""
             {"sequence": 7, "id": "evt_1", "type": "com.gigs.subscription.activated",
@@ -18,6 +18,17 @@ struct ConsoleTemplateTests {
         let row = EventsContent.Row(event: view, path: "evt_1")
         expectNamesEveryProperty(of: view, view.child(named:))
         expectNamesEveryProperty(of: row, row.child(named:))
+
+        let deliveryJSON = #"""
+            {"id": "dlv_1", "eventId": "evt_1", "eventType": "com.gigs.subscription.activated", "action": "a",
+             "status": "dead", "blockedBy": "dlv_0", "subject": "sub_1", "outOfOrder": true, "attemptCount": 3,
+             "lastError": "HTTP 500", "nextAttemptAt": "2026-12-02T10:00:00.000Z", "replay": false,
+             "createdAt": "2026-12-02T09:00:00.000Z", "updatedAt": "2026-12-02T09:30:00.000Z"}
+            """#
+        let delivery = try JSONDecoder().decode(DeliveryView.self, from: Data(deliveryJSON.utf8))
+        let dead = DeadContent.Row(delivery: delivery, eventPath: "evt_1")
+        expectNamesEveryProperty(of: delivery, delivery.child(named:))
+        expectNamesEveryProperty(of: dead, dead.child(named:))
     }
 
     func expectNamesEveryProperty(of value: Any, _ child: (String) -> Any?) {
