@@ -67,7 +67,10 @@ struct ReloadProcessTests {
             guard let reloading = messages.lastIndex(where: { $0.contains("RELOADING=1") }) else { return false }
             return messages[reloading...].contains { $0.contains("READY=1") }
         }
-        #expect(daemon.log.contains("relay.config.key=server.idle_timeout_seconds"))
+        // The log arrives over a pipe, the notifications over a socket: wait for the line, not for order.
+        try await eventually("the restart-only key is named") {
+            daemon.log.contains("relay.config.key=server.idle_timeout_seconds")
+        }
 
         let after = SampleEvents.subscriptionActivated(id: "evt_after")
         #expect(try await fixture.post(after, to: address, signer: oldSigner) == 401)
