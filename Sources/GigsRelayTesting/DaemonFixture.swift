@@ -92,10 +92,10 @@ public struct DaemonFixture: Sendable {
     /// The fixture's store, as the CLI finds it.
     public var location: StoreLocation {
         get throws {
-            guard let postgres else { return .sqlite(path: storePath) }
-            return .postgres(
-                try PostgresURL(parsing: postgres.url, key: "store.url"),
-                password: try SecretReference(parsing: "env:GIGS_STORE_PASSWORD", key: "store.password"), poolSize: 2)
+            try StoreLocation(
+                parsing: postgres?.url ?? storePath,
+                password: try SecretReference(parsing: "env:GIGS_STORE_PASSWORD", key: "store.password"),
+                key: "store.url")
         }
     }
 
@@ -130,9 +130,6 @@ public struct DaemonFixture: Sendable {
     /// Writes to the store through ``EventLog`` while the daemon is not running (SQLite allows one
     /// writer process), creating and migrating it when needed.
     public func seed(_ body: (any EventLog) async throws -> Void) async throws {
-        if backend == .sqlite {
-            try FileManager.default.createDirectory(atPath: directory.file("var"), withIntermediateDirectories: true)
-        }
         let log = try await location.openLog(environment: environment, logger: StoreUnderTest.logger)
         do {
             try await body(log)

@@ -57,6 +57,8 @@ public struct OrderingSettings: Sendable, Equatable {
         ]
     }
 
+    /// Subjects are kept to this many bytes, the longest id ingest accepts (ids are far shorter; a
+    /// longer value is cut, not refused).
     static let maxSubjectBytes = EventEnvelope.maxFieldBytes
 
     /// Whether `subject` is the default (`data.subscription`, else `data.id`), which ingest has already

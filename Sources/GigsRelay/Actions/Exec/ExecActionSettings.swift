@@ -14,7 +14,7 @@ public struct ExecActionSettings: ActionSettings {
     static let keys: [any ConfigKeyDescription] = [Keys.command]
 
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
-        let command = try section.value(Keys.command) ?? []
+        let command = try section.read(Keys.command)
         guard let program = command.first, program.hasPrefix("/") else {
             throw ConfigurationError(
                 key: section.key(Keys.command),

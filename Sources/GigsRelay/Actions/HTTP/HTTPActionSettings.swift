@@ -30,8 +30,8 @@ public struct HTTPActionSettings: ActionSettings {
     static let credentialHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie"]
 
     init(section: TOMLSection, context: ActionSettingsContext) throws(ConfigurationError) {
-        self.url = try section.url(Keys.url, allowInsecure: Keys.allowInsecure)
         self.allowInsecure = try section.read(Keys.allowInsecure)
+        self.url = try section.url(Keys.url, allowInsecure: allowInsecure)
         self.secret = try section.read(Keys.secret)
         var headers: [String: HeaderValue] = [:]
         for (name, text) in try section.stringTable(Keys.headers.name) ?? [:] {

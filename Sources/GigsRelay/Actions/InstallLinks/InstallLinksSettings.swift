@@ -49,8 +49,8 @@ public struct InstallLinksSettings: ActionSettings {
         }
         switch try section.read(Keys.channel) {
         case "http":
-            let url = try section.url(Keys.url.required, allowInsecure: Keys.allowInsecure)
             self.allowInsecure = try section.read(Keys.allowInsecure)
+            let url = try section.url(Keys.url.required, allowInsecure: allowInsecure)
             let secret = try section.read(Keys.secret.required)
             self.channel = .http(url: url, secret: secret)
         case "email":

@@ -31,7 +31,9 @@ extension RelayConfiguration.Webhook {
                 key: section.key(Keys.path), "must be a URL path starting with / (not /healthz), got \"\(path)\"")
         }
         toleranceSeconds = try section.read(Keys.toleranceSeconds)
-        secrets = try section.value(Keys.secrets)
+        secrets = try section.read(
+            Keys.secrets,
+            atLeastOne: "at least one signing secret reference is required, e.g. [\"env:GIGS_WEBHOOK_SECRET\"]")
     }
 
     var effectiveKeys: [EffectiveKey] {

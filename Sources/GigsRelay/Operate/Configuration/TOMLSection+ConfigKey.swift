@@ -75,14 +75,13 @@ extension TOMLSection {
         return try SecretReference(parsing: text, key: self.key(key.name))
     }
 
-    /// Secret references, each error naming its index (`webhook.secrets[1]`).
-    func value(_ key: ConfigKey<[SecretReference]>) throws(ConfigurationError) -> [SecretReference] {
+    /// Secret references, each error naming its index (`webhook.secrets[1]`); with `atLeastOne`, an
+    /// empty or missing list is refused with that message.
+    func read(_ key: ConfigKey<[SecretReference]>, atLeastOne message: String) throws(ConfigurationError)
+        -> [SecretReference]
+    {
         let texts = try strings(key.name) ?? []
-        if key.isRequired, texts.isEmpty {
-            throw ConfigurationError(
-                key: self.key(key.name),
-                "at least one signing secret reference is required, e.g. [\"env:GIGS_WEBHOOK_SECRET\"]")
-        }
+        guard !texts.isEmpty else { throw ConfigurationError(key: self.key(key), message) }
         return try texts.enumerated().map { (index, text) throws(ConfigurationError) in
             try SecretReference(parsing: text, key: self.key("\(key.name)[\(index)]"))
         }

@@ -2,9 +2,9 @@ import Foundation
 
 extension TOMLSection {
     /// Reads a declared URL key (required, or with a default): https, or http to loopback (or anywhere
-    /// when the section's `allow_insecure` is true).
-    func url(_ key: ConfigKey<String>, allowInsecure: ConfigKey<Bool>) throws(ConfigurationError) -> URL {
-        try url(read(key), key: key.name, allowInsecure: read(allowInsecure))
+    /// with `allowInsecure`, the section's `allow_insecure`).
+    func url(_ key: ConfigKey<String>, allowInsecure: Bool) throws(ConfigurationError) -> URL {
+        try url(read(key), key: key.name, allowInsecure: allowInsecure)
     }
 
     private func url(_ text: String, key: String, allowInsecure: Bool) throws(ConfigurationError) -> URL {

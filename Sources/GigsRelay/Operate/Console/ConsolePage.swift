@@ -37,8 +37,9 @@ struct ConsolePage<Content>: MustacheParent {
         }
     }
 
-    /// What a template sees of `value`: a ``MustacheParent`` as it is, a struct as a dictionary of its stored properties (an empty
-    /// optional left out, so `{{#name}}` is false), an array element by element, anything else as it is.
+    /// What a template sees of `value`: a ``MustacheParent`` as it is, a struct as a dictionary of its
+    /// stored properties (an empty optional left out, so `{{#name}}` is false), an array element by
+    /// element, anything else as it is.
     static func context(of value: Any) -> Any? {
         // A type that names its own children (the rows every list page repeats) is read as it is.
         if value is any MustacheParent { return value }

@@ -27,8 +27,8 @@ public struct GigsAPIConfiguration: Sendable {
         keys: [Keys.apiURL, Keys.allowInsecure, Keys.project, Keys.token])
 
     init(section: TOMLSection) throws(ConfigurationError) {
-        self.apiURL = try section.url(Keys.apiURL, allowInsecure: Keys.allowInsecure)
         self.allowInsecure = try section.read(Keys.allowInsecure)
+        self.apiURL = try section.url(Keys.apiURL, allowInsecure: allowInsecure)
         self.project = try section.read(Keys.project)
         guard project.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ConfigurationError(key: section.key(Keys.project), "must be a Gigs project id")
