@@ -1,13 +1,18 @@
 # Shared set-up of the benchmark scripts (sourced, not run): builds release, makes a scratch folder,
 # a signing key, and starts the daemon on a configuration whose extra TOML the caller gives.
 #
+# `BENCH_BINARY=PATH` runs that binary instead of building the working tree's release.
 # After `bench_setup PACKAGES…`: $binary, $work, $key_hex, $port. After `bench_start_daemon "TOML"`:
 # $daemon, listening on 127.0.0.1:$port. Everything is stopped and removed on exit.
 
 bench_setup() {
     deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev wrk "$@"
-    swift build -c release --product gigs-relay >&2
-    binary="$(swift build -c release --show-bin-path)/gigs-relay"
+    if [ -n "${BENCH_BINARY:-}" ]; then # a binary built elsewhere (Benchmarks/compare.sh)
+        binary="$BENCH_BINARY"
+    else
+        swift build -c release --product gigs-relay >&2
+        binary="$(swift build -c release --show-bin-path)/gigs-relay"
+    fi
     work="$(mktemp -d)"
     daemon=""
     trap 'bench_cleanup' EXIT

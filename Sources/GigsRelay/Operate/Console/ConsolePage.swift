@@ -4,9 +4,11 @@ import Mustache
 /// session's CSRF token when signed in, the notice after a change, the version) around the page's own
 /// content, whose stored properties the template reads by name (computed ones are not seen).
 ///
-/// The content is reflected once, into nested dictionaries, when the page is made: Mustache would
-/// otherwise build a `Mirror` for every name it looks up in every row, which made a page of 50 events
-/// three times slower than the dictionaries the console once built by hand.
+/// Content that names its own fields (a ``MustacheParent``: the list pages and the overview, see
+/// `ConsoleRows+Mustache.swift`) is read as it is; other content is reflected once, into nested
+/// dictionaries, when the page is made. Mustache would otherwise build a `Mirror` for every name it
+/// looks up in every row, which made a page of 50 events three times slower than the dictionaries the
+/// console once built by hand.
 struct ConsolePage<Content>: MustacheParent {
     let title: String
     /// The relative path to the console's root (`.` or `..`).
@@ -14,15 +16,15 @@ struct ConsolePage<Content>: MustacheParent {
     /// The session's CSRF token; nil on pages shown without a session.
     let csrf: String?
     let notice: String?
-    /// The content's stored properties by name, reflected once (``Self/context(of:)``).
-    private let content: [String: Any]
+    /// The content's stored properties by name: itself, or reflected once (``Self/context(of:)``).
+    private let content: any MustacheParent
 
     init(title: String, root: String = ".", csrf: String? = nil, notice: String? = nil, content: Content) {
         self.title = title
         self.root = root
         self.csrf = csrf
         self.notice = notice
-        self.content = Self.context(of: content) as? [String: Any] ?? [:]
+        self.content = Self.context(of: content) as? any MustacheParent ?? [String: Any]()
     }
 
     func child(named name: String) -> Any? {
@@ -33,7 +35,7 @@ struct ConsolePage<Content>: MustacheParent {
         case "signedIn": csrf != nil
         case "notice": notice
         case "version": RelayVersion.current
-        default: content[name]
+        default: content.child(named: name)
         }
     }
 

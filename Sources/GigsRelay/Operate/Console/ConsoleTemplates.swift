@@ -15,6 +15,11 @@ enum ConsoleTemplates {
         return library
     }()
 
+    /// The HTML of `page` through the template named `template` (empty if there is no such template).
+    static func render<Content>(_ page: ConsolePage<Content>, template: String) -> String {
+        library.render(page, withTemplate: template) ?? ""
+    }
+
     static let sources: [String: String] = [
         "header": header, "footer": footer, "sign-in": signIn, "overview": overview, "events": events,
         "event": event, "dead": dead, "message": message,

@@ -226,7 +226,7 @@ struct OperatorConsole: Sendable {
     private func render<Content>(_ template: String, _ page: ConsolePage<Content>, status: HTTPResponse.Status)
         -> Response
     {
-        let html = ConsoleTemplates.library.render(page, withTemplate: template) ?? ""
+        let html = ConsoleTemplates.render(page, template: template)
         var headers = OperatorAPI.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
