@@ -31,18 +31,14 @@ public final class PostgresStore: EventLog, StoreConsole {
     let logger: Logger
     /// The time finishes, releases and operator changes are stamped with.
     let clock: any RelayClock
-    private let onDeliveriesCreated: @Sendable () -> Void
+    let onDeliveriesCreated: @Sendable () -> Void
     private let claimTurn = NIOLockedValueBox(0)
     private let appends: NIOLockedValueBox<Batcher<(event: VerifiedEvent, deliveries: [NewDelivery]), AppendResult>?> =
         NIOLockedValueBox(nil)
     private let finishes: NIOLockedValueBox<Batcher<AttemptRecord, Bool>?> = NIOLockedValueBox(nil)
     private let listener: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
     /// Whether a wake-up notification is being sent, and whether another is wanted after it.
-    private let notifying = NIOLockedValueBox((sending: false, again: false))
-
-    /// The `LISTEN/NOTIFY` channel a commit that created deliveries notifies, after it commits: a hint
-    /// that wakes every instance's dispatcher at once. Polling stays the backstop.
-    static let wakeupChannel = "gigs_relay_deliveries"
+    let notifying = NIOLockedValueBox((sending: false, again: false))
 
     private init(
         url: PostgresURL,
@@ -141,27 +137,6 @@ public final class PostgresStore: EventLog, StoreConsole {
         }
     }
 
-    /// Holds one pooled connection listening on ``wakeupChannel`` and wakes the dispatcher for every
-    /// notification (other instances' new deliveries); after a lost connection it listens again.
-    private func listenForDeliveries() async {
-        let onDeliveriesCreated = onDeliveriesCreated
-        while !Task.isCancelled {
-            do {
-                try await client.withConnection { connection in
-                    try await connection.listen(on: Self.wakeupChannel) { notifications in
-                        for try await _ in notifications { onDeliveriesCreated() }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.debug(
-                    "Listening for new deliveries failed", metadata: [LogKey.error: "\(PostgresErrors.describe(error))"]
-                )
-            }
-            try? await Task.sleep(for: .seconds(1))
-        }
-    }
-
     // MARK: - EventLog
 
     public func append(_ event: VerifiedEvent, deliveries: [NewDelivery]) async throws(StoreError) -> AppendResult {
@@ -199,31 +174,6 @@ public final class PostgresStore: EventLog, StoreConsole {
                 "Event store write failed", metadata: [LogKey.error: "\(detail)", LogKey.storeBatch: "\(batch.count)"])
             health.recordFailure(PostgresStoreFailure(detail))
             throw .unavailable(detail: detail)
-        }
-    }
-
-    /// Sends `NOTIFY` on ``wakeupChannel`` after a commit that created deliveries, at most one at a time:
-    /// notifications asked for while one is sent are folded into one more.
-    private func notifyOtherInstances() {
-        let start = notifying.withLockedValue { state in
-            guard !state.sending else {
-                state.again = true
-                return false
-            }
-            state.sending = true
-            return true
-        }
-        guard start else { return }
-        Task {
-            while true {
-                _ = try? await client.query("SELECT pg_notify(\(Self.wakeupChannel), '')", logger: logger)
-                let more = notifying.withLockedValue { state in
-                    defer { state.again = false }
-                    state.sending = state.again
-                    return state.again
-                }
-                if !more { return }
-            }
         }
     }
 
