@@ -64,6 +64,7 @@ line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Be
 eval "${line#RESULT }"
 echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the load (non-2xx $non2xx)"
 
+# BENCH_PROFILE: delivery alone (the backlog draining after the load), summarised at the end.
 [ -n "${BENCH_PROFILE:-}" ] && perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep 8 >/dev/null 2>&1
 python3 - "$work/var/bench.sqlite3" "$work/events" <<'PY'
 import os, sqlite3, sys, time
@@ -107,3 +108,4 @@ PY
 events="$(cat "$work/events")"
 echo "daemon CPU for ingest + delivery: $(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$events" 'BEGIN { printf "%.0f", t / hz / n * 1e6 }') µs per event"
 echo "peak RSS of the daemon: $(awk '/VmHWM/ { print $2, $3 }' "/proc/$daemon/status")"
+if [ -n "${BENCH_PROFILE:-}" ]; then Benchmarks/profile-summary.py "$BENCH_PROFILE"; fi

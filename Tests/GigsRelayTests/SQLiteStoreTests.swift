@@ -39,6 +39,42 @@ struct SQLiteStoreTests {
         #expect(wakeups.value == 1)
     }
 
+    @Test(
+        "Appends wait for the disk; claims and results between them only for the operating system, flushed within 200 ms"
+    )
+    func commitDurability() async throws {
+        defer { directory.remove() }
+        let clock = ManualClock()
+        let store = try SQLiteStore(path: path, clock: clock, logger: Self.logger)
+        #expect(try await store.append(try signer.verifiedEvent(id: "evt_durable"), actions: ["a"]) == .accepted)
+        #expect([store.commits.full, store.commits.normal] == [1, 0])
+        let request = ClaimRequest(
+            limit: 10, actions: ["a": .init(room: 10, maxAttempts: 3)], now: clock.now + 60_000,
+            leaseMilliseconds: 30_000)
+        let job = try #require(try await store.claim(request).jobs.first)
+        #expect(
+            try await store.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: job.attempt, startedAt: clock.now, durationMilliseconds: 1,
+                    outcome: .succeeded)))
+        #expect([store.commits.full, store.commits.normal] == [1, 2], "a claim and a result after a flush: no wait")
+        // Nothing else comes: the idle writer flushes them to the disk within a moment.
+        for _ in 0..<100 where store.commits.flushes == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(store.commits.flushes >= 1)
+        clock.advance(by: .milliseconds(200))
+        _ = try await store.claim(request)
+        #expect([store.commits.full, store.commits.normal] == [2, 2], "200 ms after the last flush: flushed again")
+        _ = try await store.stats(probeBytes: 1024)
+        #expect([store.commits.full, store.commits.normal] == [3, 2], "the disk probe waits for the disk")
+        #expect(try await store.append(try signer.verifiedEvent(id: "evt_durable_2"), actions: []) == .accepted)
+        #expect([store.commits.full, store.commits.normal] == [4, 2])
+        await store.close()
+        // What the NORMAL commits wrote is in the file after reopening.
+        try await withStore { (store: SQLiteStore) async throws in
+            #expect(try await store.claim(request).jobs.isEmpty, "the delivery stays succeeded")
+        }
+    }
+
     @Test("Closing and reopening keeps every event, and duplicates stay duplicates")
     func restartKeepsEverything() async throws {
         defer { directory.remove() }

@@ -14,6 +14,13 @@ final class EventWriter: @unchecked Sendable {
     let clock: any RelayClock
     /// Called after a commit that created deliveries, to wake the dispatcher.
     private let onDeliveriesCreated: @Sendable () -> Void
+    /// How the next commit reaches the disk, and when a commit last waited for the disk (Unix ms).
+    private var synchronous = CommitDurability.full
+    private var lastFlushAt: Int64 = 0
+    /// Whether a commit since the last flush did not wait for the disk.
+    private(set) var unflushed = false
+    /// Commits by durability, for tests and the benchmarks' reading of them.
+    let commits = CommitCounts()
 
     init(
         connection: SQLiteConnection,
@@ -41,6 +48,11 @@ final class EventWriter: @unchecked Sendable {
         var createdDeliveries = false
         var wroteData = false
         do {
+            let durability = durability(of: batch)
+            if durability != synchronous {
+                try statements.connection.execute("PRAGMA synchronous = \(durability.rawValue)")
+                synchronous = durability
+            }
             try Self.run(statements.begin)
             for operation in batch {
                 switch operation {
@@ -93,6 +105,9 @@ final class EventWriter: @unchecked Sendable {
                 }
             }
             try Self.run(statements.commit)
+            if durability == .full { lastFlushAt = clock.now }
+            unflushed = durability == .normal
+            commits.count(durability)
         } catch {
             if !statements.connection.isAutocommit { try? statements.connection.execute("ROLLBACK") }
             logger.error(
@@ -107,6 +122,38 @@ final class EventWriter: @unchecked Sendable {
         logger.trace("Committed batch", metadata: [LogKey.storeBatch: "\(batch.count)"])
         for reply in replies { reply() }
         if createdDeliveries { onDeliveriesCreated() }
+    }
+
+    /// `FULL` (the commit waits until the WAL reaches the disk) for a batch that stores events or probes
+    /// the disk, and at least every ``CommitDurability/flushEvery`` milliseconds; `NORMAL` for a batch of
+    /// claims and attempt results otherwise.
+    ///
+    /// A `NORMAL` commit is in the operating system's cache at once, so a crash or `kill -9` of the
+    /// daemon loses nothing; it reaches the disk with the next `FULL` commit (whose flush covers the
+    /// whole WAL before it) or, when nothing else comes, the idle writer's ``flush()``. Only a power loss or kernel crash can lose it, and then at
+    /// most the last ``CommitDurability/flushEvery`` milliseconds of claims and results: those
+    /// deliveries run again (at least once), and no event is lost, since every append waits for the disk.
+    private func durability(of batch: [WriteQueue.Operation]) -> CommitDurability {
+        for operation in batch {
+            if case .append = operation { return .full }
+            if case .stats(let probeBytes, _) = operation, probeBytes != nil { return .full }
+        }
+        return clock.now - lastFlushAt >= CommitDurability.flushEvery ? .full : .normal
+    }
+
+    /// Brings what `NORMAL` commits wrote to the disk when the writer has nothing else to do: a passive
+    /// checkpoint flushes the WAL first (and then copies what it can into the database file).
+    func flush() {
+        guard unflushed, let statements else { return }
+        do {
+            _ = try statements.connection.scalarText("PRAGMA wal_checkpoint(PASSIVE)")
+            unflushed = false
+            lastFlushAt = clock.now
+            commits.countFlush()
+        } catch {
+            // The next commit that waits for the disk flushes it; the WAL is intact either way.
+            logger.debug("Cannot flush the store's WAL", metadata: [LogKey.error: "\(error)"])
+        }
     }
 
     private func append(

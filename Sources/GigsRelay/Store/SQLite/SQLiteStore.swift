@@ -15,6 +15,8 @@ public final class SQLiteStore: EventLog {
     public let path: String
     /// Whether writes are reaching the disk.
     public let health = StoreHealth()
+    /// The writer's commits by durability (`EventWriter.durability(of:)`).
+    package let commits: CommitCounts
     private let queue = WriteQueue()
 
     /// Opens (creating when missing) and migrates the store, then starts its writer thread.
@@ -50,10 +52,14 @@ public final class SQLiteStore: EventLog {
         } catch {
             throw StoreError.openFailed(path: path, error)
         }
+        commits = writer.commits
         let queue = self.queue
         let thread = Thread {
-            while let batch = queue.nextBatch(limit: Self.maxBatch) {
-                writer.write(batch)
+            // After a commit that did not wait for the disk, an idle writer flushes within a moment.
+            while let batch = queue.nextBatch(
+                limit: Self.maxBatch, idle: writer.unflushed ? .milliseconds(CommitDurability.flushEvery) : nil)
+            {
+                if batch.isEmpty { writer.flush() } else { writer.write(batch) }
             }
             writer.close()
             lock.release()

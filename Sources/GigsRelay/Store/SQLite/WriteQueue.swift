@@ -58,12 +58,18 @@ final class WriteQueue: @unchecked Sendable {
         return true
     }
 
-    /// Blocks the writer thread until work is queued; nil once the store is closing and drained.
-    func nextBatch(limit: Int) -> [Operation]? {
+    /// Blocks the writer thread until work is queued; nil once the store is closing and drained. With
+    /// `idle`, waits at most that long and returns an empty batch when nothing came.
+    func nextBatch(limit: Int, idle: Duration? = nil) -> [Operation]? {
         condition.lock()
         defer { condition.unlock() }
+        let deadline = idle.map { Date(timeIntervalSinceNow: Double($0.wholeMilliseconds) / 1000) }
         while pending.isEmpty && !isClosing {
-            condition.wait()
+            if let deadline {
+                if !condition.wait(until: deadline) && pending.isEmpty && !isClosing { return [] }
+            } else {
+                condition.wait()
+            }
         }
         guard !pending.isEmpty else { return nil }
         let count = min(limit, pending.count)
