@@ -35,7 +35,7 @@ def group(dso, symbol):
         return "libpq"
     if dso.startswith(RUNTIME_LIBRARIES):
         return "Swift runtime"
-    if dso.startswith("gigs-relay") or dso in ("after", "before"):
+    if ".so" not in dso and not dso.startswith("["):  # the executable, whatever its file is called
         name = symbol.removeprefix("$s")
         for label, prefixes in MODULES:
             # A specialisation names the module of the generic it specialises first.
@@ -50,12 +50,41 @@ def group(dso, symbol):
 STAGES = [("NIO event loops (sockets in and out, both HTTP sides)", r"SelectableEventLoopC3run"),
           ("webhook ingest (WebhookController)", r"9GigsRelay17WebhookController"),
           ("SQLite writer thread (EventWriter.write)", r"9GigsRelay11EventWriterC5write"),
-          ("  of it fdatasync", r"^fdatasync$"),
+          ("fdatasync (commits waiting for the disk)", r"^fdatasync$"),
           ("HTTP action requests (AsyncHTTPClient execute)", r"15AsyncHTTPClient0B0C18executeCancellable"),
-          ("  of it connection handler writes", r"HTTP1ClientChannelHandlerC5write"),
+          ("HTTP client channel writes (on the event loops)", r"HTTP1ClientChannelHandlerC5write"),
           ("dispatcher attempts (Dispatcher.attempt)", r"9GigsRelay10DispatcherC7attempt"),
           ("dispatcher claim loop", r"9GigsRelay10DispatcherC9claimLoop"),
           ("PostgreSQL client (PostgresNIO)", r"11PostgresNIO")]
+
+
+def threads(path):
+    """Each thread's share; the store's writer thread is the one mostly in SQLite and the kernel."""
+    report = subprocess.run(
+        ["perf", "report", "-i", path, "--no-children", "--sort", "pid,dso", "-g", "none", "--stdio"],
+        capture_output=True, text=True, check=True).stdout
+    line = re.compile(r"^\s*([\d.]+)%\s+(\d+):(.+?)\s{2,}(\S+)\s*$")
+    shares, sqlite = {}, {}
+    names = {}
+    for found in map(line.match, report.splitlines()):
+        if not found:
+            continue
+        share, tid, name, dso = float(found[1]), found[2], found[3].strip(), found[4]
+        shares[tid] = shares.get(tid, 0) + share
+        names[tid] = name
+        if dso.startswith("libsqlite3"):
+            sqlite[tid] = sqlite.get(tid, 0) + share
+    print("share by thread")
+    for tid, share in sorted(shares.items(), key=lambda item: -item[1]):
+        if share < 0.5:
+            continue
+        if sqlite.get(tid, 0) > share * 0.2:
+            role = "the SQLite store's writer thread"
+        elif names[tid].startswith("NIO-"):
+            role = "a SwiftNIO event loop (HTTP in and out)"
+        else:
+            role = "Swift concurrency's executor (request and dispatcher tasks)"
+        print(f"{share:6.1f}%  {role} ({names[tid]}, {tid})")
 
 
 def stages(path):
@@ -94,6 +123,7 @@ def main():
         print(f"{share:6.1f}%  {name}")
         for symbol_share, symbol in sorted(symbols, reverse=True)[:top]:
             print(f"          {symbol_share:5.1f}%  {demangle(symbol)[:110]}")
+    threads(path)
     stages(path)
 
 
