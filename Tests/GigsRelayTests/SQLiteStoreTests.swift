@@ -61,13 +61,18 @@ struct SQLiteStoreTests {
         // Nothing else comes: the idle writer flushes them to the disk within a moment.
         for _ in 0..<100 where store.commits.flushes == 0 { try await Task.sleep(for: .milliseconds(50)) }
         #expect(store.commits.flushes >= 1)
+        let flushes = store.commits.flushes
+        #expect(try await store.claim(request).jobs.isEmpty)
+        #expect([store.commits.full, store.commits.normal] == [1, 3])
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(store.commits.flushes == flushes, "a claim that changed nothing leaves nothing to flush")
         clock.advance(by: .milliseconds(200))
         _ = try await store.claim(request)
-        #expect([store.commits.full, store.commits.normal] == [2, 2], "200 ms after the last flush: flushed again")
+        #expect([store.commits.full, store.commits.normal] == [2, 3], "200 ms after the last flush: flushed again")
         _ = try await store.stats(probeBytes: 1024)
-        #expect([store.commits.full, store.commits.normal] == [3, 2], "the disk probe waits for the disk")
+        #expect([store.commits.full, store.commits.normal] == [3, 3], "the disk probe waits for the disk")
         #expect(try await store.append(try signer.verifiedEvent(id: "evt_durable_2"), actions: []) == .accepted)
-        #expect([store.commits.full, store.commits.normal] == [4, 2])
+        #expect([store.commits.full, store.commits.normal] == [4, 3])
         await store.close()
         // What the NORMAL commits wrote is in the file after reopening.
         try await withStore { (store: SQLiteStore) async throws in

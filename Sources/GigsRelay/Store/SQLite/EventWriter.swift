@@ -53,6 +53,7 @@ final class EventWriter: @unchecked Sendable {
                 try statements.connection.execute("PRAGMA synchronous = \(durability.rawValue)")
                 synchronous = durability
             }
+            let changesBefore = statements.connection.totalChanges
             try Self.run(statements.begin)
             for operation in batch {
                 switch operation {
@@ -106,7 +107,8 @@ final class EventWriter: @unchecked Sendable {
             }
             try Self.run(statements.commit)
             if durability == .full { lastFlushAt = clock.now }
-            unflushed = durability == .normal
+            // A claim that found nothing wrote nothing: nothing to flush for it.
+            unflushed = durability == .normal && (unflushed || statements.connection.totalChanges != changesBefore)
             commits.count(durability)
         } catch {
             if !statements.connection.isAutocommit { try? statements.connection.execute("ROLLBACK") }

@@ -111,6 +111,8 @@ final class SQLiteConnection {
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
+    /// Rows changed since the connection opened.
+    var totalChanges: Int64 { sqlite3_total_changes64(handle) }
 
     /// Whether no transaction is open.
     var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
