@@ -39,6 +39,11 @@ struct SQLiteStoreTests {
         #expect(wakeups.value == 1)
     }
 
+    /// The writer's commits so far, by durability.
+    func commits(_ store: SQLiteStore) -> String {
+        "\(store.commits.full) full, \(store.commits.normal) normal"
+    }
+
     @Test(
         "Appends wait for the disk; claims and results between them only for the operating system, flushed within 200 ms"
     )
@@ -47,7 +52,7 @@ struct SQLiteStoreTests {
         let clock = ManualClock()
         let store = try SQLiteStore(path: path, clock: clock, logger: Self.logger)
         #expect(try await store.append(try signer.verifiedEvent(id: "evt_durable"), actions: ["a"]) == .accepted)
-        #expect([store.commits.full, store.commits.normal] == [1, 0])
+        #expect(commits(store) == "1 full, 0 normal")
         let request = ClaimRequest(
             limit: 10, actions: ["a": .init(room: 10, maxAttempts: 3)], now: clock.now + 60_000,
             leaseMilliseconds: 30_000)
@@ -57,22 +62,22 @@ struct SQLiteStoreTests {
                 AttemptRecord(
                     delivery: job.id, attempt: job.attempt, startedAt: clock.now, durationMilliseconds: 1,
                     outcome: .succeeded)))
-        #expect([store.commits.full, store.commits.normal] == [1, 2], "a claim and a result after a flush: no wait")
+        #expect(commits(store) == "1 full, 2 normal", "a claim and a result after a flush: no wait")
         // Nothing else comes: the idle writer flushes them to the disk within a moment.
         for _ in 0..<100 where store.commits.flushes == 0 { try await Task.sleep(for: .milliseconds(50)) }
         #expect(store.commits.flushes >= 1)
         let flushes = store.commits.flushes
         #expect(try await store.claim(request).jobs.isEmpty)
-        #expect([store.commits.full, store.commits.normal] == [1, 3])
+        #expect(commits(store) == "1 full, 3 normal")
         try await Task.sleep(for: .milliseconds(500))
         #expect(store.commits.flushes == flushes, "a claim that changed nothing leaves nothing to flush")
         clock.advance(by: .milliseconds(200))
         _ = try await store.claim(request)
-        #expect([store.commits.full, store.commits.normal] == [2, 3], "200 ms after the last flush: flushed again")
+        #expect(commits(store) == "2 full, 3 normal", "200 ms after the last flush: flushed again")
         _ = try await store.stats(probeBytes: 1024)
-        #expect([store.commits.full, store.commits.normal] == [3, 3], "the disk probe waits for the disk")
+        #expect(commits(store) == "3 full, 3 normal", "the disk probe waits for the disk")
         #expect(try await store.append(try signer.verifiedEvent(id: "evt_durable_2"), actions: []) == .accepted)
-        #expect([store.commits.full, store.commits.normal] == [4, 3])
+        #expect(commits(store) == "4 full, 3 normal")
         await store.close()
         // What the NORMAL commits wrote is in the file after reopening.
         try await withStore { (store: SQLiteStore) async throws in
