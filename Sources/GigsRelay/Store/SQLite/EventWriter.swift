@@ -132,9 +132,10 @@ final class EventWriter: @unchecked Sendable {
     ///
     /// A `NORMAL` commit is in the operating system's cache at once, so a crash or `kill -9` of the
     /// daemon loses nothing; it reaches the disk with the next `FULL` commit (whose flush covers the
-    /// whole WAL before it) or, when nothing else comes, the idle writer's ``flush()``. Only a power loss or kernel crash can lose it, and then at
-    /// most the last ``CommitDurability/flushEvery`` milliseconds of claims and results: those
-    /// deliveries run again (at least once), and no event is lost, since every append waits for the disk.
+    /// whole WAL before it) or, when nothing else comes, the idle writer's ``flush()``. Only a power loss
+    /// or kernel crash can lose it, and then about the last ``CommitDurability/flushEvery`` milliseconds
+    /// of claims and results: those deliveries run again (at least once), and no event is lost, since
+    /// every append waits for the disk.
     private func durability(of batch: [WriteQueue.Operation]) -> CommitDurability {
         for operation in batch {
             if case .append = operation { return .full }
@@ -145,10 +146,17 @@ final class EventWriter: @unchecked Sendable {
 
     /// Brings what `NORMAL` commits wrote to the disk when the writer has nothing else to do: a passive
     /// checkpoint flushes the WAL first (and then copies what it can into the database file).
+    ///
+    /// SQLite skips that flush when a reader's older snapshot lets it copy nothing, so the WAL counts as
+    /// flushed only once every frame in it was checkpointed; otherwise the writer tries again after the
+    /// next idle wait.
     func flush() {
         guard unflushed, let statements else { return }
         do {
-            _ = try statements.connection.scalarText("PRAGMA wal_checkpoint(PASSIVE)")
+            let result = try statements.connection.rows("PRAGMA wal_checkpoint(PASSIVE)", []) {
+                (frames: $0.int64(at: 1), checkpointed: $0.int64(at: 2))
+            }
+            guard let result = result.first, result.checkpointed >= result.frames else { return }
             unflushed = false
             lastFlushAt = clock.now
             commits.countFlush()
