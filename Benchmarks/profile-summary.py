@@ -19,7 +19,7 @@ MODULES = [("HTTP client (AsyncHTTPClient)", ("15AsyncHTTPClient",)),
            ("PostgreSQL client (PostgresNIO)", ("11PostgresNIO",)),
            ("gigs-relay", ("9GigsRelay", "10gigs_relay")),
            ("SwiftNIO", ("7NIOCore", "8NIOPosix", "8NIOHTTP1", "6NIOSSL", "8NIOHPACK", "7NIOHTTP2", "9NIOExtras",
-                         "15NIOConcurrencyHelpers", "18_NIODataStructures", "NIO"))]
+                         "15NIOConcurrencyHelpers", "18_NIODataStructures"))]
 
 
 def group(dso, symbol):

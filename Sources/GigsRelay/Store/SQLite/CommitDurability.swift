@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
 
-/// How an SQLite commit reaches the disk (`PRAGMA synchronous`): see `EventWriter.durability(of:)`.
+/// How an SQLite commit reaches the disk (`PRAGMA synchronous`): see `EventWriter.durability(storingData:)`.
 package enum CommitDurability: String, Sendable {
     /// The commit returns once the WAL is on the disk: every batch that stores events.
     case full = "FULL"

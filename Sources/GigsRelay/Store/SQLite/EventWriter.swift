@@ -19,7 +19,7 @@ final class EventWriter: @unchecked Sendable {
     private var lastFlushAt: Int64 = 0
     /// Whether a commit since the last flush did not wait for the disk.
     private(set) var unflushed = false
-    /// Commits by durability, for tests and the benchmarks' reading of them.
+    /// Commits by durability, for tests.
     let commits = CommitCounts()
 
     init(
@@ -46,9 +46,10 @@ final class EventWriter: @unchecked Sendable {
         var replies: [() -> Void] = []
         replies.reserveCapacity(batch.count)
         var createdDeliveries = false
-        var wroteData = false
+        // Events or the disk probe: what health reports as writes reaching the disk, and what waits for it.
+        let wroteData = batch.contains { $0.storesData }
         do {
-            let durability = durability(of: batch)
+            let durability = durability(storingData: wroteData)
             if durability != synchronous {
                 try statements.connection.execute("PRAGMA synchronous = \(durability.rawValue)")
                 synchronous = durability
@@ -58,7 +59,6 @@ final class EventWriter: @unchecked Sendable {
             for operation in batch {
                 switch operation {
                 case .append(let event, let deliveries, let reply):
-                    wroteData = true
                     let result = try append(event, deliveries: deliveries, using: statements)
                     createdDeliveries = createdDeliveries || (result == .accepted && !deliveries.isEmpty)
                     replies.append { reply.resume(returning: .success(result)) }
@@ -75,7 +75,6 @@ final class EventWriter: @unchecked Sendable {
                             "INSERT OR REPLACE INTO store_probe (id, filler) VALUES (1, zeroblob(?))")
                         try probe.bind(Int64(probeBytes), at: 1)
                         try probe.step()
-                        wroteData = true
                     }
                     let stats = try stats(using: statements)
                     replies.append { reply.resume(returning: .success(stats)) }
@@ -136,12 +135,8 @@ final class EventWriter: @unchecked Sendable {
     /// or kernel crash can lose it, and then about the last ``CommitDurability/flushEvery`` milliseconds
     /// of claims and results: those deliveries run again (at least once), and no event is lost, since
     /// every append waits for the disk.
-    private func durability(of batch: [WriteQueue.Operation]) -> CommitDurability {
-        for operation in batch {
-            if case .append = operation { return .full }
-            if case .stats(let probeBytes, _) = operation, probeBytes != nil { return .full }
-        }
-        return clock.now - lastFlushAt >= CommitDurability.flushEvery ? .full : .normal
+    private func durability(storingData: Bool) -> CommitDurability {
+        storingData || clock.now - lastFlushAt >= CommitDurability.flushEvery ? .full : .normal
     }
 
     /// Brings what `NORMAL` commits wrote to the disk when the writer has nothing else to do: a passive

@@ -15,7 +15,7 @@ public final class SQLiteStore: EventLog {
     public let path: String
     /// Whether writes are reaching the disk.
     public let health = StoreHealth()
-    /// The writer's commits by durability (`EventWriter.durability(of:)`).
+    /// The writer's commits by durability (`EventWriter.durability(storingData:)`).
     package let commits: CommitCounts
     private let queue = WriteQueue()
 

@@ -28,6 +28,16 @@ final class WriteQueue: @unchecked Sendable {
         /// Count the subjects of these actions that a dead delivery holds.
         case blockedSubjects(actions: [String], reply: Reply<BlockedSubjects>)
 
+        /// Whether it stores data that must be on the disk before its caller is answered: an event, or the
+        /// disk probe's bytes (claims, results and the rest may wait for a later flush).
+        var storesData: Bool {
+            switch self {
+            case .append: true
+            case .stats(let probeBytes, _): probeBytes != nil
+            default: false
+            }
+        }
+
         /// Answers the caller with a failure.
         func fail(_ error: StoreError) {
             switch self {
