@@ -13,7 +13,9 @@ extension HostilePeerTests {
         let scratch = TemporaryDirectory()
         defer { scratch.remove() }
         let killer = try scratch.writeScript(
-            "killer.sh", "echo attempt >> \"\(scratch.file("count"))\"\nkill -9 $PPID")
+            // The pause lets the daemon finish answering the POST that started it: the kill is meant
+            // to land during the attempt, not race the 202 on a loaded machine.
+            "killer.sh", "echo attempt >> \"\(scratch.file("count"))\"\nsleep 0.3\nkill -9 $PPID")
         let fixture = try DaemonFixture(
             extraTOML: """
                 [dispatch]
