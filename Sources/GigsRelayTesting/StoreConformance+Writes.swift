@@ -158,6 +158,54 @@ extension StoreConformance {
         }
     }
 
+    /// A new delivery the dispatcher offered room for is stored running and handed over, fenced like a
+    /// claim's
+    static func handOff(_ backend: Backend) async throws {
+        let handOff = DeliveryHandOff()
+        try await StoreUnderTest.with(backend, handOff: handOff) { store in
+            handOff.offer(["a": 1], total: 1, leaseMilliseconds: 30_000, replenishable: [])
+            let event = try Self.signer.verifiedEvent(id: "evt_handed")
+            #expect(try await store.log.append(event, actions: ["a", "b"]) == .accepted)
+            let jobs = handOff.takeJobs()
+            #expect(jobs.count == 1)
+            let job = try #require(jobs.first)
+            #expect(job.action == "a" && job.attempt == 1 && job.eventID == event.id && job.body == event.body)
+            #expect(await handOff.wakeup.wait(timeout: .zero) == .claim, "b's delivery is pending: a claim finds it")
+            // The room is used: the next one waits for a claim, and so does a duplicate's.
+            #expect(
+                try await store.log.append(try Self.signer.verifiedEvent(id: "evt_queued"), actions: ["a"]) == .accepted
+            )
+            handOff.offer(["a": 1], total: 1, leaseMilliseconds: 30_000, replenishable: [])
+            #expect(try await store.log.append(event, actions: ["a", "b"]) == .duplicate)
+            #expect(handOff.takeJobs().isEmpty)
+
+            let console = try await store.console()
+            let handed = try #require(try await console.deliveries(DeliveryFilter()).first { $0.id == job.id })
+            #expect(handed.status == .running && handed.attempts == 1)
+            let now = Self.now()
+            let claimed = try await Self.claim(store.log, now: now).jobs
+            #expect(claimed.count == 2)
+            #expect(!claimed.contains { $0.id == job.id }, "its lease holds it")
+            // Its lease expires unfinished: the attempt counts, and its late result is fenced off.
+            let later = try await Self.claim(store.log, now: now + 60_000).jobs
+            #expect(later.first { $0.id == job.id }?.attempt == 2)
+            let late = AttemptRecord(
+                delivery: job.id, attempt: 1, startedAt: now, durationMilliseconds: 1, outcome: .succeeded)
+            #expect(try await store.log.finish(late) == false)
+
+            // An action paused since the offer is not leased.
+            #expect(try await console.setPaused("a", true))
+            handOff.offer(["a": 5], total: 5, leaseMilliseconds: 30_000, replenishable: [])
+            #expect(
+                try await store.log.append(try Self.signer.verifiedEvent(id: "evt_paused"), actions: ["a"]) == .accepted
+            )
+            #expect(handOff.takeJobs().isEmpty)
+            let paused = try await console.deliveries(DeliveryFilter()).filter { $0.eventID.rawValue == "evt_paused" }
+            #expect(paused.map(\.status) == [.pending])
+            await console.close()
+        }
+    }
+
     /// An expired lease counts as an attempt, is recorded, and poisons a delivery on its last one
     static func leaseExpiry(_ backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in

@@ -33,6 +33,9 @@ public enum StoreConformance {
         StoreCheck(
             "Claims take each action within its room, actions in turn, never unconfigured ones", claimRoomAndTurns),
         StoreCheck(
+            "A new delivery the dispatcher offered room for is stored running and handed over, fenced like a claim's",
+            handOff),
+        StoreCheck(
             "An expired lease counts as an attempt, is recorded, and poisons a delivery on its last one", leaseExpiry),
         StoreCheck("A released attempt goes back to pending without counting", release),
         StoreCheck("Dead letters are listed and retried with a fresh budget; a dry run changes nothing", retryDead),

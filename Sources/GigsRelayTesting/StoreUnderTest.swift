@@ -24,11 +24,11 @@ public struct StoreUnderTest: Sendable {
 
     public static func make(
         _ backend: Backend,
-        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+        handOff: DeliveryHandOff = DeliveryHandOff()
     ) async throws -> StoreUnderTest {
         let (location, environment, cleanup) = try location(backend)
         let log = try await location.openLog(
-            environment: environment, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            environment: environment, logger: logger, handOff: handOff)
         return StoreUnderTest(location: location, environment: environment, log: log, cleanup: cleanup)
     }
 
@@ -60,9 +60,10 @@ public struct StoreUnderTest: Sendable {
     /// Runs `body` with the store, then closes and removes it.
     public static func with(
         _ backend: Backend,
+        handOff: DeliveryHandOff = DeliveryHandOff(),
         _ body: (StoreUnderTest) async throws -> Void
     ) async throws {
-        let store = try await make(backend)
+        let store = try await make(backend, handOff: handOff)
         do {
             try await body(store)
         } catch {

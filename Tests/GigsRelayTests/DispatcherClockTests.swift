@@ -15,7 +15,8 @@ struct DispatcherClockTests {
     final class Harness {
         let directory = TemporaryDirectory()
         let clock = ManualClock()
-        let wakeup = WakeupSignal()
+        let handOff = DeliveryHandOff()
+        var wakeup: WakeupSignal { handOff.wakeup }
         let metrics = RelayMetrics()
         let store: SQLiteStore
         let configuration: RelayConfiguration
@@ -35,13 +36,13 @@ struct DispatcherClockTests {
                     """)
             store = try SQLiteStore(
                 path: directory.file("events.sqlite3"), clock: clock, logger: logger,
-                onDeliveriesCreated: wakeup.signal)
+                handOff: handOff)
             let live = LiveSettings(
                 try LiveSettings.make(
                     configuration, environment: ["A": TestSigner().encodedSecret], client: HTTPClient.shared,
                     clock: clock))
             let dispatcher = Dispatcher(
-                store: store, live: live, configuration: configuration, wakeup: wakeup, metrics: metrics,
+                store: store, live: live, configuration: configuration, handOff: handOff, metrics: metrics,
                 clock: clock, logger: logger)
             running = Task { try await dispatcher.run() }
         }
@@ -87,6 +88,28 @@ struct DispatcherClockTests {
             await store.close()
             directory.remove()
         }
+    }
+
+    @Test("New deliveries the dispatcher has room for run without a claim, and their finish asks for none")
+    func handedOverWithoutClaims() async throws {
+        let harness = try Harness(exitStatus: 0, actionKeys: "")
+        try await eventually("the first claim") { harness.claims >= 1 }
+        let started = ContinuousClock.now
+        let before = harness.claims
+        for index in 1...10 {
+            try await harness.append("evt_\(index)")
+            try await eventually("attempt \(index)") { harness.attempts == index }
+        }
+        try await eventually("every delivery succeeded") {
+            try EventLogReader(path: harness.store.path).deliveries(DeliveryFilter()).allSatisfy {
+                $0.status == .succeeded
+            }
+        }
+        // Without the hand-off each event costs a claim after its append and another after its attempt;
+        // with it only the timer claims, once a second.
+        let seconds = Double((ContinuousClock.now - started).components.seconds)
+        #expect(harness.claims - before <= seconds + 2, "\(harness.claims - before) claims in \(seconds) s")
+        await harness.stop()
     }
 
     @Test("A failed delivery is not attempted again before its backoff has passed, and is once the clock gets there")

@@ -31,29 +31,22 @@ struct PostgresInstancesTests {
     @Test("A commit that creates deliveries on one instance wakes the others through LISTEN/NOTIFY")
     func notifyWakesOtherInstances() async throws {
         let (location, environment, _) = try StoreUnderTest.location(.postgresql)
-        let wakeups = Locked(0)
-        let listening = try await location.openLog(environment: environment, logger: StoreUnderTest.logger) {
-            wakeups.withLock { $0 += 1 }
-        }
+        let handOff = DeliveryHandOff()
+        let listening = try await location.openLog(
+            environment: environment, logger: StoreUnderTest.logger, handOff: handOff)
         let other = try await location.openLog(environment: environment, logger: StoreUnderTest.logger)
         // Until the listener is registered, events may pass unheard: keep appending until one is heard.
         var index = 0
         try await eventuallyAsync("a wake-up from the other instance's commit") {
             index += 1
             _ = try await other.append(try signer.verifiedEvent(id: "evt_notify_\(index)"), actions: ["a"])
-            try await Task.sleep(for: .milliseconds(100))
-            return wakeups.value > 0
+            return await handOff.wakeup.wait(timeout: .milliseconds(100)) == .claim
         }
         // Notifications of the earlier appends may still arrive: wait until they have.
-        var heard = -1
-        while heard != wakeups.value {
-            heard = wakeups.value
-            try await Task.sleep(for: .milliseconds(300))
-        }
+        while await handOff.wakeup.wait(timeout: .milliseconds(300)) != nil {}
         // An event without deliveries wakes nobody.
         _ = try await other.append(try signer.verifiedEvent(id: "evt_quiet"), actions: [])
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(wakeups.value == heard)
+        #expect(await handOff.wakeup.wait(timeout: .milliseconds(500)) == nil)
         await other.close()
         await listening.close()
     }

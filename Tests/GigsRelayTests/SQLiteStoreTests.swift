@@ -29,14 +29,15 @@ struct SQLiteStoreTests {
     @Test("Only a commit that creates deliveries wakes the dispatcher")
     func wakeups() async throws {
         defer { directory.remove() }
-        let wakeups = Locked(0)
-        let store = try SQLiteStore(path: path, logger: Self.logger) { wakeups.withLock { $0 += 1 } }
+        let handOff = DeliveryHandOff()
+        let store = try SQLiteStore(path: path, logger: Self.logger, handOff: handOff)
         let event = try signer.verifiedEvent(id: "evt_outbox")
         #expect(try await store.append(event, actions: ["a", "b"]) == .accepted)
+        #expect(await handOff.wakeup.wait(timeout: .zero) == .claim)
         #expect(try await store.append(event, actions: ["a", "b"]) == .duplicate)
         _ = try await store.append(try signer.verifiedEvent(id: "evt_unrouted"), actions: [])
+        #expect(await handOff.wakeup.wait(timeout: .milliseconds(50)) == nil)
         await store.close()
-        #expect(wakeups.value == 1)
     }
 
     /// The writer's commits so far, by durability.
@@ -64,7 +65,8 @@ struct SQLiteStoreTests {
                     outcome: .succeeded)))
         #expect(commits(store) == "1 full, 2 normal", "a claim and a result after a flush: no wait")
         // Nothing else comes: the idle writer flushes them to the disk within a moment.
-        for _ in 0..<100 where store.commits.flushes == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<100 where store.commits.unflushed { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!store.commits.unflushed)
         #expect(store.commits.flushes >= 1)
         let flushes = store.commits.flushes
         #expect(try await store.claim(request).jobs.isEmpty)

@@ -6,10 +6,12 @@ import Synchronization
 
 /// Claims due deliveries and runs their actions with bounded concurrency, retries and dead letters.
 ///
-/// New deliveries start at once (the store wakes the dispatcher after committing them); retries and
-/// deliveries created by the CLI are found by timer, at most ``pollInterval`` late. At graceful
-/// shutdown it stops claiming, lets running attempts finish for `dispatch.shutdown_grace_seconds`,
-/// then interrupts the rest and releases their deliveries back to `pending`.
+/// New deliveries start at once: those it offered room for are leased to it by the append that stores
+/// them (``DeliveryHandOff``), the others are claimed as soon as the store wakes it after their commit;
+/// retries and deliveries created by the CLI are found by timer, at most ``pollInterval`` late. At
+/// graceful shutdown it stops claiming, lets running attempts finish for
+/// `dispatch.shutdown_grace_seconds`, then interrupts the rest and releases their deliveries back to
+/// `pending`.
 public final class Dispatcher: Service {
     /// Longest sleep between claims when nothing is known to be due.
     static let pollInterval: Duration = .seconds(1)
@@ -24,12 +26,14 @@ public final class Dispatcher: Service {
     /// The actions and their settings in effect (a reload replaces them).
     private let live: LiveSettings
     private let dispatch: DispatchConfiguration
-    private let wakeup: WakeupSignal
+    /// The link to the store: leased deliveries, the offer, the wake-ups and the running attempts.
+    private let handOff: DeliveryHandOff
+    private var wakeup: WakeupSignal { handOff.wakeup }
+    private var running: RunningAttempts { handOff.running }
     private let heartbeat: Heartbeat
     private let metrics: RelayMetrics
     private let logger: Logger
     private let clock: any RelayClock
-    private let running = RunningAttempts()
     private let flow = FlowControl()
     /// The actions the last claim found paused by an operator.
     private let paused = NIOLockedValueBox<Set<String>>([])
@@ -39,7 +43,8 @@ public final class Dispatcher: Service {
 
     /// - Parameters:
     ///   - live: the runnable action and settings for every configured action name.
-    ///   - wakeup: the signal the store fires after creating deliveries.
+    ///   - handOff: shared with the store, which leases new deliveries to this dispatcher through it and
+    ///     wakes it after creating deliveries.
     ///   - heartbeat: beaten on every turn of the claim loop (at least every ``pollInterval``), for
     ///     readiness and the systemd watchdog.
     ///   - clock: what claims, retries, leases and flow control read the time from.
@@ -47,7 +52,7 @@ public final class Dispatcher: Service {
         store: any EventLog,
         live: LiveSettings,
         configuration: RelayConfiguration,
-        wakeup: WakeupSignal,
+        handOff: DeliveryHandOff,
         heartbeat: Heartbeat = Heartbeat(),
         metrics: RelayMetrics = RelayMetrics(),
         clock: any RelayClock = SystemClock(),
@@ -56,7 +61,7 @@ public final class Dispatcher: Service {
         self.store = store
         self.live = live
         self.dispatch = configuration.dispatch
-        self.wakeup = wakeup
+        self.handOff = handOff
         self.heartbeat = heartbeat
         self.metrics = metrics
         self.logger = logger
@@ -76,10 +81,23 @@ public final class Dispatcher: Service {
         }
     }
 
-    /// Claims while there is room, starts each claimed delivery, and sleeps until work may be due.
+    /// Claims while there is room, starts each claimed or handed-over delivery, offers the room left to
+    /// the store's appends, and sleeps until work may be due. A wake-up that only brought handed-over
+    /// jobs starts them without a claim.
     private func claimLoop(group: inout DiscardingTaskGroup) async {
+        var claimNow = true
+        // When the next claim is due without a signal.
+        var claimAt = clock.instant
         while !isStopping.load(ordering: .relaxed) && !Task.isCancelled {
             heartbeat.beat()
+            if !claimNow && clock.instant < claimAt {
+                // The offer keeps itself up to date between claims (see DeliveryHandOff).
+                start(handOff.takeJobs(), group: &group)
+                claimNow = await wakeup.wait(timeout: claimAt - clock.instant) != .handOff
+                continue
+            }
+            claimNow = false
+            start(handOff.withdraw(), group: &group)
             var free = dispatch.workers - running.total
             if free > 0 && free < dispatch.workers / 4 {
                 // Under load most workers are busy and each finished attempt frees one: wait a moment so
@@ -108,24 +126,20 @@ public final class Dispatcher: Service {
                     metrics.countClaim()
                 } catch {
                     logger.error("Cannot claim deliveries", metadata: [LogKey.error: "\(error)"])
+                    claimNow = true
                     await wakeup.wait(timeout: Self.pollInterval)
                     continue
                 }
                 for delivery in claim.poisoned { reportPoisoned(delivery) }
                 reportPaused(claim.paused)
-                var claimed: [String: Int] = [:]
-                for job in claim.jobs {
-                    claimed[job.action, default: 0] += 1
-                    running.start(job.action)
-                    group.addTask {
-                        await self.attempt(job)
-                        self.running.finish(job.action)
-                        self.wakeup.signal()
-                    }
-                }
-                for (action, count) in claimed { flow.started(action, count: count) }
+                for job in claim.jobs { running.start(job.action) }
+                let claimed = start(claim.jobs, group: &group)
                 // A full claim may have left more due deliveries behind: claim again once there is room.
-                if claim.jobs.count == free { continue }
+                if claim.jobs.count == free {
+                    claimNow = true
+                    continue
+                }
+                offer(limited, claimed: claimed, free: free - claim.jobs.count, paused: claim.paused)
                 if let due = claim.nextDueAt, due > now {
                     timeout = min(.milliseconds(due - now), Self.pollInterval)
                 }
@@ -140,7 +154,73 @@ public final class Dispatcher: Service {
                     timeout = max(min(timeout, retryAt - clock.instant), .milliseconds(1))
                 }
             }
-            await wakeup.wait(timeout: timeout)
+            claimAt = clock.instant + timeout
+            claimNow = await wakeup.wait(timeout: timeout) != .handOff
+        }
+        // No more leases; what was handed over and not started goes back to pending.
+        releaseHandedOver(group: &group)
+    }
+
+    /// Starts an attempt for each job (already counted as running); returns how many per action.
+    @discardableResult
+    private func start(_ jobs: [DeliveryJob], group: inout DiscardingTaskGroup) -> [String: Int] {
+        guard !jobs.isEmpty else { return [:] }
+        var started: [String: Int] = [:]
+        for job in jobs {
+            started[job.action, default: 0] += 1
+            group.addTask {
+                let outcome = await self.attempt(job)
+                self.running.finish(job.action)
+                self.attemptEnded(job.action, outcome: outcome)
+            }
+        }
+        for (action, count) in started { flow.started(action, count: count) }
+        return started
+    }
+
+    /// After an attempt: gives its room back to the offer when nothing else can be waiting for it, and
+    /// otherwise wakes the claim loop (a backlog, a subject it held, a retry or a release to schedule,
+    /// flow control to apply, a shutdown waiting for it).
+    private func attemptEnded(_ action: String, outcome: AttemptOutcome?) {
+        switch outcome {
+        case .succeeded?, .skipped?, .dead?:
+            if !isStopping.load(ordering: .relaxed) && handOff.replenish(action) { return }
+        case .retry?, .released?, nil:
+            break
+        }
+        wakeup.signal(.claim)
+    }
+
+    /// Offers the room the claim left to the store's next appends: for each unordered action the claim
+    /// found no more due deliveries of (the claim took less than its room), that room, and `free` in all.
+    /// An action flow control does not hold back gets each finished attempt's room back by itself.
+    private func offer(_ limited: FlowControl.Limits, claimed: [String: Int], free: Int, paused: Set<String>) {
+        var rooms: [String: Int] = [:]
+        var replenishable: Set<String> = []
+        for (name, action) in limited.actions where !action.ordered && !paused.contains(name) {
+            let room = action.room - claimed[name, default: 0]
+            guard room > 0 else { continue }
+            rooms[name] = room
+            if limited.unthrottled.contains(name) { replenishable.insert(name) }
+        }
+        handOff.offer(
+            rooms, total: free, leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000, replenishable: replenishable)
+    }
+
+    /// Withdraws the offer and puts deliveries handed over but not started back to pending, as an
+    /// interrupted attempt is (the attempt not counted).
+    private func releaseHandedOver(group: inout DiscardingTaskGroup) {
+        for job in handOff.withdraw() {
+            group.addTask {
+                let now = self.clock.now
+                let record = AttemptRecord(
+                    delivery: job.id, attempt: job.attempt, startedAt: now, durationMilliseconds: 0,
+                    outcome: .released)
+                _ = await self.recordAttempt(
+                    record, leaseEnd: self.clock.instant + .seconds(self.dispatch.leaseSeconds))
+                self.running.finish(job.action)
+                self.wakeup.signal(.claim)
+            }
         }
     }
 
@@ -214,6 +294,8 @@ public final class Dispatcher: Service {
         }
         while running.total > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             await wakeup.wait(timeout: min(deadline - ContinuousClock.now, .milliseconds(100)))
+            // Leased by an append that committed after the claim loop stopped.
+            releaseHandedOver(group: &group)
         }
         if running.total > 0 {
             logger.notice(
@@ -246,8 +328,9 @@ public final class Dispatcher: Service {
         }
     }
 
-    /// Runs one attempt within the action's timeout and records how it ended.
-    private func attempt(_ job: DeliveryJob) async {
+    /// Runs one attempt within the action's timeout and records how it ended; returns the outcome
+    /// recorded, nil when it could not be recorded.
+    private func attempt(_ job: DeliveryJob) async -> AttemptOutcome? {
         let started = clock.now
         let startedInstant = clock.instant
         var metadata: Logger.Metadata = [
@@ -301,11 +384,13 @@ public final class Dispatcher: Service {
             // The lease expires and the delivery is attempted again: nothing is lost.
             metadata[LogKey.error] = "\(error)"
             logger.error("Cannot record an attempt; the delivery will be retried after its lease", metadata: metadata)
-            return
+            return nil
         }
         if let transition = flow.finished(
             job.action, outcome: record, settings: current.settings[job.action], now: clock.instant)
         {
+            // The offer no longer holds: the claim loop decides again.
+            handOff.revoke(job.action)
             report(transition)
         }
         let finished = clock.now
@@ -328,6 +413,7 @@ public final class Dispatcher: Service {
             metadata[LogKey.error] = "\(error)"
             logger.warning("Delivery is dead", metadata: metadata)
         }
+        return record
     }
 
     /// The action's outcome, a timeout failure, or nil when the dispatcher itself was cancelled (shutdown).

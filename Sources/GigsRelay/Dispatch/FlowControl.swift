@@ -38,6 +38,9 @@ final class FlowControl: Sendable {
         /// for it only when the claim used all that room (more may be due), so an idle, rate-limited
         /// action costs no claims.
         var nextToken: [String: ContinuousClock.Instant] = [:]
+        /// The actions flow control does not hold back now and cannot without a transition: no bucket,
+        /// and no circuit or a closed one. A finished attempt of theirs frees exactly one unit of room.
+        var unthrottled: Set<String> = []
         var transitions: [Transition] = []
     }
 
@@ -54,10 +57,14 @@ final class FlowControl: Sendable {
             var retryAt: ContinuousClock.Instant?
             var nextToken: [String: ContinuousClock.Instant] = [:]
             var transitions: [Transition] = []
+            var unthrottled: Set<String> = []
             func wake(at instant: ContinuousClock.Instant) { retryAt = min(instant, retryAt ?? instant) }
             for (name, action) in actions {
                 guard let configuration = settings[name], configuration.rate != nil || configuration.circuit != nil
-                else { continue }
+                else {
+                    unthrottled.insert(name)
+                    continue
+                }
                 var flow = flows[name] ?? ActionFlow(tokens: Double(configuration.rate?.burst ?? 0), refilledAt: now)
                 var room = action.room
                 if let circuit = configuration.circuit {
@@ -92,8 +99,11 @@ final class FlowControl: Sendable {
                 }
                 flows[name] = flow
                 limited[name]?.room = room
+                if configuration.rate == nil && flow.circuit == .closed { unthrottled.insert(name) }
             }
-            return Limits(actions: limited, retryAt: retryAt, nextToken: nextToken, transitions: transitions)
+            return Limits(
+                actions: limited, retryAt: retryAt, nextToken: nextToken, unthrottled: unthrottled,
+                transitions: transitions)
         }
     }
 

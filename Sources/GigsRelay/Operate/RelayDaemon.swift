@@ -140,7 +140,7 @@ public func buildDaemon(
 ) async throws -> ServiceGroup {
     // Socket activation: systemd passed the listening socket; server.listen is not bound then.
     let activatedSockets = SystemdNotifier.listenDescriptors()
-    let wakeup = WakeupSignal()
+    let handOff = DeliveryHandOff()
     let notifier = SystemdNotifier()
     // PRAGMA quick_check reads the whole store (measured: 0.7 s warm, 6.6 s from a cold cache for a 366 MB
     // store), and migrations may follow: give them time beyond systemd's start timeout.
@@ -156,7 +156,7 @@ public func buildDaemon(
             try removeStaleSocket(at: path)
         }
         opened = try await location.open(
-            environment: environment, clock: clock, logger: logger, onDeliveriesCreated: wakeup.signal)
+            environment: environment, clock: clock, logger: logger, handOff: handOff)
     } catch {
         // Nothing runs yet: the client must still be shut down, or its deinit traps.
         try? await client.shutdown()
@@ -219,7 +219,7 @@ public func buildDaemon(
         StoreService(store: opened),
         HTTPClientService(client: client),
         Dispatcher(
-            store: store, live: live, configuration: configuration, wakeup: wakeup,
+            store: store, live: live, configuration: configuration, handOff: handOff,
             heartbeat: observability.dispatcher, metrics: observability.metrics, clock: clock, logger: logger),
         observability.monitor,
         application,

@@ -47,15 +47,15 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
         logger: Logger,
-        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+        handOff: DeliveryHandOff = DeliveryHandOff()
     ) async throws -> any EventLog {
         switch self {
         case .sqlite(let path):
-            try SQLiteStore(path: path, clock: clock, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+            try SQLiteStore(path: path, clock: clock, logger: logger, handOff: handOff)
         case .postgres(let url, let password, let poolSize):
             try await Self.openPostgres(
                 url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
-                pool: .store, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+                pool: .store, logger: logger, handOff: handOff)
         }
     }
 
@@ -67,12 +67,12 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
         logger: Logger,
-        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+        handOff: DeliveryHandOff = DeliveryHandOff()
     ) async throws -> OpenedStore {
         switch self {
         case .sqlite(let path):
             let log = try SQLiteStore(
-                path: path, clock: clock, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+                path: path, clock: clock, logger: logger, handOff: handOff)
             do {
                 return OpenedStore(log: log, console: try SQLiteConsole(path: path, clock: clock))
             } catch {
@@ -82,7 +82,7 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             let store = try await Self.openPostgres(
                 url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
-                pool: .serviceGroup, logger: logger, onDeliveriesCreated: onDeliveriesCreated)
+                pool: .serviceGroup, logger: logger, handOff: handOff)
             return OpenedStore(log: store, console: store, pool: store)
         }
     }
@@ -96,12 +96,12 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         clock: any RelayClock,
         pool: PoolOwner,
         logger: Logger,
-        onDeliveriesCreated: @escaping @Sendable () -> Void
+        handOff: DeliveryHandOff
     ) async throws -> PostgresStore {
         try await PostgresStore.open(
             url: url, password: try password?.resolve(key: "store.password", environment: environment),
             poolSize: poolSize, clock: clock, pool: pool, logger: logger, listen: true,
-            onDeliveriesCreated: onDeliveriesCreated)
+            handOff: handOff)
     }
 
     /// Opens the store for the CLI's reads and changes, beside a running daemon; a SQLite store must

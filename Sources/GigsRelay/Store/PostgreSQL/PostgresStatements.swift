@@ -26,28 +26,48 @@ struct InsertEvents: PostgresPreparedStatement {
             RETURNING id, seq
         ),
         delivered AS (
-            INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
-                order_at)
-            SELECT i.seq, r.action, \(DeliveryStatus.pending.sql), r.due_at, 0, f.received_at, f.received_at,
-                CASE WHEN r.has_subject THEN r.subject END, r.order_at
+            INSERT INTO deliveries (event_seq, action, status, attempts, next_attempt_at, replay, created_at, updated_at,
+                subject, order_at)
+            SELECT i.seq, r.action,
+                CASE WHEN r.leased THEN \(DeliveryStatus.running.sql) ELSE \(DeliveryStatus.pending.sql) END,
+                CASE WHEN r.leased THEN 1 ELSE 0 END, CASE WHEN r.leased THEN r.leased_until ELSE r.due_at END, 0,
+                f.received_at, f.received_at, CASE WHEN r.has_subject THEN r.subject END, r.order_at
             FROM inserted i JOIN firsts f ON f.id = i.id
-            JOIN unnest($12::int8[], $13::text[], $14::text[], $15::bool[], $16::int8[], $17::int8[])
-                AS r(ord, action, subject, has_subject, order_at, due_at) ON r.ord = f.ord
-            RETURNING event_seq
+            JOIN (
+                SELECT u.*, u.leased_until > 0 AND NOT EXISTS (
+                    SELECT 1 FROM action_state s WHERE s.action = u.action AND s.paused_at IS NOT NULL
+                ) AS leased
+                FROM unnest($12::int8[], $13::text[], $14::text[], $15::bool[], $16::int8[], $17::int8[], $20::int8[])
+                    AS u(ord, action, subject, has_subject, order_at, due_at, leased_until)
+            ) r ON r.ord = f.ord
+            RETURNING id, event_seq, action, status
+        ),
+        handed AS (
+            SELECT event_seq, array_agg(id ORDER BY id) AS ids, array_agg(action ORDER BY id) AS actions
+            FROM delivered WHERE status = \(DeliveryStatus.running.sql) GROUP BY event_seq
         )
-        SELECT id, seq, (SELECT count(*) FROM delivered) FROM inserted
+        SELECT i.id, i.seq, (SELECT count(*) FROM delivered WHERE status = \(DeliveryStatus.pending.sql)),
+            coalesce(h.ids, '{}'), coalesce(h.actions, '{}')
+        FROM inserted i LEFT JOIN handed h ON h.event_seq = i.seq
         """
 
-    typealias Row = (String, Int64, Int64)
+    /// An inserted event: its id and sequence, the batch's count of pending deliveries, and the ids and
+    /// actions of its deliveries leased to this instance's dispatcher.
+    typealias Row = (String, Int64, Int64, [Int64], [String])
 
     let events: [(event: VerifiedEvent, deliveries: [NewDelivery])]
+    /// For each event's deliveries, in order: when its lease to this instance's dispatcher ends (Unix ms),
+    /// or nil to store it pending (``DeliveryHandOff``). An operator's pause since the lease was taken
+    /// stores it pending too.
+    let leases: [[Int64?]]
 
-    init(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) {
+    init(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])], leases: [[Int64?]]) {
         self.events = events
+        self.leases = leases
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 19)
+        var bindings = PostgresBindings(capacity: 20)
         bindings.append(events.map { $0.event.id.rawValue.postgresText })
         bindings.append(events.map { $0.event.type.postgresText })
         bindings.append(events.map { $0.event.project?.postgresText ?? "" })
@@ -65,15 +85,17 @@ struct InsertEvents: PostgresPreparedStatement {
         var hasSubjects: [Bool] = []
         var orderAts: [Int64] = []
         var dueAts: [Int64] = []
+        var leasedUntil: [Int64] = []
         for (index, item) in events.enumerated() {
             let orderAt = item.deliveries.contains { $0.subject != nil } ? item.event.orderAt : item.event.receivedAt
-            for delivery in item.deliveries {
+            for (number, delivery) in item.deliveries.enumerated() {
                 ordinals.append(Int64(index + 1))
                 actions.append(delivery.action.postgresText)
                 subjects.append(delivery.subject?.postgresText ?? "")
                 hasSubjects.append(delivery.subject != nil)
                 orderAts.append(orderAt)
                 dueAts.append(delivery.dueAt)
+                leasedUntil.append(leases[index][number] ?? 0)
             }
         }
         bindings.append(ordinals)
@@ -84,6 +106,7 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(dueAts)
         bindings.append(events.map { $0.event.subject?.postgresText ?? "" })
         bindings.append(events.map { $0.event.subject != nil })
+        bindings.append(leasedUntil)
         return bindings
     }
 

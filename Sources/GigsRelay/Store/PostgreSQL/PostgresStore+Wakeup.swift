@@ -11,12 +11,12 @@ extension PostgresStore {
     /// Holds one pooled connection listening on ``wakeupChannel`` and wakes the dispatcher for every
     /// notification (other instances' new deliveries); after a lost connection it listens again.
     func listenForDeliveries() async {
-        let onDeliveriesCreated = onDeliveriesCreated
+        let handOff = handOff
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: Self.wakeupChannel) { notifications in
-                        for try await _ in notifications { onDeliveriesCreated() }
+                        for try await _ in notifications { handOff.deliveriesQueued() }
                     }
                 }
             } catch {

@@ -31,7 +31,8 @@ public final class PostgresStore: EventLog, StoreConsole {
     let logger: Logger
     /// The time finishes, releases and operator changes are stamped with.
     let clock: any RelayClock
-    let onDeliveriesCreated: @Sendable () -> Void
+    /// This instance's dispatcher, woken after a commit that created deliveries.
+    let handOff: DeliveryHandOff
     private let claimTurn = NIOLockedValueBox(0)
     private let appends: NIOLockedValueBox<Batcher<(event: VerifiedEvent, deliveries: [NewDelivery]), AppendResult>?> =
         NIOLockedValueBox(nil)
@@ -47,14 +48,14 @@ public final class PostgresStore: EventLog, StoreConsole {
         logger: Logger,
         poolSize: Int,
         clock: any RelayClock,
-        onDeliveriesCreated: @escaping @Sendable () -> Void
+        handOff: DeliveryHandOff
     ) {
         self.url = url
         self.clock = clock
         self.client = client
         self.runner = runner
         self.logger = logger
-        self.onDeliveriesCreated = onDeliveriesCreated
+        self.handOff = handOff
         // Two statements in flight: one commits while the next batch gathers. More split the same
         // requests into smaller batches and cost more CPU per event (measured: 2 beat 4 by a third).
         let committers = 2
@@ -88,7 +89,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         pool: PoolOwner = .store,
         logger: Logger,
         listen: Bool = false,
-        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+        handOff: DeliveryHandOff = DeliveryHandOff()
     ) async throws(StoreError) -> PostgresStore {
         var backgroundLogger = logger
         backgroundLogger.logLevel = max(logger.logLevel, .notice)
@@ -115,7 +116,7 @@ public final class PostgresStore: EventLog, StoreConsole {
         let runner = pool == .store ? Task { await client.run() } : nil
         let store = PostgresStore(
             url: url, client: client, runner: runner, logger: logger, poolSize: poolSize, clock: clock,
-            onDeliveriesCreated: onDeliveriesCreated)
+            handOff: handOff)
         if listen {
             store.listener.withLockedValue { $0 = Task { await store.listenForDeliveries() } }
         }
@@ -144,31 +145,68 @@ public final class PostgresStore: EventLog, StoreConsole {
         return try await batcher.submit((event, deliveries))
     }
 
-    /// One group commit: the batch's events and their deliveries in one statement.
+    /// One group commit: the batch's events and their deliveries in one statement. New deliveries the
+    /// dispatcher offers room for are leased to it in the same statement and handed over after it.
     private func commitAppends(_ batch: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
         -> [AppendResult]
     {
         let logger = logger
+        let now = clock.now
+        var leased: [String] = []
+        let leases = batch.map { item in
+            item.deliveries.map { delivery -> Int64? in
+                guard delivery.subject == nil, delivery.dueAt <= now, let lease = handOff.lease(delivery.action)
+                else { return nil }
+                leased.append(delivery.action)
+                return now.saturatingAdd(lease)
+            }
+        }
         do {
             var inserted: [String: Int64] = [:]
-            var deliveries: Int64 = 0
-            for try await (id, sequence, created) in try await client.execute(InsertEvents(batch), logger: logger) {
+            var queued: Int64 = 0
+            var handed: [(id: String, deliveries: [Int64], actions: [String])] = []
+            let statement = InsertEvents(batch, leases: leases)
+            for try await (id, sequence, pending, deliveries, actions) in try await client.execute(
+                statement, logger: logger)
+            {
                 inserted[id] = sequence
-                deliveries = created
+                queued = pending
+                if !deliveries.isEmpty { handed.append((id, deliveries, actions)) }
             }
             health.recordWrite()
             var accepted: Set<String> = []
-            let results = batch.map { item -> AppendResult in
+            var firstIndex: [String: Int] = [:]
+            let results = batch.enumerated().map { index, item -> AppendResult in
                 let id = item.event.id.rawValue.postgresText
                 // The first of repeated ids in the batch is the one the statement inserted.
-                return inserted[id] != nil && accepted.insert(id).inserted ? .accepted : .duplicate
+                guard inserted[id] != nil && accepted.insert(id).inserted else { return .duplicate }
+                firstIndex[id] = index
+                return .accepted
             }
-            if deliveries > 0 {
-                onDeliveriesCreated()
-                notifyOtherInstances()
+            var jobs: [DeliveryJob] = []
+            for (id, deliveries, actions) in handed {
+                guard let index = firstIndex[id] else { continue }
+                let event = batch[index].event
+                for (delivery, action) in zip(deliveries, actions) {
+                    jobs.append(
+                        DeliveryJob(
+                            id: DeliveryID(delivery), eventID: event.id, eventType: event.type, action: action,
+                            attempt: 1, body: event.body, receivedAt: event.receivedAt))
+                }
             }
+            // Leases whose delivery was not stored running (a duplicate event, an action paused meanwhile).
+            var unused: [String: Int] = [:]
+            for action in leased { unused[action, default: 0] += 1 }
+            for job in jobs { unused[job.action, default: 0] -= 1 }
+            for (action, count) in unused where count > 0 {
+                for _ in 0..<count { handOff.cancel(action) }
+            }
+            handOff.committed(handedOver: jobs, queued: queued > 0)
+            // Other instances claim only what is pending.
+            if queued > 0 { notifyOtherInstances() }
             return results
         } catch {
+            for action in leased { handOff.cancel(action) }
             let detail = PostgresErrors.describe(error)
             logger.error(
                 "Event store write failed", metadata: [LogKey.error: "\(detail)", LogKey.storeBatch: "\(batch.count)"])

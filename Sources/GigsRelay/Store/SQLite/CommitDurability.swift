@@ -15,21 +15,29 @@ package enum CommitDurability: String, Sendable {
 
 /// Commits of the writer thread by durability.
 package final class CommitCounts: Sendable {
-    private let counts = NIOLockedValueBox((full: 0, normal: 0, flushes: 0))
+    private let counts = NIOLockedValueBox((full: 0, normal: 0, flushes: 0, unflushed: false))
 
     package var full: Int { counts.withLockedValue { $0.full } }
     package var normal: Int { counts.withLockedValue { $0.normal } }
     /// Flushes of an idle writer after `normal` commits.
     package var flushes: Int { counts.withLockedValue { $0.flushes } }
+    /// Whether a `normal` commit that changed something waits for a flush.
+    package var unflushed: Bool { counts.withLockedValue { $0.unflushed } }
 
-    func countFlush() { counts.withLockedValue { $0.flushes += 1 } }
+    func countFlush() {
+        counts.withLockedValue { counts in
+            counts.flushes += 1
+            counts.unflushed = false
+        }
+    }
 
-    func count(_ durability: CommitDurability) {
+    func count(_ durability: CommitDurability, unflushed: Bool) {
         counts.withLockedValue { counts in
             switch durability {
             case .full: counts.full += 1
             case .normal: counts.normal += 1
             }
+            counts.unflushed = unflushed
         }
     }
 }

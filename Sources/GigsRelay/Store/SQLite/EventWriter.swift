@@ -12,8 +12,10 @@ final class EventWriter: @unchecked Sendable {
     let health: StoreHealth
     /// The time leases, releases and finishes are stamped with.
     let clock: any RelayClock
-    /// Called after a commit that created deliveries, to wake the dispatcher.
-    private let onDeliveriesCreated: @Sendable () -> Void
+    /// This instance's dispatcher: new deliveries it has room for are leased to it in their append.
+    private let handOff: DeliveryHandOff
+    /// The actions an operator paused, read once per batch that leases a delivery (nil: not read yet).
+    private var pausedInBatch: Set<String>?
     /// How the next commit reaches the disk, and when a commit last waited for the disk (Unix ms).
     private var synchronous = CommitDurability.full
     private var lastFlushAt: Int64 = 0
@@ -27,12 +29,12 @@ final class EventWriter: @unchecked Sendable {
         logger: Logger,
         health: StoreHealth,
         clock: any RelayClock,
-        onDeliveriesCreated: @escaping @Sendable () -> Void
+        handOff: DeliveryHandOff
     ) throws(SQLiteError) {
         self.logger = logger
         self.health = health
         self.clock = clock
-        self.onDeliveriesCreated = onDeliveriesCreated
+        self.handOff = handOff
         self.statements = try Statements(connection: connection)
     }
 
@@ -45,7 +47,10 @@ final class EventWriter: @unchecked Sendable {
         }
         var replies: [() -> Void] = []
         replies.reserveCapacity(batch.count)
-        var createdDeliveries = false
+        // New deliveries leased to the dispatcher, and whether others were queued pending.
+        var handedOver: [DeliveryJob] = []
+        var queuedDeliveries = false
+        pausedInBatch = nil
         // Events or the disk probe: what health reports as writes reaching the disk, and what waits for it.
         let wroteData = batch.contains { $0.storesData }
         do {
@@ -59,8 +64,9 @@ final class EventWriter: @unchecked Sendable {
             for operation in batch {
                 switch operation {
                 case .append(let event, let deliveries, let reply):
-                    let result = try append(event, deliveries: deliveries, using: statements)
-                    createdDeliveries = createdDeliveries || (result == .accepted && !deliveries.isEmpty)
+                    let result = try append(
+                        event, deliveries: deliveries, handedOver: &handedOver, queued: &queuedDeliveries,
+                        using: statements)
                     replies.append { reply.resume(returning: .success(result)) }
                 case .claim(let request, let reply):
                     let claim = try claim(request, using: statements)
@@ -108,7 +114,7 @@ final class EventWriter: @unchecked Sendable {
             if durability == .full { lastFlushAt = clock.now }
             // A claim that found nothing wrote nothing: nothing to flush for it.
             unflushed = durability == .normal && (unflushed || statements.connection.totalChanges != changesBefore)
-            commits.count(durability)
+            commits.count(durability, unflushed: unflushed)
         } catch {
             if !statements.connection.isAutocommit { try? statements.connection.execute("ROLLBACK") }
             logger.error(
@@ -116,13 +122,16 @@ final class EventWriter: @unchecked Sendable {
                 metadata: [LogKey.error: "\(error)", LogKey.storeBatch: "\(batch.count)"]
             )
             health.recordFailure(error)
+            for job in handedOver { handOff.cancel(job.action) }
             for operation in batch { operation.fail(.unavailable(error)) }
             return
         }
         if wroteData { health.recordWrite() }
         logger.trace("Committed batch", metadata: [LogKey.storeBatch: "\(batch.count)"])
         for reply in replies { reply() }
-        if createdDeliveries { onDeliveriesCreated() }
+        if queuedDeliveries || !handedOver.isEmpty {
+            handOff.committed(handedOver: handedOver, queued: queuedDeliveries)
+        }
     }
 
     /// `FULL` (the commit waits until the WAL reaches the disk) for a batch that stores events or probes
@@ -161,9 +170,13 @@ final class EventWriter: @unchecked Sendable {
         }
     }
 
+    /// Inserts the event and, when it is new, its deliveries: leased to the dispatcher (appended to
+    /// `handedOver`) when it offers room for them and they are due at once, else pending (`queued`).
     private func append(
         _ event: VerifiedEvent,
         deliveries: [NewDelivery],
+        handedOver: inout [DeliveryJob],
+        queued: inout Bool,
         using statements: Statements
     ) throws(SQLiteError) -> AppendResult {
         let insert = statements.insertEvent
@@ -182,18 +195,54 @@ final class EventWriter: @unchecked Sendable {
         guard statements.connection.changes == 1 else { return .duplicate }
         let sequence = statements.connection.lastInsertedRowID
         let orderAt = deliveries.contains { $0.subject != nil } ? event.orderAt : event.receivedAt
+        let now = clock.now
         for delivery in deliveries {
-            try statements.insertDelivery.insertDelivery(
-                eventSequence: sequence,
-                action: delivery.action,
-                at: event.receivedAt,
-                replay: false,
-                dueAt: delivery.dueAt,
-                subject: delivery.subject,
-                orderAt: orderAt
-            )
+            let lease = try leaseLength(for: delivery, now: now, using: statements)
+            do throws(SQLiteError) {
+                try statements.insertDelivery.insertDelivery(
+                    eventSequence: sequence,
+                    action: delivery.action,
+                    at: event.receivedAt,
+                    replay: false,
+                    dueAt: delivery.dueAt,
+                    subject: delivery.subject,
+                    orderAt: orderAt,
+                    leasedUntil: lease.map { now.saturatingAdd($0) }
+                )
+            } catch {
+                if lease != nil { handOff.cancel(delivery.action) }
+                throw error
+            }
+            guard lease != nil else {
+                queued = true
+                continue
+            }
+            handedOver.append(
+                DeliveryJob(
+                    id: DeliveryID(statements.connection.lastInsertedRowID), eventID: event.id, eventType: event.type,
+                    action: delivery.action, attempt: 1, body: event.body, receivedAt: event.receivedAt))
         }
         return .accepted
+    }
+
+    /// The lease to write a new delivery under when the dispatcher takes it at once: it is unordered,
+    /// due now, its action not paused, and the dispatcher offered room for it.
+    private func leaseLength(
+        for delivery: NewDelivery, now: Int64, using statements: Statements
+    ) throws(SQLiteError) -> Int64? {
+        guard delivery.subject == nil, delivery.dueAt <= now, handOff.isOffering(delivery.action) else { return nil }
+        if pausedInBatch == nil {
+            // Paused since the dispatcher's last claim (by the CLI, say): it waits like any other.
+            var paused: Set<String> = []
+            let select = statements.selectPaused
+            defer { select.reset() }
+            while try select.step() {
+                if let action = select.text(at: 0) { paused.insert(action) }
+            }
+            pausedInBatch = paused
+        }
+        guard pausedInBatch?.contains(delivery.action) == false else { return nil }
+        return handOff.lease(delivery.action)
     }
 
     /// A due delivery a claim found, and whether it was found running under an expired lease.

@@ -1,23 +1,26 @@
 extension SQLiteStatement {
-    /// Inserts one `pending` delivery; compile with ``insertDeliverySQL``. ?1 event, ?2 action, ?3 now,
-    /// ?4 replay, ?5 due, ?6 ordering subject, ?7 order time.
+    /// Inserts one delivery, `pending` or (handed straight to this instance's dispatcher, see
+    /// ``DeliveryHandOff``) `running` on its first attempt; compile with ``insertDeliverySQL``. ?1 event,
+    /// ?2 action, ?3 now, ?4 replay, ?5 due (a running one's lease end), ?6 ordering subject, ?7 order
+    /// time, ?8 status, ?9 attempts.
     static let insertDeliverySQL = """
-        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
-            order_at)
-        VALUES (?1, ?2, \(DeliveryStatus.pending.sql), ?5, ?4, ?3, ?3, ?6, ?7)
+        INSERT INTO deliveries (event_seq, action, status, attempts, next_attempt_at, replay, created_at, updated_at,
+            subject, order_at)
+        VALUES (?1, ?2, ?8, ?9, ?5, ?4, ?3, ?3, ?6, ?7)
         """
 
     /// Like ``insertDeliverySQL``, but inserts nothing when the event is no longer stored (a replay's
     /// plan is made before its transaction).
     static let insertReplaySQL = """
-        INSERT INTO deliveries (event_seq, action, status, next_attempt_at, replay, created_at, updated_at, subject,
-            order_at)
-        SELECT ?1, ?2, \(DeliveryStatus.pending.sql), ?5, ?4, ?3, ?3, ?6, ?7
+        INSERT INTO deliveries (event_seq, action, status, attempts, next_attempt_at, replay, created_at, updated_at,
+            subject, order_at)
+        SELECT ?1, ?2, ?8, ?9, ?5, ?4, ?3, ?3, ?6, ?7
         WHERE EXISTS (SELECT 1 FROM events WHERE seq = ?1)
         """
 
     /// Runs ``insertDeliverySQL`` or ``insertReplaySQL`` for one event and action: due at `dueAt` (else
-    /// `now`), ordered by `subject` when it has one.
+    /// `now`), ordered by `subject` when it has one; with `leasedUntil`, running on its first attempt under
+    /// a lease that ends then.
     func insertDelivery(
         eventSequence: Int64,
         action: String,
@@ -25,16 +28,19 @@ extension SQLiteStatement {
         replay: Bool,
         dueAt: Int64? = nil,
         subject: String? = nil,
-        orderAt: Int64? = nil
+        orderAt: Int64? = nil,
+        leasedUntil: Int64? = nil
     ) throws(SQLiteError) {
         defer { reset() }
         try bind(eventSequence, at: 1)
         try bind(action, at: 2)
         try bind(now, at: 3)
         try bind(replay ? 1 : 0, at: 4)
-        try bind(dueAt ?? now, at: 5)
+        try bind(leasedUntil ?? dueAt ?? now, at: 5)
         try bind(subject, at: 6)
         try bind(orderAt ?? now, at: 7)
+        try bind((leasedUntil == nil ? DeliveryStatus.pending : .running).rawValue, at: 8)
+        try bind(leasedUntil == nil ? 0 : 1, at: 9)
         try step()
     }
 

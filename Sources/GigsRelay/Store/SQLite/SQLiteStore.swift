@@ -23,13 +23,13 @@ public final class SQLiteStore: EventLog {
     ///
     /// - Parameters:
     ///   - clock: the time finishes and releases are stamped with (claims bring their own `now`).
-    ///   - onDeliveriesCreated: called (on the writer thread) after a commit that created deliveries, so
-    ///     the dispatcher can start them at once.
+    ///   - handOff: this instance's dispatcher: new deliveries it offers room for are leased to it in the
+    ///     append's transaction, and it is woken after a commit that created deliveries.
     public init(
         path: String,
         clock: any RelayClock = SystemClock(),
         logger: Logger,
-        onDeliveriesCreated: @escaping @Sendable () -> Void = {}
+        handOff: DeliveryHandOff = DeliveryHandOff()
     ) throws(StoreError) {
         self.path = path
         let writer: EventWriter
@@ -42,8 +42,7 @@ public final class SQLiteStore: EventLog {
                 try Self.checkIntegrity(connection)
                 try StoreSchema.migrate(connection, logger: logger)
                 writer = try EventWriter(
-                    connection: connection, logger: logger, health: health, clock: clock,
-                    onDeliveriesCreated: onDeliveriesCreated)
+                    connection: connection, logger: logger, health: health, clock: clock, handOff: handOff)
                 try connection.syncDirectory()
             } catch {
                 lock.release()
