@@ -33,14 +33,22 @@ trap cleanup EXIT
 deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev >&2
 # The same pins as this tree, so the shared build folder's dependencies are reused as they are.
 swift package resolve >&2
-git worktree add --detach "$scratch/tree" "$commit" >&2
-cp Package.resolved "$scratch/tree/Package.resolved"
 build() { # PACKAGE_PATH → copies its release binary to $scratch/$2
     swift build -c release --product gigs-relay --package-path "$1" --scratch-path "$root/.build" >&2
     cp "$(swift build -c release --package-path "$1" --scratch-path "$root/.build" --show-bin-path)/gigs-relay" \
         "$scratch/$2"
 }
-build "$scratch/tree" before
+# A commit's binary is kept (.build/compare/COMMIT), so comparing with it again builds only this tree.
+cached="$root/.build/compare/$commit/gigs-relay"
+if [ -x "$cached" ]; then
+    cp "$cached" "$scratch/before"
+else
+    git worktree add --detach "$scratch/tree" "$commit" >&2
+    cp Package.resolved "$scratch/tree/Package.resolved"
+    build "$scratch/tree" before
+    mkdir -p "$(dirname "$cached")"
+    cp "$scratch/before" "$cached"
+fi
 build "$root" after
 short="$(git rev-parse --short "$commit")"
 
@@ -81,16 +89,25 @@ unit = r"(req/s|events/s|pages/s|µs per event|s per 10k|ms|MB|s)\b"
 figure = re.compile(r"(?:\b(p\d+(?:\.\d+)?|max)\s+)?(-?\d+(?:\.\d+)?)\s*" + unit)
 def figures(side, round):
     found = {}
+    seen = {}
     for line in open(f"{scratch}/{part}.{side}.{round}"):
         if line.startswith("---"):
             continue
-        words = line.split()
-        first = next((i for i, word in enumerate(words) if re.search(r"\d", word)), len(words))
-        label = " ".join(words[:first]).strip(":=")
         figures_here = figure.findall(line)
-        if not figures_here:  # a bare ratio ("ratio ingest/healthz: 0.35")
-            numbers = re.findall(r"-?\d+(?:\.\d+)?", " ".join(words[first:]))
-            figures_here = [("", numbers[0], "")] if len(numbers) == 1 else []
+        first = figure.search(line)
+        if not figures_here:  # a bare ratio ("ratio ingest/healthz: 0.35"; "ratio … 0.66 (2472 / 3753)")
+            bare = re.search(r"(-?\d+(?:\.\d+)?)(?:\s+\([^)]*\))?\s*$", line)
+            if not bare:
+                continue
+            figures_here, start = [("", bare.group(1), "")], bare.start()
+        else:
+            start = first.start()
+        # The words before the first figure, counts in them masked ("delivered: # of # events"), and
+        # numbered when a label repeats (several "delivered" lines in one part).
+        label = re.sub(r"\d+(?:\.\d+)?", "#", line[:start]).strip(" :=\t")
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label} ({seen[label]})"
         for index, (quantile, value, name) in enumerate(figures_here):
             found[(label, index, f"{quantile} {name}".strip())] = float(value)
     return found
@@ -104,6 +121,6 @@ print(f"--- {part}")
 for (label, index, name), pairs in table.items():
     ratios = [a / b for b, a in pairs]
     cells = "  ".join(f"{b:g} → {a:g} ({a / b:.2f})" for b, a in pairs)
-    print(f"{label[:40]:40} {name:13} {cells}   mean {sum(ratios) / len(ratios):.2f}")
+    print(f"{label[:48]:48} {name:13} {cells}   mean {sum(ratios) / len(ratios):.2f}")
 PY
 done

@@ -59,13 +59,19 @@ actions = [\"receiver\"]"
 
 echo "gigs-relay end-to-end benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${duration}s at $connections connections, $workers workers${rate:+, offered rate $(( connections * 1000 / BENCH_DELAY_MS )) events/s}${BENCH_SUBJECTS:+, ordered over $BENCH_SUBJECTS subjects (reorder window ${BENCH_REORDER_MS:-0} ms)}"
 before="$(cpu_ticks)"
+# BENCH_PROFILE_LOAD=1: the profile covers the load instead (ingest and delivery at once; for a paced run).
+if [ -n "${BENCH_PROFILE:-}" ] && [ -n "${BENCH_PROFILE_LOAD:-}" ]; then
+    (sleep 1; perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep $(( duration > 3 ? duration - 2 : 1 )) >/dev/null 2>&1) &
+    profiler=$!
+fi
 line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Benchmarks/signed-events.lua \
     "http://127.0.0.1:$port" | grep '^RESULT')"
 eval "${line#RESULT }"
 echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the load (non-2xx $non2xx)"
 
 # BENCH_PROFILE: delivery alone (the backlog draining after the load), summarised at the end.
-[ -n "${BENCH_PROFILE:-}" ] && perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep 8 >/dev/null 2>&1
+[ -n "${profiler:-}" ] && wait "$profiler"
+[ -n "${BENCH_PROFILE:-}" ] && [ -z "${BENCH_PROFILE_LOAD:-}" ] && perf record -F 499 -g -e cpu-clock -p "$daemon" -o "$BENCH_PROFILE" -- sleep 8 >/dev/null 2>&1
 python3 - "$work/var/bench.sqlite3" "$work/events" <<'PY'
 import os, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=10)
@@ -108,4 +114,6 @@ PY
 events="$(cat "$work/events")"
 echo "daemon CPU for ingest + delivery: $(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$events" 'BEGIN { printf "%.0f", t / hz / n * 1e6 }') µs per event"
 echo "peak RSS of the daemon: $(awk '/VmHWM/ { print $2, $3 }' "/proc/$daemon/status")"
+claims="$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '$1 == "gigs_relay_claims_total" { print $2 }')"
+echo "claims of due deliveries: ${claims:-unknown} ($(awk -v c="${claims:-0}" -v n="$events" 'BEGIN { printf "%.2f", c / n }') per event; the others were handed over by their append)"
 if [ -n "${BENCH_PROFILE:-}" ]; then Benchmarks/profile-summary.py "$BENCH_PROFILE"; fi

@@ -39,10 +39,11 @@ for size in $sizes; do
     line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c64 -d"${duration}s" -s Benchmarks/signed-events.lua \
         "http://127.0.0.1:$port" | grep '^RESULT')"
     after="$(cpu_ticks)"
+    rss="$(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status")"
     kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=""
     eval "${line#RESULT }"
     awk -v n="$size" -v r="$((requests * 1000000 / duration_us))" -v b="$p99_us" -v e="$non2xx" \
         -v cpu="$(( after - before ))" -v hz="$(getconf CLK_TCK)" -v q="$requests" -v l="$(list_ms)" \
-        -v mb="$(( $(stat -c %s "$store") / 1048576 ))" \
-        'BEGIN { printf "store of %9d events (%5d MB after the run)   ingest %6d events/s   p99 %6.2f ms   non-2xx %d   CPU %.2f s per 10k   events list %4d ms\n", n, mb, r, b / 1000, e, cpu / hz / q * 10000, l }'
+        -v mb="$(( $(stat -c %s "$store") / 1048576 ))" -v rss="$rss" \
+        'BEGIN { printf "store of %9d events (%5d MB after the run)   ingest %6d events/s   p99 %6.2f ms   non-2xx %d   CPU %.2f s per 10k   events list %4d ms   peak RSS %d kB\n", n, mb, r, b / 1000, e, cpu / hz / q * 10000, l, rss }'
 done

@@ -2,10 +2,11 @@
 # PostgreSQL benchmark: the same binary on a PostgreSQL store, with the server on this machine (a
 # throwaway cluster made by initdb in a scratch folder, run as the postgres user, fsync and
 # synchronous_commit on). Prints:
-#   1. ingest at CONNECTIONS with one instance;
-#   2. ingest at CONNECTIONS with two instances behind one nginx port (upstream with both);
-#   3. end to end (ingest → http action → local nginx): one instance flat out, then two instances behind
-#      nginx paced at RATE events/s;
+#   1. ingest at CONNECTIONS with one instance, straight and behind nginx (an upstream of one);
+#   2. ingest at CONNECTIONS with two instances behind one nginx port (upstream with both), and its ratio
+#      to one instance behind the same nginx;
+#   3. end to end (ingest → http action → local nginx): one instance flat out, then one and two instances
+#      behind nginx paced at RATE events/s, and the ratio of two to one;
 #   4. takeover: one of the two instances is killed with SIGKILL during paced deliveries; the time until
 #      every delivery it held is done, against lease_seconds + 2 s.
 #
@@ -25,6 +26,7 @@ pg_port=$((port + 2))
 front_port=$((port + 3))
 receiver_port=$((port + 4))
 second_port=$((port + 5))
+one_front_port=$((port + 7))
 pids=()
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 as_postgres=()
@@ -62,10 +64,22 @@ http {
         server 127.0.0.1:$second_port;
         keepalive 64;
     }
+    upstream relay_one {
+        server 127.0.0.1:$port;
+        keepalive 64;
+    }
     server {
         listen 127.0.0.1:$front_port;
         location / {
             proxy_pass http://relays;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    server {
+        listen 127.0.0.1:$one_front_port;
+        location / {
+            proxy_pass http://relay_one;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }
@@ -111,10 +125,11 @@ stop_instances() {
     pids=()
 }
 
-load() { # name, url, extra wrk arguments; prints the line and sets $ok
+load() { # name, url, extra wrk arguments; prints the line and sets $ok and $accepted (2xx/s)
     local line
     line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" --latency -s Benchmarks/signed-events.lua "$2" | grep '^RESULT')"
     eval "${line#RESULT }"
+    accepted=$(( (requests - non2xx) * 1000000 / duration_us ))
     awk -v n="$1" -v r="$((requests * 1000000 / duration_us))" -v a="$p50_us" -v b="$p99_us" -v c="$p999_us" -v e="$non2xx" -v s="$socket_errors" \
         'BEGIN { printf "%-28s %8d req/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   non-2xx %d   socket errors %d\n", n, r, a / 1000, b / 1000, c / 1000, e, s }'
     ok=$((requests - non2xx))
@@ -140,7 +155,11 @@ timeout_seconds = 3
 events = [\"*\"]
 actions = [\"receiver\"]"
 
-wait_delivered() { # database; waits until no delivery is open, then prints rate and lag
+ratio() { # name, after, before
+    awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%-44s %.2f (%d / %d)\n", n, (b > 0 ? a / b : 0), a, b }'
+}
+
+wait_delivered() { # database; waits until no delivery is open, then prints rate and lag, sets $delivered
     local open=1
     for _ in $(seq 1 600); do
         open="$(psql_run -d "$1" -c "select count(*) from deliveries where status in ('pending','running','failed')")"
@@ -156,7 +175,9 @@ wait_delivered() { # database; waits until no delivery is open, then prints rate
                round(count(*) / greatest((max(finished) - min(received_at)) / 1000.0, 0.001)),
                percentile_disc(0.5) within group (order by finished - received_at),
                percentile_disc(0.99) within group (order by finished - received_at)
-        from done" | awk '{ printf "delivered: %d of %d events = %d events/s end to end   lag ingest→delivered p50 %d ms   p99 %d ms\n", $1, $2, $3, $4, $5; if ($1 != $2) { print "FAIL: not every event was delivered"; exit 1 } }'
+        from done" | awk '{ printf "delivered: %d of %d events = %d events/s end to end   lag ingest→delivered p50 %d ms   p99 %d ms\n", $1, $2, $3, $4, $5; if ($1 != $2) { print "FAIL: not every event was delivered"; exit 1 } }' \
+        | tee "$work/delivered"
+    delivered="$(awk '{ print $7 }' "$work/delivered")"
 }
 
 echo "gigs-relay PostgreSQL benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') on the same machine, ${duration}s at $connections connections"
@@ -166,6 +187,8 @@ psql_run -d postgres -c "create database one" >/dev/null
 start_instance one "$port" one ""
 load "ingest, 1 instance" "http://127.0.0.1:$port"
 check_stored one
+load "ingest, 1 instance (nginx)" "http://127.0.0.1:$one_front_port"
+one_behind_nginx=$accepted
 stop_instances
 
 fi
@@ -177,6 +200,7 @@ start_instance two "$second_port" two ""
 load "ingest, 2 instances (nginx)" "http://127.0.0.1:$front_port"
 check_stored two
 stop_instances
+[ -n "${one_behind_nginx:-}" ] && ratio "ratio ingest 2 instances / 1 (same nginx)" "$accepted" "$one_behind_nginx"
 
 fi
 
@@ -187,12 +211,23 @@ load "end to end, 1 instance, flat out" "http://127.0.0.1:$port"
 wait_delivered e2e
 stop_instances
 
+export BENCH_DELAY_MS=$(( connections * 1000 / rate ))
+psql_run -d postgres -c "create database e2e1" >/dev/null
+start_instance one "$port" e2e1 "$route"
+load "end to end, 1 instance (nginx), paced $((connections * 1000 / BENCH_DELAY_MS))/s" "http://127.0.0.1:$one_front_port"
+one_accepted=$accepted
+wait_delivered e2e1
+one_delivered=$delivered
+stop_instances
+
 psql_run -d postgres -c "create database e2e2" >/dev/null
 start_instance one "$port" e2e2 "$route"
 start_instance two "$second_port" e2e2 "$route"
-export BENCH_DELAY_MS=$(( connections * 1000 / rate ))
-load "end to end, 2 instances, paced $((connections * 1000 / BENCH_DELAY_MS))/s" "http://127.0.0.1:$front_port"
+load "end to end, 2 instances (nginx), paced $((connections * 1000 / BENCH_DELAY_MS))/s" "http://127.0.0.1:$front_port"
 wait_delivered e2e2
+ratio "ratio paced accepted 2 instances / 1" "$accepted" "$one_accepted"
+ratio "ratio paced delivered 2 instances / 1" "$delivered" "$one_delivered"
+unset BENCH_DELAY_MS
 
 fi
 

@@ -11,14 +11,16 @@
 #      and the takeover after a SIGKILL (Benchmarks/postgres.sh);
 #   6. the console: page latency on a 10M-event store, and ingest while the overview is reloaded every
 #      second (Benchmarks/console.sh; CONSOLE_SIZE=1000000 for a quicker run).
-# Prints everything and writes it, with the date, machine and command, to Benchmarks/RESULTS.md.
+# Prints everything and writes it, with the date, machine and command, to the top of
+# Benchmarks/RESULTS.md (the notes below its marker line are kept).
 #
 # Usage: Benchmarks/run.sh [DURATION_SECONDS=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+parts="$(mktemp -d)"
+trap 'rm -rf "$out" "$parts"' EXIT
 
 section() { printf '\n## %s\n\n```\n' "$1" | tee -a "$out"; }
 end_section() { printf '```\n' | tee -a "$out"; }
@@ -35,7 +37,8 @@ end_section() { printf '```\n' | tee -a "$out"; }
 section "Ingest (durable, distinct signed events) and GET /healthz"
 for connections in 16 64 256; do
     echo "--- $connections connections" | tee -a "$out"
-    Benchmarks/ingest.sh "$duration" "$connections" 2>/dev/null | grep -E '^(ingest|healthz|ratio|peak)' | tee -a "$out"
+    Benchmarks/ingest.sh "$duration" "$connections" 2>/dev/null | grep -E '^(ingest|healthz|ratio|peak)' \
+        | tee "$parts/ingest-$connections" | tee -a "$out"
 done
 end_section
 
@@ -47,27 +50,49 @@ awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio gigs-relay (durable) / we
 end_section
 
 section "End to end: ingest → http action → local nginx"
-Benchmarks/end-to-end.sh "$duration" 64 64 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+e2e() { # name, end-to-end.sh arguments
+    local name="$1"
+    shift
+    Benchmarks/end-to-end.sh "$@" 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' \
+        | tee "$parts/$name" | tee -a "$out"
+}
+e2e e2e "$duration" 64 64
+echo "--- paced at a steady 300 events/s (100 connections)" | tee -a "$out"
+e2e paced300 "$duration" 100 64 300
 echo "--- paced at about 8,000 events/s offered (100 connections)" | tee -a "$out"
-Benchmarks/end-to-end.sh "$duration" 100 64 10000 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+e2e paced "$duration" 100 64 10000
 echo "--- ordered per subject (1,000 subjects, reorder window 0), flat out, 64 connections, 64 workers" | tee -a "$out"
-BENCH_SUBJECTS=1000 Benchmarks/end-to-end.sh "$duration" 64 64 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
+BENCH_SUBJECTS=1000 e2e ordered "$duration" 64 64
 echo "--- ordered per subject, paced at about 8,000 events/s offered (100 connections)" | tee -a "$out"
 BENCH_SUBJECTS=1000 Benchmarks/end-to-end.sh "$duration" 100 64 10000 2>/dev/null | grep -vE '^(gigs-relay end-to-end|delivery statuses)' | tee -a "$out"
 end_section
 
 section "Growth: the same ingest and \`events list\` on larger stores"
-Benchmarks/growth.sh "$duration" "${GROWTH_SIZES:-10000 1000000 10000000}" 2>/dev/null | grep '^store of' | tee -a "$out"
+Benchmarks/growth.sh "$duration" "${GROWTH_SIZES:-10000 1000000 10000000}" 2>/dev/null | grep '^store of' \
+    | tee "$parts/growth" | tee -a "$out"
 end_section
 
 section "PostgreSQL store (server on the same machine): ingest, two instances, end to end, takeover"
-Benchmarks/postgres.sh "$duration" 64 5000 2>/dev/null | grep -vE '^gigs-relay PostgreSQL benchmark' | tee -a "$out"
+Benchmarks/postgres.sh "$duration" 64 5000 2>/dev/null | grep -vE '^gigs-relay PostgreSQL benchmark' \
+    | tee "$parts/postgres" | tee -a "$out"
 end_section
 
 section "Console: page latency on a large store; ingest while the overview reloads every second"
 Benchmarks/console.sh "$duration" "${CONSOLE_SIZE:-10000000}" 2>/dev/null | grep -vE '^gigs-relay console benchmark' | tee -a "$out"
 end_section
 
-cp "$out" Benchmarks/RESULTS.md
+section "Summary: the throughput issue's table, as ratios measured in this run"
+Benchmarks/summary.py "$parts" | tee -a "$out"
+end_section
+
+# The run replaces the top of RESULTS.md; the notes from the marker on (profiles, before/after
+# comparisons, earlier runs) are kept below it.
+marker='<!-- Everything below is kept by Benchmarks/run.sh: notes, profiles and comparisons. -->'
+kept="$(awk -v m="$marker" '$0 == m { found = 1; next } found' Benchmarks/RESULTS.md 2>/dev/null || true)"
+{
+    cat "$out"
+    printf '\n%s\n' "$marker"
+    printf '%s\n' "$kept"
+} > Benchmarks/RESULTS.md
 echo
 echo "written to Benchmarks/RESULTS.md"

@@ -145,7 +145,12 @@ extension PostgresClient.Configuration {
         configuration.options.maximumConnections = poolSize
         configuration.options.minimumConnections = 0
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
-        configuration.options.additionalStartupParameters = [("application_name", "gigs-relay")]
+        // Every hot statement is prepared once per connection and takes arrays: a custom plan per execution
+        // was 40 % of the server's CPU during ingest (GetCachedPlan in the profile, Benchmarks/RESULTS.md),
+        // and the generic plan of each is the same one.
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "gigs-relay"), ("plan_cache_mode", "force_generic_plan"),
+        ]
         return configuration
     }
 }
