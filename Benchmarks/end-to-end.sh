@@ -114,6 +114,8 @@ PY
 events="$(cat "$work/events")"
 echo "daemon CPU for ingest + delivery: $(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$events" 'BEGIN { printf "%.0f", t / hz / n * 1e6 }') µs per event"
 echo "peak RSS of the daemon: $(awk '/VmHWM/ { print $2, $3 }' "/proc/$daemon/status")"
-claims="$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '$1 == "gigs_relay_claims_total" { print $2 }')"
-echo "claims of due deliveries: ${claims:-unknown} ($(awk -v c="${claims:-0}" -v n="$events" 'BEGIN { printf "%.2f", c / n }') per event; the others were handed over by their append)"
+metrics="$(curl -fsS "http://127.0.0.1:$port/metrics")"
+claims="$(awk '$1 == "gigs_relay_claims_total" { print $2 }' <<< "$metrics")"
+handed="$(awk '$1 == "gigs_relay_deliveries_handed_over_total" { print $2 }' <<< "$metrics")"
+echo "dispatch: ${handed:-0} of $events deliveries handed over by their append, the others claimed in ${claims:-0} claims"
 if [ -n "${BENCH_PROFILE:-}" ]; then Benchmarks/profile-summary.py "$BENCH_PROFILE"; fi

@@ -109,6 +109,7 @@ struct DispatcherClockTests {
         // with it only the timer claims, once a second.
         let seconds = Double((ContinuousClock.now - started).components.seconds)
         #expect(harness.claims - before <= seconds + 2, "\(harness.claims - before) claims in \(seconds) s")
+        #expect(harness.metric("gigs_relay_deliveries_handed_over_total ") == 10)
         await harness.stop()
     }
 

@@ -92,12 +92,12 @@ public final class Dispatcher: Service {
             heartbeat.beat()
             if !claimNow && clock.instant < claimAt {
                 // The offer keeps itself up to date between claims (see DeliveryHandOff).
-                start(handOff.takeJobs(), group: &group)
+                startHandedOver(handOff.takeJobs(), group: &group)
                 claimNow = await wakeup.wait(timeout: claimAt - clock.instant) != .handOff
                 continue
             }
             claimNow = false
-            start(handOff.withdraw(), group: &group)
+            startHandedOver(handOff.withdraw(), group: &group)
             var free = dispatch.workers - running.total
             if free > 0 && free < dispatch.workers / 4 {
                 // Under load most workers are busy and each finished attempt frees one: wait a moment so
@@ -159,6 +159,13 @@ public final class Dispatcher: Service {
         }
         // No more leases; what was handed over and not started goes back to pending.
         releaseHandedOver(group: &group)
+    }
+
+    /// Starts the jobs the store handed over, and counts them.
+    private func startHandedOver(_ jobs: [DeliveryJob], group: inout DiscardingTaskGroup) {
+        guard !jobs.isEmpty else { return }
+        metrics.countHandedOver(jobs.count)
+        start(jobs, group: &group)
     }
 
     /// Starts an attempt for each job (already counted as running); returns how many per action.

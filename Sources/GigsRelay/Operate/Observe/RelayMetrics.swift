@@ -31,6 +31,7 @@ public final class RelayMetrics: Sendable {
     private let oldestBlocked: Gauge
     private let circuitChanges: CounterFamily<CircuitKey>
     private let claims: Counter
+    private let handedOver: Counter
     /// Per-action gauges, registered on first use: circuit state and paused.
     private let actionGauges = NIOLockedValueBox<[String: (circuit: Gauge, paused: Gauge)]>([:])
 
@@ -89,6 +90,10 @@ public final class RelayMetrics: Sendable {
         claims = registry.makeCounter(
             descriptor: Self.name(
                 "claims", unit: "total", "Claims of due deliveries the dispatcher made (store queries)"))
+        handedOver = registry.makeCounter(
+            descriptor: Self.name(
+                "deliveries_handed_over", unit: "total",
+                "New deliveries leased to the dispatcher by the append that stored them, started without a claim"))
         eventsReceived = registry.makeGauge(
             descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
         registry.makeGauge(
@@ -137,6 +142,11 @@ public final class RelayMetrics: Sendable {
     /// One claim query by the dispatcher.
     func countClaim() {
         claims.increment()
+    }
+
+    /// New deliveries the dispatcher started without a claim.
+    func countHandedOver(_ count: Int) {
+        handedOver.increment(by: Int64(count))
     }
 
     /// A finished attempt: `outcome` is succeeded, failed, dead, skipped or released.
