@@ -68,6 +68,7 @@ line="$(BENCH_KEY_HEX="$key_hex" wrk -t2 -c"$connections" -d"${duration}s" -s Be
     "http://127.0.0.1:$port" | grep '^RESULT')"
 eval "${line#RESULT }"
 echo "ingest: $((requests * 1000000 / duration_us)) events/s accepted during the load (non-2xx $non2xx)"
+awk -v a="$p50_us" -v b="$p99_us" 'BEGIN { printf "ingest answers: p50 %.2f ms   p99 %.2f ms (the part of the lag before the event is stored)\n", a / 1000, b / 1000 }'
 
 # BENCH_PROFILE: delivery alone (the backlog draining after the load), summarised at the end.
 [ -n "${profiler:-}" ] && wait "$profiler"
