@@ -42,7 +42,10 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
 
     /// Opens the log for the daemon: creates and migrates the store when needed.
     ///
-    /// - Parameter clock: the time the store stamps finishes and operator changes with.
+    /// - Parameters:
+    ///   - clock: the time the store stamps finishes and operator changes with.
+    ///   - handOff: the daemon's dispatcher: the store leases it new deliveries it offers room for, and
+    ///     wakes it after creating others.
     public func openLog(
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
@@ -62,7 +65,8 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     /// Opens the store for the daemon: the log (created and migrated when needed) and the console its
     /// operator API uses beside it. On PostgreSQL they are one pool, which runs only while
     /// ``OpenedStore/runPool()`` does (``StoreService`` runs it in the daemon's service group); on SQLite
-    /// the console reads through its own connection beside the writer.
+    /// the console reads through its own connection beside the writer. `handOff` links the log to the
+    /// daemon's dispatcher, as for ``openLog(environment:clock:logger:handOff:)``.
     public func open(
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
