@@ -26,6 +26,8 @@ public final class DeliveryHandOff: Sendable {
         var replenishable: Set<String> = []
         /// Jobs handed over and not yet started by the dispatcher.
         var jobs: [DeliveryJob] = []
+
+        func hasRoom(for action: String) -> Bool { total > 0 && rooms[action, default: 0] > 0 }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -41,22 +43,28 @@ public final class DeliveryHandOff: Sendable {
 
     // MARK: The store's side
 
-    /// Whether the dispatcher offers room for `action` now (a hint: ``lease(_:)`` decides).
-    func isOffering(_ action: String) -> Bool {
-        state.withLockedValue { $0.total > 0 && $0.rooms[action, default: 0] > 0 }
+    /// Whether a new delivery may be handed over at all: unordered and due at `now` (Unix ms).
+    private static func startsAtOnce(_ delivery: NewDelivery, now: Int64) -> Bool {
+        delivery.subject == nil && delivery.dueAt <= now
     }
 
-    /// The lease's length in milliseconds when the store may write a new delivery of `action` as
-    /// running and hand it over, taking one unit of the offered room and counting it as running; nil when
-    /// it must stay pending. A lease taken is either handed over with ``committed(handedOver:queued:)``
-    /// or cancelled with ``cancel(_:)``.
-    func lease(_ action: String) -> Int64? {
-        state.withLockedValue { state in
-            guard state.total > 0, let room = state.rooms[action], room > 0 else { return nil }
-            state.rooms[action] = room - 1
+    /// Whether the dispatcher would take `delivery` now (a hint: ``lease(_:now:)`` decides).
+    func isOffering(_ delivery: NewDelivery, now: Int64) -> Bool {
+        Self.startsAtOnce(delivery, now: now) && state.withLockedValue { $0.hasRoom(for: delivery.action) }
+    }
+
+    /// When the lease ends (Unix ms) if the store may write `delivery` as running at `now` and hand it
+    /// over, taking one unit of the offered room and counting it as running; nil when it must stay
+    /// pending. A lease taken is either handed over with ``committed(handedOver:queued:)`` or cancelled
+    /// with ``cancel(_:)``.
+    func lease(_ delivery: NewDelivery, now: Int64) -> Int64? {
+        guard Self.startsAtOnce(delivery, now: now) else { return nil }
+        return state.withLockedValue { state in
+            guard state.hasRoom(for: delivery.action) else { return nil }
+            state.rooms[delivery.action, default: 0] -= 1
             state.total -= 1
-            running.start(action)
-            return state.leaseMilliseconds
+            running.start(delivery.action)
+            return now.saturatingAdd(state.leaseMilliseconds)
         }
     }
 

@@ -38,6 +38,8 @@ public final class Dispatcher: Service {
     /// The actions the last claim found paused by an operator.
     private let paused = NIOLockedValueBox<Set<String>>([])
     private let isStopping = Atomic(false)
+    /// How long a claimed or handed-over delivery is leased (ms).
+    private var leaseMilliseconds: Int64 { Int64(dispatch.leaseSeconds) * 1000 }
     /// When the claim loop last asked the store to park blocked deliveries (Unix ms).
     private let parkedAt = Atomic<Int64>(0)
 
@@ -114,8 +116,7 @@ public final class Dispatcher: Service {
                     running.claimable(settings, workers: dispatch.workers), settings: settings, now: instant)
                 for transition in limited.transitions { report(transition) }
                 var request = ClaimRequest(
-                    limit: free, actions: limited.actions, now: now,
-                    leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000)
+                    limit: free, actions: limited.actions, now: now, leaseMilliseconds: leaseMilliseconds)
                 if now - parkedAt.load(ordering: .relaxed) >= Self.parkEvery {
                     parkedAt.store(now, ordering: .relaxed)
                     request.parkBlockedUntil = now + Self.parkFor
@@ -210,8 +211,7 @@ public final class Dispatcher: Service {
             rooms[name] = room
             if limited.unthrottled.contains(name) { replenishable.insert(name) }
         }
-        handOff.offer(
-            rooms, total: free, leaseMilliseconds: Int64(dispatch.leaseSeconds) * 1000, replenishable: replenishable)
+        handOff.offer(rooms, total: free, leaseMilliseconds: leaseMilliseconds, replenishable: replenishable)
     }
 
     /// Withdraws the offer and puts deliveries handed over but not started back to pending, as an

@@ -155,10 +155,9 @@ public final class PostgresStore: EventLog, StoreConsole {
         var leased: [String] = []
         let leases = batch.map { item in
             item.deliveries.map { delivery -> Int64? in
-                guard delivery.subject == nil, delivery.dueAt <= now, let lease = handOff.lease(delivery.action)
-                else { return nil }
-                leased.append(delivery.action)
-                return now.saturatingAdd(lease)
+                let leasedUntil = handOff.lease(delivery, now: now)
+                if leasedUntil != nil { leased.append(delivery.action) }
+                return leasedUntil
             }
         }
         do {

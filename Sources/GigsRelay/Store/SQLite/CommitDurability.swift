@@ -13,7 +13,8 @@ package enum CommitDurability: String, Sendable {
     static let flushEvery: Int64 = 200
 }
 
-/// Commits of the writer thread by durability.
+/// Commits of the writer thread by durability, and whether one waits for a flush (the writer's own
+/// record of it, readable by tests).
 package final class CommitCounts: Sendable {
     private let counts = NIOLockedValueBox((full: 0, normal: 0, flushes: 0, unflushed: false))
 

@@ -19,10 +19,10 @@ final class EventWriter: @unchecked Sendable {
     /// How the next commit reaches the disk, and when a commit last waited for the disk (Unix ms).
     private var synchronous = CommitDurability.full
     private var lastFlushAt: Int64 = 0
-    /// Whether a commit since the last flush did not wait for the disk.
-    private(set) var unflushed = false
-    /// Commits by durability, for tests.
+    /// Commits by durability, and whether one since the last flush did not wait for the disk.
     let commits = CommitCounts()
+    /// Whether a commit since the last flush did not wait for the disk (and changed something).
+    var unflushed: Bool { commits.unflushed }
 
     init(
         connection: SQLiteConnection,
@@ -113,8 +113,9 @@ final class EventWriter: @unchecked Sendable {
             try Self.run(statements.commit)
             if durability == .full { lastFlushAt = clock.now }
             // A claim that found nothing wrote nothing: nothing to flush for it.
-            unflushed = durability == .normal && (unflushed || statements.connection.totalChanges != changesBefore)
-            commits.count(durability, unflushed: unflushed)
+            commits.count(
+                durability,
+                unflushed: durability == .normal && (unflushed || statements.connection.totalChanges != changesBefore))
         } catch {
             if !statements.connection.isAutocommit { try? statements.connection.execute("ROLLBACK") }
             logger.error(
@@ -129,9 +130,7 @@ final class EventWriter: @unchecked Sendable {
         if wroteData { health.recordWrite() }
         logger.trace("Committed batch", metadata: [LogKey.storeBatch: "\(batch.count)"])
         for reply in replies { reply() }
-        if queuedDeliveries || !handedOver.isEmpty {
-            handOff.committed(handedOver: handedOver, queued: queuedDeliveries)
-        }
+        handOff.committed(handedOver: handedOver, queued: queuedDeliveries)
     }
 
     /// `FULL` (the commit waits until the WAL reaches the disk) for a batch that stores events or probes
@@ -161,7 +160,6 @@ final class EventWriter: @unchecked Sendable {
                 (frames: $0.int64(at: 1), checkpointed: $0.int64(at: 2))
             }
             guard let result = result.first, result.checkpointed >= result.frames else { return }
-            unflushed = false
             lastFlushAt = clock.now
             commits.countFlush()
         } catch {
@@ -197,7 +195,7 @@ final class EventWriter: @unchecked Sendable {
         let orderAt = deliveries.contains { $0.subject != nil } ? event.orderAt : event.receivedAt
         let now = clock.now
         for delivery in deliveries {
-            let lease = try leaseLength(for: delivery, now: now, using: statements)
+            let leasedUntil = try lease(delivery, now: now, using: statements)
             do throws(SQLiteError) {
                 try statements.insertDelivery.insertDelivery(
                     eventSequence: sequence,
@@ -207,13 +205,13 @@ final class EventWriter: @unchecked Sendable {
                     dueAt: delivery.dueAt,
                     subject: delivery.subject,
                     orderAt: orderAt,
-                    leasedUntil: lease.map { now.saturatingAdd($0) }
+                    leasedUntil: leasedUntil
                 )
             } catch {
-                if lease != nil { handOff.cancel(delivery.action) }
+                if leasedUntil != nil { handOff.cancel(delivery.action) }
                 throw error
             }
-            guard lease != nil else {
+            guard leasedUntil != nil else {
                 queued = true
                 continue
             }
@@ -225,12 +223,12 @@ final class EventWriter: @unchecked Sendable {
         return .accepted
     }
 
-    /// The lease to write a new delivery under when the dispatcher takes it at once: it is unordered,
-    /// due now, its action not paused, and the dispatcher offered room for it.
-    private func leaseLength(
-        for delivery: NewDelivery, now: Int64, using statements: Statements
+    /// When the lease of a new delivery ends if the dispatcher takes it at once (``DeliveryHandOff``): it
+    /// offers room for it and its action is not paused.
+    private func lease(
+        _ delivery: NewDelivery, now: Int64, using statements: Statements
     ) throws(SQLiteError) -> Int64? {
-        guard delivery.subject == nil, delivery.dueAt <= now, handOff.isOffering(delivery.action) else { return nil }
+        guard handOff.isOffering(delivery, now: now) else { return nil }
         if pausedInBatch == nil {
             // Paused since the dispatcher's last claim (by the CLI, say): it waits like any other.
             var paused: Set<String> = []
@@ -242,7 +240,7 @@ final class EventWriter: @unchecked Sendable {
             pausedInBatch = paused
         }
         guard pausedInBatch?.contains(delivery.action) == false else { return nil }
-        return handOff.lease(delivery.action)
+        return handOff.lease(delivery, now: now)
     }
 
     /// A due delivery a claim found, and whether it was found running under an expired lease.
