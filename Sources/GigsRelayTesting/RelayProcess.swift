@@ -80,7 +80,8 @@ public final class RelayProcess: Sendable {
 
     public var processIdentifier: Int32 { process.processIdentifier }
 
-    public var isRunning: Bool { process.isRunning }
+    /// Whether the process still runs (asked as `waitForExit` asks).
+    public var isRunning: Bool { process.isRunning && exitStatusWithoutReaping() == nil }
 
     /// Waits until the daemon logs its listening address and returns it (`HOST:PORT`).
     public func listenAddress(timeout: Duration = .seconds(30)) async throws -> String {
@@ -97,7 +98,7 @@ public final class RelayProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let value = Self.firstMatch(of: key, in: log) { return value }
-            guard process.isRunning else { break }
+            guard isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw Failure(description: "gigs-relay did not log \(key); its log:\n\(log)")
@@ -122,19 +123,45 @@ public final class RelayProcess: Sendable {
     }
 
     /// Waits for the process to exit and returns its exit status (or the signal number).
+    ///
+    /// The exit is asked of the kernel as well as of Foundation: Foundation learns of it only when a socket
+    /// the child inherited closes, and a process another test spawned at the same moment may inherit that
+    /// socket too and hold it open for as long as it runs (seen: `gigs-relay send` exited, its test waited
+    /// on).
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        var status: Int32
+        while true {
+            if !process.isRunning {
+                status = process.terminationStatus
+                break
+            }
+            if let exited = exitStatusWithoutReaping() {
+                status = exited
+                break
+            }
             guard ContinuousClock.now < deadline else {
                 throw Failure(description: "gigs-relay did not exit in time; its log:\n\(log)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Let the reader collect the last output.
-        while !output.isComplete.withLockedValue({ $0 }) && ContinuousClock.now < deadline {
+        // Let the reader collect the last output; not for long, since the pipe may be held open the same way.
+        let outputDeadline = min(deadline, ContinuousClock.now + .seconds(2))
+        while !output.isComplete.withLockedValue({ $0 }) && ContinuousClock.now < outputDeadline {
             try await Task.sleep(for: .milliseconds(10))
         }
-        return process.terminationStatus
+        return status
+    }
+
+    /// The exit status (or the signal number) once the child has exited, without reaping it: Foundation's
+    /// monitor reaps it later.
+    private func exitStatusWithoutReaping() -> Int32? {
+        var info = siginfo_t()
+        let pid = process.processIdentifier
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+            info._sifields._sigchld.si_pid == pid
+        else { return nil }
+        return info._sifields._sigchld.si_status
     }
 
     /// Sends SIGTERM and waits for a clean exit (status 0); any other status throws with the log, which

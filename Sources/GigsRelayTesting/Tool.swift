@@ -41,6 +41,9 @@ public func runTool(
     posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
     posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 2)
+    // Nothing else this process has open: a tool that stays (pg_ctl's server) would otherwise hold the
+    // descriptors by which Foundation and this function learn that other children have exited.
+    closeFrom(3, in: &actions)
 
     var pid = pid_t()
     let spawned = withCStrings(command) { argv in
@@ -61,6 +64,15 @@ public func runTool(
     while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (exitStatus, String(decoding: printed, as: UTF8.self))
+}
+
+/// Adds glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module
+/// leaves out because it is a GNU extension.
+private func closeFrom(_ first: Int32, in actions: inout posix_spawn_file_actions_t) {
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    else { return }
+    _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, first)
 }
 
 /// Calls `body` with `strings` as a NULL-terminated array of C strings.
