@@ -30,8 +30,9 @@ struct HarnessTests {
                 kill(pid, SIGKILL)
             }
         }
+        // Well before the sleep left behind ends, however loaded the machine.
         let started = ContinuousClock.now
-        #expect(try await child.waitForExit(timeout: .seconds(10)) == 0)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try await child.waitForExit(timeout: .seconds(25)) == 0)
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 }

@@ -85,7 +85,8 @@ struct ReloadProcessTests {
         let receiver = try WebhookReceiver(statuses: "503")
         let (fixture, signer, secretFile) = try prepare(receiver)
         defer { fixture.directory.remove() }
-        let fast = "[dispatch]\nbackoff_initial_ms = 100\nbackoff_max_ms = 100\n"
+        // Retried often, and never dead however slowly the reload comes (8 attempts take about a second).
+        let fast = "[dispatch]\nbackoff_initial_ms = 100\nbackoff_max_ms = 100\nmax_attempts = 1000\n"
         try (configuration(secretFile: secretFile, action: "one", receiver: receiver) + "\n" + fast)
             .write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
