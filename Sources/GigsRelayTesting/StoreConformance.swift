@@ -17,6 +17,14 @@ public struct StoreCheck: Sendable, CustomTestStringConvertible {
 /// The store contract as checks any backend runs (Store/EventLog.swift, Store/StoreConsole.swift):
 /// a test target passes every check with every ``Backend`` to one parameterised test.
 public enum StoreConformance {
+    /// The schema migrations every backend records, in order (the names are shared; the SQL is each
+    /// backend's own).
+    public static let migrations = [
+        "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at", "0004_create_store_probe",
+        "0005_lease_expirations_and_due_by_action", "0006_create_action_state", "0007_ordered_deliveries",
+        "0008_event_subjects", "0009_event_id_prefix", "0010_drop_deliveries_due",
+    ]
+
     /// Every check, in the order of the contract.
     public static let checks: [StoreCheck] = [
         StoreCheck(

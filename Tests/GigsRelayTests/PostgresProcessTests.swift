@@ -97,11 +97,14 @@ struct PostgresProcessTests {
         try await one.stop()
         try await two.stop()
         let logs = one.log + two.log
-        #expect(logs.components(separatedBy: "Applied store migration").count - 1 == 9)
+        #expect(
+            logs.components(separatedBy: "Applied store migration").count - 1 == StoreConformance.migrations.count)
         #expect(logs.contains("relay.store.backend=postgresql"))
         #expect(!logs.contains(cluster.password))
         let database = String(fixture.postgres!.url.split(separator: "/").last!)
-        #expect(try cluster.psql("SELECT count(*) FROM schema_migrations", database: database) == "9")
+        #expect(
+            try cluster.psql("SELECT count(*) FROM schema_migrations", database: database)
+                == "\(StoreConformance.migrations.count)")
         #expect(try cluster.psql("SELECT count(*) FROM events", database: database) == "\(ids.count)")
         // The CLI reads the same store with the same output as on SQLite.
         let (status, output) = try await fixture.cli(["events", "show", "evt_pg_7"])

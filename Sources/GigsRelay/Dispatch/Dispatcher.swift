@@ -340,10 +340,6 @@ public final class Dispatcher: Service {
     private func attempt(_ job: DeliveryJob) async -> AttemptOutcome? {
         let started = clock.now
         let startedInstant = clock.instant
-        var metadata: Logger.Metadata = [
-            LogKey.deliveryID: "\(job.id)", LogKey.action: "\(job.action)", LogKey.attempt: "\(job.attempt)",
-            LogKey.eventID: "\(job.eventID)",
-        ]
         let outcome: ActionOutcome?
         let current = live.snapshot
         if let action = current.actions[job.action], let configuration = current.settings[job.action] {
@@ -389,8 +385,9 @@ public final class Dispatcher: Service {
             attemptRecord, leaseEnd: startedInstant + .seconds(dispatch.leaseSeconds))
         {
             // The lease expires and the delivery is attempted again: nothing is lost.
-            metadata[LogKey.error] = "\(error)"
-            logger.error("Cannot record an attempt; the delivery will be retried after its lease", metadata: metadata)
+            logger.error(
+                "Cannot record an attempt; the delivery will be retried after its lease",
+                metadata: Self.metadata(job, error: "\(error)"))
             return nil
         }
         if let transition = flow.finished(
@@ -406,21 +403,32 @@ public final class Dispatcher: Service {
             outcome: record.label,
             lag: record == .succeeded ? .milliseconds(finished - job.receivedAt) : nil
         )
-        metadata[LogKey.outcome] = "\(record.label)"
+        // Metadata is built only for a line the log level lets through.
         switch record {
-        case .succeeded: logger.debug("Delivered", metadata: metadata)
-        case .released: logger.info("Released an interrupted delivery", metadata: metadata)
+        case .succeeded: logger.debug("Delivered", metadata: Self.metadata(job, outcome: record))
+        case .released: logger.info("Released an interrupted delivery", metadata: Self.metadata(job, outcome: record))
         case .skipped(let reason):
-            metadata[LogKey.error] = "\(reason)"
-            logger.info("Skipped a delivery", metadata: metadata)
+            logger.info("Skipped a delivery", metadata: Self.metadata(job, outcome: record, error: reason))
         case .retry(let error, _):
-            metadata[LogKey.error] = "\(error)"
-            logger.info("Delivery attempt failed; will retry", metadata: metadata)
+            logger.info(
+                "Delivery attempt failed; will retry", metadata: Self.metadata(job, outcome: record, error: error))
         case .dead(let error):
-            metadata[LogKey.error] = "\(error)"
-            logger.warning("Delivery is dead", metadata: metadata)
+            logger.warning("Delivery is dead", metadata: Self.metadata(job, outcome: record, error: error))
         }
         return record
+    }
+
+    /// An attempt's log metadata.
+    private static func metadata(_ job: DeliveryJob, outcome: AttemptOutcome? = nil, error: String? = nil)
+        -> Logger.Metadata
+    {
+        var metadata: Logger.Metadata = [
+            LogKey.deliveryID: "\(job.id)", LogKey.action: "\(job.action)", LogKey.attempt: "\(job.attempt)",
+            LogKey.eventID: "\(job.eventID)",
+        ]
+        if let outcome { metadata[LogKey.outcome] = "\(outcome.label)" }
+        if let error { metadata[LogKey.error] = "\(error)" }
+        return metadata
     }
 
     /// The action's outcome, a timeout failure, or nil when the dispatcher itself was cancelled (shutdown).

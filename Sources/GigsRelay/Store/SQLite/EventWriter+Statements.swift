@@ -77,7 +77,7 @@ extension EventWriter {
             countEvents = try connection.prepare("SELECT coalesce(max(seq), 0) FROM events")
             countPending = try connection.prepare(
                 """
-                SELECT count(*), min(created_at) FROM deliveries INDEXED BY deliveries_due
+                SELECT count(*), min(created_at) FROM deliveries INDEXED BY deliveries_by_status
                 WHERE status IN (\(DeliveryStatus.unfinished.sql))
                 """
             )
