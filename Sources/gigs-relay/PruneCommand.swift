@@ -33,13 +33,15 @@ struct PruneCommand: AsyncParsableCommand {
         guard yes || dryRun else { throw ValidationError("prune removes events for good: add --yes (or --dry-run)") }
     }
 
-    /// Milliseconds in `30d`, `12h`, `90m` or `3600s`.
-    static func age(_ text: String) throws -> Int64 {
+    /// Milliseconds in `30d`, `12h`, `90m` or `3600s`, given to `option`.
+    static func age(_ text: String, option: String = "--older-than") throws -> Int64 {
         let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000]
-        guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count >= 0 else {
-            throw ValidationError("--older-than must be a number and a unit (d, h, m or s), e.g. 30d; got \(text)")
+        guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count >= 0,
+            case (let milliseconds, false) = count.multipliedReportingOverflow(by: unit)
+        else {
+            throw ValidationError("\(option) must be a number and a unit (d, h, m or s), e.g. 30d; got \(text)")
         }
-        return count * unit
+        return milliseconds
     }
 
     func run() async throws {

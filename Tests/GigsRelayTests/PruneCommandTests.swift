@@ -47,6 +47,9 @@ struct PruneCommandTests {
         #expect(try await fixture.cli(["prune", "--older-than", "1d", "--yes"]).status == 2)
         let unconfirmed = try await fixture.cli(["prune", "--older-than", "0s"])
         #expect(unconfirmed.status == 64)
+        // An age beyond what milliseconds can count is a usage error, not a trap.
+        let huge = try await fixture.cli(["prune", "--older-than", "99999999999999999d", "--yes"])
+        #expect(huge.status == 64, "\(huge.output)")
         let pruned = try await fixture.cli(["prune", "--older-than", "0s", "--yes"])
         #expect(pruned.status == 0)
         #expect(pruned.output.contains("removed 2 events"))

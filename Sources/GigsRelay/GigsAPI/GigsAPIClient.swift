@@ -3,7 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// The few Gigs REST calls the install-link action needs (`Authorization: Bearer`, JSON).
+/// The few Gigs REST calls gigs-relay makes (`Authorization: Bearer`, JSON): the install-link action's
+/// lookups and reconciliation's lists.
 ///
 /// 429 and 5xx become retryable errors carrying `Retry-After`; the dispatcher's backoff honours it.
 /// Gigs error objects (`{"object":"error","type","message"}`) become readable messages.
@@ -67,6 +68,34 @@ public struct GigsAPIClient: Sendable {
         try await get("sims/\(sim)/credentials")
     }
 
+    /// One page of a list (`{object:"list", items, moreItemsAfter}`), newest first.
+    public struct Page: Decodable, Sendable {
+        /// Each item as sent: unknown fields kept, any of them possibly null.
+        public let items: [JSONValue]
+        /// The cursor of the next (older) page; nil on the last.
+        public let moreItemsAfter: String?
+    }
+
+    /// A page of `collection` (`subscriptions`, `subscriptionChanges`): at most `limit` items (1–200),
+    /// those after the cursor `after`.
+    public func list(_ collection: String, limit: Int, after: String?) async throws(GigsAPIError) -> Page {
+        var query = "limit=\(min(max(limit, 1), 200))"
+        if let after {
+            // A cursor is an id from the API's own answer: opaque, and sent back escaped.
+            guard after.utf8.count <= 200,
+                let escaped = after.addingPercentEncoding(withAllowedCharacters: Self.cursorCharacters)
+            else {
+                throw GigsAPIError(
+                    message: "Gigs API \(collection) answered an unusable cursor", isRetryable: false, retryAfter: nil)
+            }
+            query += "&after=\(escaped)"
+        }
+        return try await get(collection, query: query, limit: Self.maximumPageBytes)
+    }
+
+    /// What a cursor may hold unescaped in a query.
+    private static let cursorCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+
     private struct ErrorObject: Decodable {
         let type: String?
         let message: String?
@@ -79,8 +108,10 @@ public struct GigsAPIClient: Sendable {
         return [error.type, error.message].compactMap { $0 }.joined(separator: ": ").bounded(200)
     }
 
-    /// Largest answer read for a document, and for an error object.
+    /// Largest answer read for a document, a list page (200 items with embedded users and SIMs), and
+    /// for an error object.
     static let maximumDocumentBytes = 1 << 20
+    static let maximumPageBytes = 8 << 20
     static let maximumErrorBytes = 64 * 1024
 
     /// A non-2xx answer: 408, 429 and 5xx may pass (honouring `Retry-After`), other statuses will not.
@@ -94,12 +125,14 @@ public struct GigsAPIClient: Sendable {
         )
     }
 
-    private func get<Value: Decodable>(_ path: String) async throws(GigsAPIError) -> Value {
+    private func get<Value: Decodable>(_ path: String, query: String? = nil, limit documentLimit: Int? = nil)
+        async throws(GigsAPIError) -> Value
+    {
         guard path.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "/" }) else {
             throw GigsAPIError(
                 message: "refused to call Gigs with an unexpected id", isRetryable: false, retryAfter: nil)
         }
-        var request = HTTPClientRequest(url: "\(baseURL)/projects/\(project)/\(path)")
+        var request = HTTPClientRequest(url: "\(baseURL)/projects/\(project)/\(path)\(query.map { "?" + $0 } ?? "")")
         request.headers.add(name: "Authorization", value: "Bearer \(token.revealed)")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "gigs-relay")
@@ -114,7 +147,7 @@ public struct GigsAPIClient: Sendable {
         let status = Int(response.status.code)
         let success = (200..<300).contains(status)
         // Only a bounded answer is read: a document is small, an error object smaller still.
-        let limit = success ? Self.maximumDocumentBytes : Self.maximumErrorBytes
+        let limit = success ? documentLimit ?? Self.maximumDocumentBytes : Self.maximumErrorBytes
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: limit)

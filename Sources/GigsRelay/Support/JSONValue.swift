@@ -81,3 +81,17 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension JSONValue {
+    /// The member `key` of an object; nil for a missing member and for anything but an object.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members[key]
+    }
+
+    /// The text of a string; nil for anything else (null included).
+    public var string: String? {
+        guard case .string(let text) = self else { return nil }
+        return text
+    }
+}

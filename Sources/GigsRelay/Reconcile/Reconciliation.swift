@@ -1,0 +1,31 @@
+/// What one reconciliation found: the events the API's state implies and which of them the store lacks.
+public struct Reconciliation: Sendable, Codable, Equatable {
+    /// An implied event the store does not hold.
+    public struct Missing: Sendable, Codable, Equatable {
+        /// The resource's id (`sub_…`, `sch_…`).
+        public var resource: String
+        /// The implied event type.
+        public var type: String
+        /// The time of the resource's state (RFC 3339).
+        public var time: String
+        /// Why the event was expected, in a sentence.
+        public var reason: String
+    }
+
+    /// The window's start (RFC 3339): resources created and states reached before it are not read.
+    public var since: String
+    /// Resources read from the API, over every list.
+    public var resourcesRead = 0
+    /// Events the resources' states imply.
+    public var expected = 0
+    /// Of those, the ones stored.
+    public var found = 0
+    public var missing: [Missing] = []
+    /// Why the API could not be read completely, when it could not: the result is partial then, and never
+    /// means that nothing is missing.
+    public var incomplete: String?
+
+    public init(since: String) {
+        self.since = since
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GigsRelay
+import GigsRelayTesting
+import Testing
+
+/// `gigs-relay reconcile` against the real binary and a fake Gigs API serving lists in pages.
+@Suite("Reconciliation (real binary)")
+struct ReconcileProcessTests {
+    /// RFC 3339, `minutesAgo` minutes before now.
+    static func time(_ minutesAgo: Int) -> String {
+        Timestamp.iso8601(milliseconds: unixMilliseconds() - Int64(minutesAgo) * 60_000)
+    }
+
+    /// 200 subscriptions in the window, newest first, each created `10 × i` minutes ago and activated a
+    /// minute later; `sub_010` has ended since, `sub_020` never activated. Then three created long before
+    /// the window, where the listing stops. Unknown fields and nulls throughout.
+    static let subscriptions: [String] =
+        (0..<200).map { index in
+            let id = String(format: "sub_%03d", index)
+            let created = time(10 * index + 2)
+            switch index {
+            case 10:
+                return #"{"object":"subscription","id":"\#(id)","status":"ended","createdAt":"\#(created)","#
+                    + #""activatedAt":"\#(time(10 * index + 1))","endedAt":"\#(time(1))","sim":null,"user":null}"#
+            case 20:
+                return #"{"object":"subscription","id":"\#(id)","status":"pending","createdAt":"\#(created)","#
+                    + #""activatedAt":null,"sim":null,"plan":{"id":"pln_1","future":[1,2]}}"#
+            default:
+                return #"{"object":"subscription","id":"\#(id)","status":"active","createdAt":"\#(created)","#
+                    + #""activatedAt":"\#(time(10 * index + 1))","sim":{"id":"sim_\#(index)","type":"eSIM"},"#
+                    + #""user":{"id":"usr_\#(index)","email":"u\#(index)@example.com"},"somethingNew":true}"#
+            }
+        }
+        + (0..<3).map { index in
+            #"{"object":"subscription","id":"sub_old\#(index)","status":"active","createdAt":"\#(time(6000 + index))","#
+                + #""activatedAt":"\#(time(6000 + index))"}"#
+        }
+
+    /// 40 applied changes, `sch_NN` of `sub_0NN`, except that `sch_30` and `sch_31` both change
+    /// `sub_031`; and one still pending.
+    static let changes: [String] =
+        [
+            #"{"object":"subscriptionChange","id":"sch_pending","status":"pending","subscription":"sub_001","#
+                + #""createdAt":"\#(time(1))","appliedAt":null}"#
+        ]
+        + (0..<40).map { index in
+            let subscription = String(format: "sub_%03d", index == 30 ? 31 : index)
+            return #"{"object":"subscriptionChange","id":"\#(String(format: "sch_%02d", index))","status":"applied","#
+                + #""subscription":"\#(subscription)","createdAt":"\#(time(5 * index + 2))","#
+                + #""appliedAt":"\#(time(5 * index + 1))","failureCode":null}"#
+        }
+
+    static let missingActivations = ["sub_007", "sub_100", "sub_150"]
+    static let missingChanges = ["sch_05", "sch_30"]
+
+    /// A store holding the webhooks for every implied event but ``missingActivations`` and
+    /// ``missingChanges``.
+    static func seed(_ fixture: DaemonFixture) async throws {
+        try await fixture.seed { log in
+            for index in 0..<200 where index != 20 {
+                let id = String(format: "sub_%03d", index)
+                guard !missingActivations.contains(id) else { continue }
+                let body = SampleEvents.ofSubscription(
+                    id: "evt_act_\(index)", subscription: id, time: time(10 * index + 1),
+                    type: "com.gigs.subscription.activated")
+                _ = try await log.append(
+                    try fixture.signer.verifiedEvent(id: "evt_act_\(index)", body: body), actions: [])
+            }
+            let ended = SampleEvents.ofSubscription(
+                id: "evt_end_10", subscription: "sub_010", time: time(1), type: "com.gigs.subscription.ended")
+            _ = try await log.append(try fixture.signer.verifiedEvent(id: "evt_end_10", body: ended), actions: [])
+            for index in 0..<40 {
+                let id = String(format: "%02d", index)
+                guard !missingChanges.contains("sch_\(id)") else { continue }
+                // ofSubscription names the change sch_<id>.
+                let body = SampleEvents.ofSubscription(
+                    id: id, subscription: String(format: "sub_%03d", index == 31 ? 31 : index),
+                    time: time(5 * index + 1), type: "com.gigs.subscriptionChange.applied")
+                _ = try await log.append(try fixture.signer.verifiedEvent(id: "evt_sch_\(id)", body: body), actions: [])
+            }
+        }
+    }
+
+    func fixture(_ api: FakeGigsAPI, backend: Backend) throws -> DaemonFixture {
+        try DaemonFixture(
+            backend: backend,
+            extraTOML: """
+                [gigs]
+                api_url = "\(api.url)"
+                project = "\(api.project)"
+                token = "env:GIGS_API_TOKEN"
+                """)
+    }
+
+    func reconcile(_ fixture: DaemonFixture, api: FakeGigsAPI, _ arguments: [String] = [])
+        async throws -> (status: Int32, output: String)
+    {
+        try await RelayProcess.run(
+            ["reconcile"] + arguments + ["--config", fixture.configPath], directory: fixture.directory.path,
+            environment: fixture.environment.merging(["GIGS_API_TOKEN": api.token]) { $1 })
+    }
+
+    @Test(
+        "Missing activations and applied changes are named exactly, across pages; the listing stops at the window",
+        arguments: Backend.allCases)
+    func findsWhatIsMissing(backend: Backend) async throws {
+        let api = try await FakeGigsAPI(
+            documents: [:], lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes],
+            pageLimit: 30)
+        let fixture = try fixture(api, backend: backend)
+        defer { fixture.directory.remove() }
+        try await Self.seed(fixture)
+
+        let text = try await reconcile(fixture, api: api, ["--since", "72h"])
+        #expect(text.status == 1, "\(text.output)")
+        let named = Set(
+            text.output.split(separator: "\n").filter { $0.hasPrefix("missing ") }.compactMap {
+                $0.split(separator: " ").dropFirst(3).first.map(String.init)
+            })
+        #expect(named == Set(Self.missingActivations + Self.missingChanges), "\(text.output)")
+        #expect(text.output.contains("missing com.gigs.subscription.activated for sub_007 at "))
+        #expect(text.output.contains("missing com.gigs.subscriptionChange.applied for sch_30 at "))
+        #expect(text.output.contains("read 241 resources since "), "\(text.output)")
+        #expect(text.output.contains("240 events expected, 235 found, 5 missing"), "\(text.output)")
+        #expect(!text.output.contains(api.token))
+        // Pages of 30 walked by cursor; the list that reached the window's start was not read further.
+        let subscriptionPages = api.requests.filter { $0.contains("/subscriptions?") }
+        #expect(subscriptionPages.count == 7, "\(subscriptionPages)")
+        #expect(subscriptionPages.allSatisfy { $0.contains("limit=200") })
+        #expect(subscriptionPages.dropFirst().allSatisfy { $0.contains("after=sub_") })
+
+        let json = try await reconcile(fixture, api: api, ["--json"])
+        #expect(json.status == 1)
+        let result = try JSONDecoder().decode(Reconciliation.self, from: Data(json.output.utf8))
+        #expect(result.incomplete == nil)
+        #expect(result.missing.map(\.resource).sorted() == (Self.missingActivations + Self.missingChanges).sorted())
+        #expect(result.missing.allSatisfy { !$0.reason.isEmpty && $0.time.hasSuffix("Z") })
+
+        // A short window holds only the newest resources, all of whose events are stored.
+        let recent = try await reconcile(fixture, api: api, ["--since", "5m"])
+        #expect(recent.status == 0, "\(recent.output)")
+        #expect(recent.output.contains(" 0 missing"))
+    }
+
+    @Test("The API failing mid-listing (500, 429 with Retry-After, 503): exit 2 with the partial result")
+    func partialWhenTheAPIFails() async throws {
+        let api = try await FakeGigsAPI(
+            documents: [:], lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes],
+            pageLimit: 100)
+        let fixture = try fixture(api, backend: .sqlite)
+        defer { fixture.directory.remove() }
+        try await Self.seed(fixture)
+        api.fail(after: 1, with: [(500, 0), (429, 1), (503, 0)])
+
+        let started = ContinuousClock.now
+        let result = try await reconcile(fixture, api: api, ["--json"])
+        #expect(result.status == 2, "\(result.output)")
+        #expect(ContinuousClock.now - started > .seconds(1), "waited as Retry-After said")
+        let jsonLine = try #require(result.output.split(separator: "\n").first { $0.hasPrefix("{") })
+        let partial = try JSONDecoder().decode(Reconciliation.self, from: Data(jsonLine.utf8))
+        #expect(partial.incomplete?.contains("503") == true, "\(result.output)")
+        // The first page was read and compared: its missing activation is reported; nothing later.
+        #expect(partial.resourcesRead == 100)
+        #expect(partial.missing.map(\.resource) == ["sub_007"])
+        #expect(result.output.contains("could not be read completely"))
+    }
+}
