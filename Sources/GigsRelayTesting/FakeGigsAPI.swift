@@ -47,6 +47,11 @@ public final class FakeGigsAPI: Sendable {
                 return count > 0
             }
             if !passes, let (status, retryAfter) = failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                guard status != 0 else {
+                    // A black hole: no answer for `retryAfter` seconds.
+                    try await Task.sleep(for: .seconds(retryAfter))
+                    return Self.json(.serviceUnavailable, #"{"object":"error","type":"late","message":"Too late"}"#)
+                }
                 var response = Self.json(
                     HTTPResponse.Status(code: status),
                     #"{"object":"error","type":"rate_limited","message":"Too many requests"}"#)
@@ -114,7 +119,7 @@ public final class FakeGigsAPI: Sendable {
     }
 
     /// After `passing` more requests are answered, answers the next ones with these (status,
-    /// `Retry-After` seconds) pairs, one each.
+    /// `Retry-After` seconds) pairs, one each; status 0 answers nothing for that many seconds.
     public func fail(after passing: Int, with answers: [(status: Int, retryAfter: Int)]) {
         passBeforeFailing.withLock { $0 = passing }
         failures.withLock { $0 += answers.map { ($0.status, $0.retryAfter) } }

@@ -12,6 +12,7 @@ public struct GigsAPIClient: Sendable {
     private let baseURL: String
     private let project: String
     private let token: Credential
+    private let timeout: TimeAmount
     private let client: HTTPClient
 
     public init(configuration: GigsAPIConfiguration, token: Credential, client: HTTPClient) {
@@ -20,6 +21,7 @@ public struct GigsAPIClient: Sendable {
         self.baseURL = base
         self.project = configuration.project
         self.token = token
+        self.timeout = .seconds(Int64(configuration.timeoutSeconds))
         self.client = client
     }
 
@@ -137,9 +139,15 @@ public struct GigsAPIClient: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "gigs-relay")
         let endpoint = path.split(separator: "/").first.map(String.init) ?? path
+        // One deadline for the call, its answer's body included.
+        let deadline = NIODeadline.now() + timeout
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .seconds(30))
+            response = try await client.execute(request, deadline: deadline)
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            throw GigsAPIError(
+                message: "Gigs API \(endpoint) did not answer within \(timeout.nanoseconds / 1_000_000_000) s",
+                isRetryable: true, retryAfter: nil)
         } catch {
             throw GigsAPIError(
                 message: "Gigs API unreachable: \(shortDescription(of: error))", isRetryable: true, retryAfter: nil)

@@ -8,6 +8,8 @@ public struct GigsAPIConfiguration: Sendable {
     public var project: String
     /// A reference to the project API key.
     public var token: SecretReference
+    /// How long one call may take, answer included.
+    public var timeoutSeconds: Int
 
     enum Keys {
         static let apiURL = ConfigKey.string(
@@ -19,12 +21,16 @@ public struct GigsAPIConfiguration: Sendable {
             "project", form: "project id", required: true, reload: .applies, "the project every call is under")
         static let token = ConfigKey.secret(
             "token", required: true, reload: .applies, "the project API key")
+        static let timeoutSeconds = ConfigKey.integer(
+            "timeout_seconds", in: 1...300, default: 30, reload: .applies,
+            "how long one call may take, its answer included (an install-links attempt is bounded by its own timeout too)"
+        )
     }
 
     static let section = ConfigSection(
         name: "gigs",
         summary: "The Gigs REST API, for `esim-install-links` actions; leave it out when none is configured.",
-        keys: [Keys.apiURL, Keys.allowInsecure, Keys.project, Keys.token])
+        keys: [Keys.apiURL, Keys.allowInsecure, Keys.project, Keys.token, Keys.timeoutSeconds])
 
     init(section: TOMLSection) throws(ConfigurationError) {
         self.allowInsecure = try section.read(Keys.allowInsecure)
@@ -34,12 +40,14 @@ public struct GigsAPIConfiguration: Sendable {
             throw ConfigurationError(key: section.key(Keys.project), "must be a Gigs project id")
         }
         self.token = try section.read(Keys.token)
+        self.timeoutSeconds = try section.read(Keys.timeoutSeconds)
     }
 
     var effectiveKeys: [EffectiveKey] {
         [
             Keys.apiURL.effective(apiURL.absoluteString), Keys.allowInsecure.effective(allowInsecure),
             Keys.project.effective(project), Keys.token.effective(token),
+            Keys.timeoutSeconds.effective(timeoutSeconds),
         ]
     }
 }
