@@ -38,21 +38,34 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let api: GigsAPIClient
+        let gigs: GigsAPIConfiguration
+        let token: String
         do {
-            guard let gigs = configuration.gigs else {
+            guard let section = configuration.gigs else {
                 throw ConfigurationError(key: "gigs", "reconcile reads the Gigs API: configure [gigs]")
             }
-            let token = try gigs.token.resolve(key: "gigs.token", environment: ProcessInfo.processInfo.environment)
-            api = GigsAPIClient(configuration: gigs, token: Credential(token), client: HTTPClient.shared)
+            gigs = section
+            token = try gigs.token.resolve(key: "gigs.token", environment: ProcessInfo.processInfo.environment)
         } catch {
             Terminal.error("configuration error in \(options.path): \(error)")
             throw ExitCode(ConfigOptions.configurationErrorExitCode)
         }
+        // Redirects are not followed: the API key goes to the configured host and nowhere else.
+        var settings = HTTPClient.Configuration()
+        settings.redirectConfiguration = .disallow
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
+        let api = GigsAPIClient(configuration: gigs, token: Credential(token), client: client)
         let start = unixMilliseconds() - (try PruneCommand.age(since, option: "--since"))
-        let result = try await withConsole(configuration) { console in
-            try await Reconciler(api: api, store: console, maximumPages: maxPages).run(since: start)
+        let result: Reconciliation
+        do {
+            result = try await withConsole(configuration) { console in
+                try await Reconciler(api: api, store: console, maximumPages: maxPages).run(since: start)
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
+        try? await client.shutdown()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

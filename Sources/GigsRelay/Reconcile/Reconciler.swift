@@ -96,7 +96,9 @@ public struct Reconciler: Sendable {
     private func check(_ item: JSONValue, against rule: ReconcileRule, since: Int64, into result: inout Reconciliation)
         async throws(StoreError)
     {
-        guard let id = item["id"]?.string, let time = rule.stateTime(of: item), time >= since else { return }
+        // Gigs ids are at most 64 characters: anything much longer is not one.
+        guard let id = item["id"]?.string, id.utf8.count <= 255, let time = rule.stateTime(of: item), time >= since
+        else { return }
         result.expected += 1
         if try await isStored(rule, resource: id, item: item) {
             result.found += 1
@@ -118,14 +120,19 @@ public struct Reconciler: Sendable {
             return try await !store.events(EventFilter(type: rule.impliedType, subject: id, limit: 1)).isEmpty
         case .dataID(let field):
             guard let subject = item[field]?.string ?? item[field]?["id"]?.string else { return false }
-            let candidates = try await store.events(EventFilter(type: rule.impliedType, subject: subject, limit: 100))
-            for candidate in candidates {
-                guard let stored = try await store.event(id: candidate.id),
-                    let payload = JSONValue(parsing: stored.body)
-                else { continue }
-                if payload["data"]?["id"]?.string == id { return true }
+            // Every event of the type about that subject, a page at a time (newest first: the likeliest).
+            var filter = EventFilter(type: rule.impliedType, subject: subject, limit: 100)
+            while true {
+                let candidates = try await store.events(filter)
+                for candidate in candidates {
+                    guard let stored = try await store.event(id: candidate.id),
+                        let payload = JSONValue(parsing: stored.body)
+                    else { continue }
+                    if payload["data"]?["id"]?.string == id { return true }
+                }
+                guard candidates.count == filter.limit, let last = candidates.last else { return false }
+                filter.before = last.sequence
             }
-            return false
         }
     }
 }
