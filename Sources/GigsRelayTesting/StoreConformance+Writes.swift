@@ -4,6 +4,46 @@ import Testing
 
 /// Appends, claims, finishes, leases and releases.
 extension StoreConformance {
+    /// Reconciliation's stand-ins through the console; the append of the genuine webhook afterwards.
+    static func standIns(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let console = try await store.console()
+            let type = "com.gigs.subscription.activated"
+            let data = try #require(JSONValue(parsing: Array(#"{"object":"subscription","id":"sub_si"}"#.utf8)))
+            let standIn = try #require(
+                StandIn.event(
+                    type: type, resource: "sub_si", time: "2026-11-23T10:00:00Z", reason: "test", data: data,
+                    project: "dev-project", madeAt: unixMilliseconds()))
+            let deliveries = [NewDelivery(action: "a", dueAt: standIn.receivedAt)]
+            #expect(try await console.appendStandIns([(standIn, deliveries)]) == [true])
+            #expect(try await console.appendStandIns([(standIn, deliveries)]) == [false])
+            let stored = try #require(try await console.event(id: standIn.id))
+            #expect(stored.subject == "sub_si")
+            #expect(stored.body == standIn.body)
+            #expect(try await console.deliveries(DeliveryFilter(eventID: standIn.id)).map(\.status) == [.pending])
+
+            // Gigs' webhook for the same activation, late: stored, no deliveries.
+            let late = try Self.signer.verifiedEvent(
+                id: "evt_late",
+                body: SampleEvents.ofSubscription(
+                    id: "evt_late", subscription: "sub_si", time: "2026-11-23T10:00:00Z", type: type))
+            #expect(late.standIn == standIn.id)
+            #expect(
+                try await store.log.append(late, deliveries: [NewDelivery(action: "a", dueAt: late.receivedAt)])
+                    == .accepted)
+            #expect(try await console.event(id: late.id) != nil)
+            #expect(try await console.deliveries(DeliveryFilter(eventID: late.id)).isEmpty)
+            // Another subscription's webhook is dispatched as ever.
+            let other = try Self.signer.verifiedEvent(
+                id: "evt_other",
+                body: SampleEvents.ofSubscription(
+                    id: "evt_other", subscription: "sub_other", time: "2026-11-23T10:00:00Z", type: type))
+            _ = try await store.log.append(other, deliveries: [NewDelivery(action: "a", dueAt: other.receivedAt)])
+            #expect(try await console.deliveries(DeliveryFilter(eventID: other.id)).count == 1)
+            await console.close()
+        }
+    }
+
     /// An event is stored once with its fields and body; a duplicate is answered, no deliveries added
     static func appendOnce(_ backend: Backend) async throws {
         try await StoreUnderTest.with(backend) { store in

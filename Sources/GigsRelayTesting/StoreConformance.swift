@@ -62,6 +62,9 @@ public enum StoreConformance {
         StoreCheck("Stats count events, unfinished and dead deliveries, and the probe write succeeds", stats),
         StoreCheck(
             "StoreLocation.open gives the daemon its log and a console that reads what the log wrote", openedTogether),
+        StoreCheck(
+            "A reconciled stand-in is stored once with its deliveries; a later webhook it stands in for gets none",
+            standIns),
         StoreCheck("A closed log refuses appends with store_closed", closed),
         StoreCheck(
             "Rows copy with their ids: read back as written, a second copy changes nothing, newer deliveries win",

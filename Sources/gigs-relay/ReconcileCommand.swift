@@ -11,7 +11,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         discussion: """
             Reads the project's subscriptions and subscription changes newest first, back to --since, and for
             each state that implies a webhook (an activation, an end, a cancellation, an applied or failed
-            change) looks for that event in the store. Needs [gigs]. Works while the daemon runs.
+            change) looks for that event in the store. With --emit, stores a reconciled stand-in for each
+            missing one (the same id on every run) and routes it like a webhook; the running daemon delivers
+            it. Needs [gigs]. Works while the daemon runs.
             Exit codes: 0 nothing missing; 1 events missing; 2 the API could not be read completely (the
             partial result is printed); 78 configuration error.
             """
@@ -24,6 +26,9 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     @Option(help: "Pages of 200 read per list at most.")
     var maxPages = 1000
+
+    @Flag(help: "Store a reconciled stand-in for each missing event and route it like a webhook.")
+    var emit = false
 
     @Flag(help: "Print a JSON object for scripts instead of text.")
     var json = false
@@ -59,7 +64,14 @@ struct ReconcileCommand: AsyncParsableCommand {
         let result: Reconciliation
         do {
             result = try await withConsole(configuration) { console in
-                try await Reconciler(api: api, store: console, maximumPages: maxPages).run(since: start)
+                let reconciler = Reconciler(api: api, store: console, maximumPages: maxPages)
+                var result = try await reconciler.run(since: start)
+                if emit {
+                    try await reconciler.emit(
+                        &result, project: gigs.project, routes: configuration.routes, settings: configuration.actions,
+                        now: unixMilliseconds())
+                }
+                return result
             }
         } catch {
             try? await client.shutdown()
@@ -79,6 +91,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             Terminal.line(
                 "read \(result.resourcesRead) resources since \(result.since): \(result.expected) events expected, "
                     + "\(result.found) found, \(result.missing.count) missing")
+            if let emitted = result.emitted {
+                Terminal.line("emitted \(emitted) reconciled events")
+            }
             if let reason = result.incomplete {
                 Terminal.line(Terminal.printable("incomplete: \(reason); more may be missing"))
             }

@@ -57,8 +57,9 @@ struct CrashCycleTests {
         let (daemon, _) = try await fixture.start(environment: ["ACTION_SECRET": actionSecret])
         let reader = try EventLogReader(path: fixture.storePath)
         let acked = acknowledged.value
-        // Enough load to mean something; how much a cycle takes depends on the machine (and the sanitizer).
-        #expect(acked.count > 100)
+        // Enough load to mean something; how much a cycle takes depends on the machine (and the sanitizer:
+        // 81 were seen on a loaded one).
+        #expect(acked.count > 40)
         for id in acked {
             #expect(try reader.rowCount(id: EventID(id)) == 1, "acknowledged \(id) is not stored exactly once")
         }

@@ -65,14 +65,15 @@ struct FlowControlProcessTests {
     func circuitBreaker(backend: Backend) async throws {
         let receiver = try WebhookReceiver(secret: secret, statuses: "503")
         let fixture = try fixture(
-            receiver, action: "max_concurrency = 1\ncircuit_failures = 3\ncircuit_cooldown_seconds = 5",
+            receiver, action: "max_concurrency = 1\ncircuit_failures = 3\ncircuit_cooldown_seconds = 10",
             backend: backend)
         defer { fixture.directory.remove() }
         let (daemon, address) = try await fixture.start(environment: ["ACTION_SECRET": secret])
         try await post(5, to: fixture, at: address, prefix: "cb")
         _ = try await receiver.waitForRequests(3)
         try await eventually("the circuit opened") { daemon.log.contains("Circuit opened") }
-        // The receiver recovers at once; the probe comes only after the cooldown.
+        // The receiver recovers at once; the probe comes only after the cooldown (long enough that the
+        // checks below fit in it on a loaded machine).
         try receiver.setStatuses("503 503 503 200")
         let (status, listed) = try await fixture.cli(["actions"])
         #expect(status == 0)

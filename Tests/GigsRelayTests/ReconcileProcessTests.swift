@@ -81,8 +81,20 @@ struct ReconcileProcessTests {
         }
     }
 
-    func fixture(_ api: FakeGigsAPI, backend: Backend) throws -> DaemonFixture {
-        try DaemonFixture(
+    func fixture(_ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil) throws -> DaemonFixture {
+        let routed =
+            receiver.map { receiver in
+                """
+                [actions.downstream]
+                kind = "http"
+                url = "\(receiver.url())"
+                secret = "env:ACTION_SECRET"
+                [[routes]]
+                events = ["com.gigs.subscription.activated", "com.gigs.subscriptionChange.applied"]
+                actions = ["downstream"]
+                """
+            } ?? ""
+        return try DaemonFixture(
             backend: backend,
             extraTOML: """
                 [gigs]
@@ -90,15 +102,81 @@ struct ReconcileProcessTests {
                 project = "\(api.project)"
                 token = "env:GIGS_API_TOKEN"
                 timeout_seconds = 2
+                \(routed)
                 """)
     }
+
+    static let actionSecret = "whsec_" + Data("reconcile test action secret!!".utf8).base64EncodedString()
 
     func reconcile(_ fixture: DaemonFixture, api: FakeGigsAPI, _ arguments: [String] = [])
         async throws -> (status: Int32, output: String)
     {
         try await RelayProcess.run(
             ["reconcile"] + arguments + ["--config", fixture.configPath], directory: fixture.directory.path,
-            environment: fixture.environment.merging(["GIGS_API_TOKEN": api.token]) { $1 })
+            environment: fixture.environment.merging(["GIGS_API_TOKEN": api.token, "ACTION_SECRET": Self.actionSecret])
+            {
+                $1
+            })
+    }
+
+    @Test(
+        "--emit stores one stand-in per missing event, routed and marked; a second run emits nothing; the late genuine webhook is kept, not dispatched",
+        arguments: Backend.allCases)
+    func emitsStandIns(backend: Backend) async throws {
+        let api = try await FakeGigsAPI(
+            documents: [:], lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes],
+            pageLimit: 50)
+        let receiver = try WebhookReceiver(secret: Self.actionSecret)
+        let fixture = try fixture(api, backend: backend, receiver: receiver)
+        defer { fixture.directory.remove() }
+        try await Self.seed(fixture)
+        let (daemon, address) = try await fixture.start(environment: [
+            "ACTION_SECRET": Self.actionSecret, "GIGS_API_TOKEN": api.token,
+        ])
+
+        let first = try await reconcile(fixture, api: api, ["--emit"])
+        #expect(first.status == 1, "\(first.output)")
+        #expect(first.output.contains("emitted 5 reconciled events"), "\(first.output)")
+        // The daemon delivers them like webhooks, signed, marked, and with the API's resource as data.
+        let requests = try await receiver.waitForRequests(5)
+        #expect(requests.count == 5)
+        #expect(requests.allSatisfy { $0.verified == true && $0.headers["gigs-relay-reconciled"] == "true" })
+        let activation = try #require(requests.first { $0.body.contains(#""id":"sub_007""#) })
+        let sent = try #require(JSONValue(parsing: Array(activation.body.utf8)))
+        #expect(sent["type"]?.string == "com.gigs.subscription.activated")
+        #expect(sent["id"]?.string == StandIn.id(type: "com.gigs.subscription.activated", resource: "sub_007").rawValue)
+        #expect(sent["data"]?["sim"]?["type"]?.string == "eSIM")
+        #expect(sent["data"]?["user"]?["email"]?.string == "u7@example.com")
+        #expect(sent["time"]?.string?.hasSuffix("Z") == true)
+        #expect(sent["gigsRelay"]?["reason"]?.string?.contains("sub_007") == true)
+        let listed = try await fixture.cli(["events", "list", "--type", "com.gigs.subscription.activated", "--json"])
+        let views = try JSONDecoder().decode([EventView].self, from: Data(listed.output.utf8))
+        #expect(views.filter(\.reconciled).count == 3, "\(listed.output)")
+
+        // Stand-ins are found like webhooks: nothing is missing, nothing more is stored.
+        let second = try await reconcile(fixture, api: api, ["--emit"])
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("0 missing"))
+        #expect(second.output.contains("emitted 0 reconciled events"))
+
+        // Gigs' own late retry of one of them: acknowledged and stored, never dispatched, pointing to it.
+        let late = SampleEvents.ofSubscription(
+            id: "evt_late_007", subscription: "sub_007", time: Self.time(70), type: "com.gigs.subscription.activated")
+        #expect(try await fixture.post(late, to: address) == 202)
+        let stored = try await fixture.cli(["events", "show", "evt_late_007", "--json"])
+        let detail = try JSONDecoder().decode(EventDetailView.self, from: Data(stored.output.utf8))
+        #expect(
+            detail.supersededBy == StandIn.id(type: "com.gigs.subscription.activated", resource: "sub_007").rawValue)
+        #expect(detail.deliveries.isEmpty)
+        // A webhook with no stand-in is dispatched as ever.
+        let other = SampleEvents.ofSubscription(
+            id: "evt_new_900", subscription: "sub_900", time: Self.time(0), type: "com.gigs.subscription.activated")
+        #expect(try await fixture.post(other, to: address) == 202)
+        let after = try await receiver.waitForRequests(6)
+        #expect(after.count == 6)
+        #expect(!after.contains { $0.body.contains("evt_late_007") })
+        #expect(after.last?.headers["gigs-relay-reconciled"] == nil)
+        try await daemon.stop()
     }
 
     @Test(

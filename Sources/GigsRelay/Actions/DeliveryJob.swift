@@ -16,6 +16,10 @@ public struct DeliveryJob: Sendable {
     /// too late to be sorted in.
     public var isOutOfOrder = false
 
+    /// Whether the event is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API, not
+    /// received as a webhook.
+    public var isReconciled: Bool { StandIn.isStandIn(eventID) }
+
     /// The `Idempotency-Key` a receiver can deduplicate by: `<event id>:<action>`, the same for every
     /// attempt and every Gigs retry of the event; a replay adds `:replay-<delivery id>`, since it is meant
     /// to be delivered again.

@@ -37,6 +37,7 @@ struct SignedPoster: Sendable {
         )
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: job.idempotencyKey)
         if job.isOutOfOrder { request.headers.replaceOrAdd(name: "Gigs-Relay-Out-Of-Order", value: "true") }
+        if job.isReconciled { request.headers.replaceOrAdd(name: "Gigs-Relay-Reconciled", value: "true") }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let deadline = timeout.map { NIODeadline.now() + .nanoseconds(Int64($0.wholeMilliseconds) * 1_000_000) }

@@ -12,6 +12,8 @@ package struct EventEnvelope: Decodable {
     /// What the event is about: `data.subscription` (a subscription change's subscription), else
     /// `data.id` (the subscription, group, SIM, … itself); see GIGS.md, section 8.
     let subject: String?
+    /// `data.id`: the resource itself (a subscription change's own `sch_…`, unlike its subject).
+    let resource: String?
 
     private enum CodingKeys: String, CodingKey {
         case id, type, project, time, data
@@ -33,6 +35,7 @@ package struct EventEnvelope: Decodable {
             (try? data?.decodeIfPresent(String.self, forKey: key)) ?? nil
         }
         self.subject = candidates.compactMap { $0 }.first { Self.isAcceptable($0) }
+        self.resource = candidates[1].flatMap { Self.isAcceptable($0) ? $0 : nil }
     }
 
     /// One decoder for every request: it is configuration-free and thread-safe.

@@ -23,6 +23,11 @@ package enum HMACSHA256 {
         return mac
     }
 
+    /// The MAC of a text message.
+    package static func code(key: [UInt8], message: String) -> [UInt8] {
+        Array(message.utf8).withUnsafeBytes { authenticationCode(key: key, message: $0) }
+    }
+
     /// Whether two MACs are equal, in time that does not depend on where they differ.
     package static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }

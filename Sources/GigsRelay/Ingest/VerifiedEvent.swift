@@ -13,6 +13,8 @@ public struct VerifiedEvent: Sendable {
     public let time: String?
     /// What the event is about (a subscription, group, SIM, … id): `data.subscription`, else `data.id`.
     public let subject: String?
+    /// `data.id`, the resource the event carries.
+    public let resource: String?
     /// The delivery headers, kept so the stored event can be verified again later.
     public let headers: WebhookHeaders
     /// `webhook-timestamp` as a number.
@@ -28,6 +30,23 @@ public struct VerifiedEvent: Sendable {
     /// Arrival order breaks ties.
     public var orderAt: Int64 { time.flatMap(EventTime.milliseconds) ?? receivedAt }
 
+    /// The id reconciliation gives its stand-in for this event, when the event is one reconciliation
+    /// recovers: a webhook arriving after its stand-in was stored is kept but not dispatched again.
+    /// Nil for a stand-in itself.
+    public var standIn: EventID? {
+        guard StandIn.recoverableTypes.contains(type), !StandIn.isStandIn(id), let resource else { return nil }
+        return StandIn.id(type: type, resource: resource)
+    }
+
+    /// A stand-in built by reconciliation (``StandIn``) from a resource the Gigs API holds: not received,
+    /// so `webhook-id` is its own id, the timestamp the time it was made, and no signature.
+    init(standIn envelope: EventEnvelope, body: [UInt8], madeAt: Int64) {
+        self.init(
+            envelope: envelope,
+            headers: WebhookHeaders(id: envelope.id, timestamp: String(madeAt / 1000), signature: StandIn.signature),
+            timestamp: madeAt / 1000, body: body, receivedAt: madeAt, secretIndex: -1)
+    }
+
     init(
         envelope: EventEnvelope,
         headers: WebhookHeaders,
@@ -41,6 +60,7 @@ public struct VerifiedEvent: Sendable {
         self.project = envelope.project
         self.time = envelope.time
         self.subject = envelope.subject
+        self.resource = envelope.resource
         self.headers = headers
         self.timestamp = timestamp
         self.body = body

@@ -76,6 +76,21 @@ public struct Reconciler: Sendable {
         return result
     }
 
+    /// Stores a stand-in (``StandIn``) for each event in `result.missing`, routed by `routes` like a
+    /// webhook, and counts them in `result`: stored now, or by an earlier run (the same id).
+    public func emit(
+        _ result: inout Reconciliation, project: String, routes: [RouteConfiguration],
+        settings: [String: ActionConfiguration], now: Int64
+    ) async throws(StoreError) {
+        let events = result.missing.compactMap { missing -> (event: VerifiedEvent, deliveries: [NewDelivery])? in
+            guard let data = missing.data,
+                let event = StandIn.event(for: missing, data: data, project: project, madeAt: now)
+            else { return nil }
+            return (event, routes.deliveries(for: event, settings: settings))
+        }
+        result.emitted = try await store.appendStandIns(events).filter { $0 }.count
+    }
+
     /// One page, asked again after a retryable failure.
     private func page(_ collection: String, after cursor: String?) async throws(GigsAPIError) -> GigsAPIClient.Page {
         var wait = Duration.seconds(1)
@@ -109,7 +124,8 @@ public struct Reconciler: Sendable {
         result.missing.append(
             Reconciliation.Missing(
                 resource: id, type: rule.impliedType, time: at,
-                reason: "\(rule.resource) \(id) \(state) since \(at); no \(rule.impliedType) event about it is stored"))
+                reason: "\(rule.resource) \(id) \(state) since \(at); no \(rule.impliedType) event about it is stored",
+                data: item))
     }
 
     /// Whether the store holds the event `rule` implies for the resource.

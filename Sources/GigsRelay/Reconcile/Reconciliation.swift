@@ -10,6 +10,13 @@ public struct Reconciliation: Sendable, Codable, Equatable {
         public var time: String
         /// Why the event was expected, in a sentence.
         public var reason: String
+        /// The resource as the API answered it: the stand-in's `data`. Never printed (it holds personal
+        /// data), so not encoded.
+        public var data: JSONValue?
+
+        private enum CodingKeys: String, CodingKey {
+            case resource, type, time, reason
+        }
     }
 
     /// The window's start (RFC 3339): resources created and states reached before it are not read.
@@ -24,6 +31,9 @@ public struct Reconciliation: Sendable, Codable, Equatable {
     /// Why the API could not be read completely, when it could not: the result is partial then, and never
     /// means that nothing is missing.
     public var incomplete: String?
+    /// With `--emit`: how many stand-ins this run stored (one whose id another run stored meanwhile is
+    /// not counted).
+    public var emitted: Int?
 
     public init(since: String) {
         self.since = since

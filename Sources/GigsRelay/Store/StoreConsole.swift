@@ -39,6 +39,10 @@ public protocol StoreConsole: AnyObject, Sendable {
     func replayCandidates(ids: [EventID]) async throws(StoreError) -> [ReplayCandidate]
     /// Stored events of an exact type received in `[since, until)`, oldest first, for a replay.
     func replayCandidates(type: String, since: Date, until: Date?) async throws(StoreError) -> [ReplayCandidate]
+    /// Stores reconciliation's stand-ins (``StandIn``), each with its deliveries pending, unless an event
+    /// with its id is stored already; returns, for each, whether it was stored now.
+    func appendStandIns(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
+        -> [Bool]
     /// Creates one new pending delivery per step, marked as a replay; returns each new delivery's id, or
     /// nil when its event is no longer stored.
     func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?]

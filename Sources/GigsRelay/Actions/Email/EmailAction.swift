@@ -2,7 +2,8 @@
 /// else `default`) and mails it to the fixed `to` addresses.
 ///
 /// The template sees the whole event: `{{type}}`, `{{id}}`, `{{data.failureCode}}`,
-/// `{{#data.subscriptions}}…{{/data.subscriptions}}`.
+/// `{{#data.subscriptions}}…{{/data.subscriptions}}`, and `{{#gigsRelay.reconciled}}…{{/gigsRelay.reconciled}}`
+/// for a reconciled stand-in.
 public struct EmailAction: DeliveryAction {
     private let mailer: Mailer
     private let to: [MailAddress]

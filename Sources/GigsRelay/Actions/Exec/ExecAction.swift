@@ -13,7 +13,8 @@ import Subprocess
 /// `kind = "exec"`: runs a command (no shell) with the raw event on standard input.
 ///
 /// The environment gains `GIGS_RELAY_EVENT_ID`, `GIGS_RELAY_EVENT_TYPE`, `GIGS_RELAY_DELIVERY_ID`,
-/// `GIGS_RELAY_ATTEMPT` (and `GIGS_RELAY_OUT_OF_ORDER=1` for a late ordered delivery), beside only
+/// `GIGS_RELAY_ATTEMPT` (and `GIGS_RELAY_OUT_OF_ORDER=1` for a late ordered delivery,
+/// `GIGS_RELAY_RECONCILED=1` for a reconciled stand-in), beside only
 /// `PATH`, `LANG`, `LC_ALL` and `TZ` from the daemon's environment: the daemon's other variables
 /// (which may hold secrets) are not passed on. Exit status 0 succeeds; anything else is retried. The
 /// command runs in its own process group, which is killed as a whole when the attempt times out or the
@@ -60,6 +61,7 @@ public struct ExecAction: DeliveryAction {
         variables["GIGS_RELAY_DELIVERY_ID"] = job.id.description
         variables["GIGS_RELAY_ATTEMPT"] = String(job.attempt)
         if job.isOutOfOrder { variables["GIGS_RELAY_OUT_OF_ORDER"] = "1" }
+        if job.isReconciled { variables["GIGS_RELAY_RECONCILED"] = "1" }
 
         let input: EventInputFile
         let output: CommandOutput

@@ -145,7 +145,7 @@ extension InstallLinksAction {
             let context: [String: Any] = [
                 "user": ["fullName": user.fullName ?? "", "email": email],
                 "links": links.values,
-                "event": ["id": event.id, "type": event.type],
+                "event": ["id": event.id, "type": event.type, "reconciled": job.isReconciled],
                 "subscription": subscription,
                 "sim": sim,
             ]

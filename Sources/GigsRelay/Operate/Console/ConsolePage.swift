@@ -161,6 +161,8 @@ struct EventContent {
     let onEvents = true
     let event: EventView
     let webhookTimestamp: Int64
+    /// The path of its reconciled stand-in, when that was stored first.
+    let supersededBy: String?
     let routes: [RouteMatchView]
     /// The actions of every matching route, each once: what a replay can go to.
     let routedActions: [String]

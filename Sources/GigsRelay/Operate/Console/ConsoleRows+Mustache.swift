@@ -13,6 +13,7 @@ extension EventView: MustacheParent {
         case "project": project
         case "time": time
         case "subject": subject
+        case "reconciled": reconciled
         default: nil
         }
     }

@@ -101,21 +101,5 @@ final class ConsoleSessions: Sendable {
         return hex((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-}
-
-extension HMACSHA256 {
-    /// The HMAC-SHA256 of a text message.
-    static func code(key: [UInt8], message: String) -> [UInt8] {
-        Array(message.utf8).withUnsafeBytes { authenticationCode(key: key, message: $0) }
-    }
+    static func hex(_ bytes: [UInt8]) -> String { bytes.lowercaseHex }
 }

@@ -61,7 +61,8 @@ extension OperatorConsole {
         }
         let path = Self.pathSegment(id)
         let content = EventContent(
-            event: detail.summary, webhookTimestamp: detail.webhookTimestamp, routes: detail.routes,
+            event: detail.summary, webhookTimestamp: detail.webhookTimestamp,
+            supersededBy: detail.supersededBy.map(Self.pathSegment), routes: detail.routes,
             routedActions: routed, deliveries: detail.deliveries.map { EventContent.DeliveryRow($0, eventPath: path) },
             payload: payload, eventPath: path)
         return ("event", "Event \(id)", content)

@@ -11,6 +11,9 @@ public struct EventView: Codable, Sendable, Equatable {
     public var project: String?
     public var time: String?
     public var subject: String?
+    /// Whether it is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API by
+    /// `gigs-relay reconcile --emit`, not received. Its id says so.
+    public var reconciled: Bool { StandIn.isStandIn(EventID(id)) }
 
     public init(_ event: StoredEvent) {
         sequence = event.sequence
@@ -33,15 +36,24 @@ public struct EventView: Codable, Sendable, Equatable {
         try container.encode(project, forKey: .project)
         try container.encode(time, forKey: .time)
         try container.encode(subject, forKey: .subject)
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encode(reconciled, forKey: .reconciled)
+    }
+
+    /// What is written but not stored (decoding derives it again).
+    private enum DerivedKeys: String, CodingKey {
+        case reconciled
     }
 }
 
 /// One event whole (the API's `GET /events/ID`, the console's event page, `events show --json`): the
 /// listed fields, the verified `webhook-timestamp`, the stored JSON as `event` (its text when it is not
-/// JSON), the routes it matches now and its deliveries with every attempt.
+/// JSON), the routes it matches now and its deliveries with every attempt, and `supersededBy`: the id of
+/// its reconciled stand-in when that was stored first (then this event was kept but not dispatched).
 public struct EventDetailView: Codable, Sendable, Equatable {
     public var summary: EventView
     public var webhookTimestamp: Int64
+    public var supersededBy: String?
     public var event: JSONValue
     public var routes: [RouteMatchView]
     public var deliveries: [DeliveryDetailView]
@@ -51,10 +63,12 @@ public struct EventDetailView: Codable, Sendable, Equatable {
         _ stored: StoredEvent,
         redact: [JSONPointer] = [],
         routes: [RouteMatchView],
-        deliveries: [DeliveryDetailView]
+        deliveries: [DeliveryDetailView],
+        supersededBy: String? = nil
     ) {
         summary = EventView(stored)
         webhookTimestamp = stored.webhookTimestamp
+        self.supersededBy = supersededBy
         event =
             JSONValue(parsing: stored.body)?.masking(redact) ?? .string(String(decoding: stored.body, as: UTF8.self))
         self.routes = routes
@@ -76,17 +90,26 @@ public struct EventDetailView: Codable, Sendable, Equatable {
         let matches = routes.matching(type: stored.type, body: stored.body).map { index in
             RouteMatchView(route: index + 1, actions: routes[index].actions)
         }
-        return EventDetailView(stored, redact: redact, routes: matches, deliveries: deliveries)
+        var supersededBy: String?
+        if !StandIn.isStandIn(stored.id), StandIn.recoverableTypes.contains(stored.type),
+            let resource = JSONValue(parsing: stored.body)?["data"]?["id"]?.string
+        {
+            let standIn = StandIn.id(type: stored.type, resource: resource)
+            if try await console.event(id: standIn) != nil { supersededBy = standIn.rawValue }
+        }
+        return EventDetailView(
+            stored, redact: redact, routes: matches, deliveries: deliveries, supersededBy: supersededBy)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case webhookTimestamp, event, routes, deliveries
+        case webhookTimestamp, supersededBy, event, routes, deliveries
     }
 
     public init(from decoder: any Decoder) throws {
         summary = try EventView(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         webhookTimestamp = try container.decode(Int64.self, forKey: .webhookTimestamp)
+        supersededBy = try container.decodeIfPresent(String.self, forKey: .supersededBy)
         event = try container.decode(JSONValue.self, forKey: .event)
         routes = try container.decode([RouteMatchView].self, forKey: .routes)
         deliveries = try container.decode([DeliveryDetailView].self, forKey: .deliveries)
@@ -96,6 +119,7 @@ public struct EventDetailView: Codable, Sendable, Equatable {
         try summary.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(webhookTimestamp, forKey: .webhookTimestamp)
+        try container.encode(supersededBy, forKey: .supersededBy)
         try container.encode(event, forKey: .event)
         try container.encode(routes, forKey: .routes)
         try container.encode(deliveries, forKey: .deliveries)

@@ -11,9 +11,9 @@ struct InsertEvents: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::int8[],
-                $8::text[], $9::int8[], $10::text[], $11::bytea[], $18::text[], $19::bool[]) WITH ORDINALITY
+                $8::text[], $9::int8[], $10::text[], $11::bytea[], $18::text[], $19::bool[], $21::text[]) WITH ORDINALITY
                 AS t(id, type, project, has_project, event_time, has_time, received_at, message_id, webhook_timestamp,
-                    signature, body, subject, has_subject, ord)
+                    signature, body, subject, has_subject, stand_in, ord)
         ),
         firsts AS (SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord),
         inserted AS (
@@ -40,6 +40,8 @@ struct InsertEvents: PostgresPreparedStatement {
                 FROM unnest($12::int8[], $13::text[], $14::text[], $15::bool[], $16::int8[], $17::int8[], $20::int8[])
                     AS u(ord, action, subject, has_subject, order_at, due_at, leased_until)
             ) r ON r.ord = f.ord
+            -- An event whose reconciled stand-in was stored first is kept, not dispatched again.
+            WHERE NOT EXISTS (SELECT 1 FROM events s WHERE s.id = f.stand_in)
             RETURNING id, event_seq, action, status
         ),
         handed AS (
@@ -67,7 +69,7 @@ struct InsertEvents: PostgresPreparedStatement {
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 20)
+        var bindings = PostgresBindings(capacity: 21)
         bindings.append(events.map { $0.event.id.rawValue.postgresText })
         bindings.append(events.map { $0.event.type.postgresText })
         bindings.append(events.map { $0.event.project?.postgresText ?? "" })
@@ -107,6 +109,8 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(events.map { $0.event.subject?.postgresText ?? "" })
         bindings.append(events.map { $0.event.subject != nil })
         bindings.append(leasedUntil)
+        // No event has the empty id.
+        bindings.append(events.map { $0.event.standIn?.rawValue.postgresText ?? "" })
         return bindings
     }
 

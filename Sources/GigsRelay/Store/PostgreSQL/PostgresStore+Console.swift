@@ -232,6 +232,30 @@ extension PostgresStore {
             """)
     }
 
+    public func appendStandIns(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
+        -> [Bool]
+    {
+        var stored: [Bool] = []
+        for start in stride(from: 0, to: events.count, by: StoreMaintenance.batchSize) {
+            let batch = Array(events[start..<min(start + StoreMaintenance.batchSize, events.count)])
+            // The append's own statement, with every delivery pending: nothing is leased from here.
+            let statement = InsertEvents(batch, leases: batch.map { $0.deliveries.map { _ in nil } })
+            let logger = logger
+            let (inserted, pending) = try await write { client in
+                var inserted: Set<String> = []
+                var pending: Int64 = 0
+                for try await (id, _, queued, _, _) in try await client.execute(statement, logger: logger) {
+                    inserted.insert(id)
+                    pending = queued
+                }
+                return (inserted, pending)
+            }
+            stored += batch.map { inserted.contains($0.event.id.rawValue.postgresText) }
+            if pending > 0 { notifyOtherInstances() }
+        }
+        return stored
+    }
+
     public func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?] {
         var created: [DeliveryID?] = []
         for start in stride(from: 0, to: plan.count, by: StoreMaintenance.batchSize) {

@@ -5,6 +5,7 @@ extension EventWriter {
         let begin: SQLiteStatement
         let commit: SQLiteStatement
         let insertEvent: SQLiteStatement
+        let eventStored: SQLiteStatement
         let insertDelivery: SQLiteStatement
         let selectDue: SQLiteStatement
         let markRunning: SQLiteStatement
@@ -24,14 +25,8 @@ extension EventWriter {
             self.connection = connection
             begin = try connection.prepare("BEGIN IMMEDIATE")
             commit = try connection.prepare("COMMIT")
-            insertEvent = try connection.prepare(
-                """
-                INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body,
-                    subject)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """
-            )
+            insertEvent = try connection.prepare(SQLiteStatement.insertEventSQL)
+            eventStored = try connection.prepare(SQLiteStatement.eventStoredSQL)
             insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
             selectDue = try connection.prepare(
                 """

@@ -177,21 +177,11 @@ final class EventWriter: @unchecked Sendable {
         queued: inout Bool,
         using statements: Statements
     ) throws(SQLiteError) -> AppendResult {
-        let insert = statements.insertEvent
-        defer { insert.reset() }
-        try insert.bind(event.id.rawValue, at: 1)
-        try insert.bind(event.type, at: 2)
-        try insert.bind(event.project, at: 3)
-        try insert.bind(event.time, at: 4)
-        try insert.bind(event.receivedAt, at: 5)
-        try insert.bind(event.headers.id, at: 6)
-        try insert.bind(event.timestamp, at: 7)
-        try insert.bind(event.headers.signature, at: 8)
-        try insert.bind(bytes: event.body, at: 9)
-        try insert.bind(event.subject, at: 10)
-        try insert.step()
+        try statements.insertEvent.insertEvent(event)
         guard statements.connection.changes == 1 else { return .duplicate }
         let sequence = statements.connection.lastInsertedRowID
+        // Its reconciled stand-in was stored first and dispatched: this one is kept, not dispatched again.
+        if let standIn = event.standIn, try isStored(standIn, using: statements) { return .accepted }
         let orderAt = deliveries.contains { $0.subject != nil } ? event.orderAt : event.receivedAt
         let now = clock.now
         for delivery in deliveries {
@@ -221,6 +211,14 @@ final class EventWriter: @unchecked Sendable {
                     action: delivery.action, attempt: 1, body: event.body, receivedAt: event.receivedAt))
         }
         return .accepted
+    }
+
+    /// Whether an event with this id is stored.
+    private func isStored(_ id: EventID, using statements: Statements) throws(SQLiteError) -> Bool {
+        let select = statements.eventStored
+        defer { select.reset() }
+        try select.bind(id.rawValue, at: 1)
+        return try select.step()
     }
 
     /// When the lease of a new delivery ends if the dispatcher takes it at once (``DeliveryHandOff``): it

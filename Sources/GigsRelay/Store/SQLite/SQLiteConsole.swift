@@ -162,6 +162,12 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         }
     }
 
+    public func appendStandIns(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
+        -> [Bool]
+    {
+        try await change { maintenance throws(StoreError) in try maintenance.appendStandIns(events) }
+    }
+
     public func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?] {
         try await change { maintenance throws(StoreError) in
             try maintenance.replay(plan.map { ($0.sequence, $0.action) })

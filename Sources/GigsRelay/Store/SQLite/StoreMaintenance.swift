@@ -214,6 +214,39 @@ public final class StoreMaintenance {
         }
     }
 
+    /// Stores each stand-in (``StandIn``) with its deliveries, pending, unless an event with its id is
+    /// stored already, in batches of ``batchSize``. Returns, for each, whether it was stored now.
+    public func appendStandIns(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) throws(StoreError)
+        -> [Bool]
+    {
+        var stored: [Bool] = []
+        for start in stride(from: 0, to: events.count, by: Self.batchSize) {
+            let batch = events[start..<min(start + Self.batchSize, events.count)]
+            stored += try transaction { () throws(SQLiteError) in
+                let insertEvent = try connection.prepare(SQLiteStatement.insertEventSQL)
+                let insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
+                var stored: [Bool] = []
+                for (event, deliveries) in batch {
+                    try insertEvent.insertEvent(event)
+                    guard connection.changes == 1 else {
+                        stored.append(false)
+                        continue
+                    }
+                    let sequence = connection.lastInsertedRowID
+                    let orderAt = deliveries.contains { $0.subject != nil } ? event.orderAt : event.receivedAt
+                    for delivery in deliveries {
+                        try insertDelivery.insertDelivery(
+                            eventSequence: sequence, action: delivery.action, at: event.receivedAt, replay: false,
+                            dueAt: delivery.dueAt, subject: delivery.subject, orderAt: orderAt)
+                    }
+                    stored.append(true)
+                }
+                return stored
+            }
+        }
+        return stored
+    }
+
     /// Runs `body` in an immediate transaction; rolls back when it fails.
     private func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
         do throws(SQLiteError) {
