@@ -81,6 +81,22 @@ struct ReconcileProcessTests {
         }
     }
 
+    /// The fake API serving ``subscriptions`` and ``changes``, at most `pageLimit` a page.
+    static func api(pageLimit: Int) async throws -> FakeGigsAPI {
+        try await FakeGigsAPI(
+            documents: [:], lists: ["subscriptions": subscriptions, "subscriptionChanges": changes],
+            pageLimit: pageLimit)
+    }
+
+    /// A fixture reading `api`, its store seeded (``seed(_:)``), routing to `receiver` when given.
+    func seededFixture(_ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil) async throws
+        -> DaemonFixture
+    {
+        let fixture = try fixture(api, backend: backend, receiver: receiver)
+        try await Self.seed(fixture)
+        return fixture
+    }
+
     func fixture(_ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil) throws -> DaemonFixture {
         let routed =
             receiver.map { receiver in
@@ -123,13 +139,10 @@ struct ReconcileProcessTests {
         "--emit stores one stand-in per missing event, routed and marked; a second run emits nothing; the late genuine webhook is kept, not dispatched",
         arguments: Backend.allCases)
     func emitsStandIns(backend: Backend) async throws {
-        let api = try await FakeGigsAPI(
-            documents: [:], lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes],
-            pageLimit: 50)
+        let api = try await Self.api(pageLimit: 50)
         let receiver = try WebhookReceiver(secret: Self.actionSecret)
-        let fixture = try fixture(api, backend: backend, receiver: receiver)
+        let fixture = try await seededFixture(api, backend: backend, receiver: receiver)
         defer { fixture.directory.remove() }
-        try await Self.seed(fixture)
         let (daemon, address) = try await fixture.start(environment: [
             "ACTION_SECRET": Self.actionSecret, "GIGS_API_TOKEN": api.token,
         ])
@@ -183,12 +196,9 @@ struct ReconcileProcessTests {
         "Missing activations and applied changes are named exactly, across pages; the listing stops at the window",
         arguments: Backend.allCases)
     func findsWhatIsMissing(backend: Backend) async throws {
-        let api = try await FakeGigsAPI(
-            documents: [:], lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes],
-            pageLimit: 30)
-        let fixture = try fixture(api, backend: backend)
+        let api = try await Self.api(pageLimit: 30)
+        let fixture = try await seededFixture(api, backend: backend)
         defer { fixture.directory.remove() }
-        try await Self.seed(fixture)
 
         let text = try await reconcile(fixture, api: api, ["--since", "72h"])
         #expect(text.status == 1, "\(text.output)")
@@ -223,12 +233,9 @@ struct ReconcileProcessTests {
 
     @Test("The API failing mid-listing (500, 429 with Retry-After, no answer): exit 2 with the partial result")
     func partialWhenTheAPIFails() async throws {
-        let api = try await FakeGigsAPI(
-            documents: [:], lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes],
-            pageLimit: 100)
-        let fixture = try fixture(api, backend: .sqlite)
+        let api = try await Self.api(pageLimit: 100)
+        let fixture = try await seededFixture(api, backend: .sqlite)
         defer { fixture.directory.remove() }
-        try await Self.seed(fixture)
         api.fail(after: 1, with: [(500, 0), (429, 1), (0, 10)])
 
         let started = ContinuousClock.now
