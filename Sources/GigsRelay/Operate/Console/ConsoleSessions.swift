@@ -87,7 +87,7 @@ final class ConsoleSessions: Sendable {
     func signInNonce() -> String { Self.randomHex(16) }
 
     private func mac(_ message: String) -> String {
-        Self.hex(HMACSHA256.code(key: key, message: message))
+        HMACSHA256.code(key: key, message: message).lowercaseHex
     }
 
     private func matches(_ given: String, _ message: String) -> Bool {
@@ -98,8 +98,7 @@ final class ConsoleSessions: Sendable {
 
     static func randomHex(_ count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return hex((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.lowercaseHex
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.lowercaseHex }
 }

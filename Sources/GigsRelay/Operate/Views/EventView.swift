@@ -66,11 +66,20 @@ public struct EventDetailView: Codable, Sendable, Equatable {
         deliveries: [DeliveryDetailView],
         supersededBy: String? = nil
     ) {
+        self.init(
+            stored, payload: JSONValue(parsing: stored.body), redact: redact, routes: routes, deliveries: deliveries,
+            supersededBy: supersededBy)
+    }
+
+    /// With the stored body already parsed (nil when it is not JSON).
+    private init(
+        _ stored: StoredEvent, payload: JSONValue?, redact: [JSONPointer], routes: [RouteMatchView],
+        deliveries: [DeliveryDetailView], supersededBy: String?
+    ) {
         summary = EventView(stored)
         webhookTimestamp = stored.webhookTimestamp
         self.supersededBy = supersededBy
-        event =
-            JSONValue(parsing: stored.body)?.masking(redact) ?? .string(String(decoding: stored.body, as: UTF8.self))
+        event = payload?.masking(redact) ?? .string(String(decoding: stored.body, as: UTF8.self))
         self.routes = routes
         self.deliveries = deliveries
     }
@@ -90,15 +99,18 @@ public struct EventDetailView: Codable, Sendable, Equatable {
         let matches = routes.matching(type: stored.type, body: stored.body).map { index in
             RouteMatchView(route: index + 1, actions: routes[index].actions)
         }
+        // The body is parsed once, for the view and for the stand-in's id.
+        let payload = JSONValue(parsing: stored.body)
         var supersededBy: String?
         if !StandIn.isStandIn(stored.id), StandIn.recoverableTypes.contains(stored.type),
-            let resource = JSONValue(parsing: stored.body)?["data"]?["id"]?.string
+            let resource = payload?["data"]?["id"]?.string
         {
             let standIn = StandIn.id(type: stored.type, resource: resource)
             if try await console.event(id: standIn) != nil { supersededBy = standIn.rawValue }
         }
         return EventDetailView(
-            stored, redact: redact, routes: matches, deliveries: deliveries, supersededBy: supersededBy)
+            stored, payload: payload, redact: redact, routes: matches, deliveries: deliveries,
+            supersededBy: supersededBy)
     }
 
     private enum CodingKeys: String, CodingKey {
