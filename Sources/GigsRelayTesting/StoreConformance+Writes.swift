@@ -307,3 +307,66 @@ extension StoreConformance {
         }
     }
 }
+
+extension StoreConformance {
+    /// Reconciliation runs start once under the lock, whoever asks at once; finished ones are listed, bounded
+    static func reconcileRuns(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            let first = try await store.console()
+            let second = try await store.console()
+            #expect(try await first.reconcileRuns(limit: 10).isEmpty)
+            let schedule = ReconcileSchedule(interval: 3_600_000, retry: 15_000, abandonedAfter: 1_800_000)
+            let now = Self.now()
+            // Two instances asking at once: one starts, the other sees its run (or the lock) and does not.
+            async let a = first.startReconcileRun(
+                .schedule, instance: "a", when: { schedule.isDue(after: $0, now: now) })
+            async let b = second.startReconcileRun(
+                .schedule, instance: "b", when: { schedule.isDue(after: $0, now: now) })
+            let started = try await [a, b].compactMap { $0 }
+            #expect(started.count == 1)
+            let run = try #require(started.first)
+            // A command's run is recorded beside it and does not count for the schedule.
+            let command = try #require(
+                try await first.startReconcileRun(.command, instance: "cli", when: { _ in true }))
+            let seen = Locked<ReconcileRun?>(nil)
+            #expect(
+                try await first.startReconcileRun(
+                    .schedule, instance: "a",
+                    when: { last in
+                        seen.withLock { $0 = last }
+                        return false
+                    }) == nil)
+            #expect(seen.value?.id == run && seen.value?.trigger == .schedule && seen.value?.state == "running")
+
+            var result = Reconciliation(since: "2026-12-01T00:00:00.000Z")
+            result.resourcesRead = 400
+            result.expected = 160
+            result.found = 10
+            result.apiErrors = 2
+            result.missing = (0..<150).map {
+                Reconciliation.Missing(
+                    resource: "sub_\($0)", type: "com.gigs.subscription.activated", time: "2026-12-01T10:00:00.000Z",
+                    reason: "subscription sub_\($0) is active", data: .object(["id": .string("sub_\($0)")]))
+            }
+            try await second.finishReconcileRun(run, result: result)
+            let runs = try await first.reconcileRuns(limit: 10)
+            #expect(runs.map(\.id) == [command, run])
+            let finished = try #require(runs.last)
+            #expect(["a", "b"].contains(finished.instance))
+            #expect(finished.state == "complete" && finished.finishedAt != nil && finished.missingCount == 150)
+            #expect(finished.result?.missing.count == ReconcileRun.listedMissing)
+            #expect(finished.result?.missing.first?.resource == "sub_0" && finished.result?.missing.first?.data == nil)
+            #expect(finished.result?.resourcesRead == 400 && finished.result?.apiErrors == 2)
+            #expect(runs.first?.state == "running" && runs.first?.trigger == .command)
+            // Within the interval of a complete run nothing is due; after it, the next starts.
+            #expect(
+                try await first.startReconcileRun(
+                    .schedule, instance: "a", when: { schedule.isDue(after: $0, now: now + 60_000) }) == nil)
+            #expect(
+                try await first.startReconcileRun(
+                    .schedule, instance: "a", when: { schedule.isDue(after: $0, now: now + 3_600_000) }) != nil)
+            await first.close()
+            await second.close()
+        }
+    }
+}

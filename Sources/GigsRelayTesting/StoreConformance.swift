@@ -36,6 +36,7 @@ public enum StoreConformance {
         "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at", "0004_create_store_probe",
         "0005_lease_expirations_and_due_by_action", "0006_create_action_state", "0007_ordered_deliveries",
         "0008_event_subjects", "0009_event_id_prefix", "0010_drop_deliveries_due",
+        "0011_create_reconcile_runs",
     ]
 
     /// Every check, in the order of the contract.
@@ -78,6 +79,9 @@ public enum StoreConformance {
         StoreCheck(
             "A reconciled stand-in is stored once with its deliveries; a later webhook it stands in for gets none",
             standIns),
+        StoreCheck(
+            "Reconciliation runs start once under the lock, whoever asks at once; finished ones are listed, bounded",
+            reconcileRuns),
         StoreCheck("A closed log refuses appends with store_closed", closed),
         StoreCheck(
             "Rows copy with their ids: read back as written, a second copy changes nothing, newer deliveries win",

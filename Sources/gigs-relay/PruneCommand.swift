@@ -35,11 +35,8 @@ struct PruneCommand: AsyncParsableCommand {
 
     /// Milliseconds in `30d`, `12h`, `90m` or `3600s`, given to `option`.
     static func age(_ text: String, option: String = "--older-than") throws -> Int64 {
-        let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000]
-        guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count >= 0,
-            case (let milliseconds, false) = count.multipliedReportingOverflow(by: unit)
-        else {
-            throw ValidationError("\(option) must be a number and a unit (d, h, m or s), e.g. 30d; got \(text)")
+        guard let milliseconds = TimeSpan.milliseconds(text) else {
+            throw ValidationError("\(option) must be \(TimeSpan.form); got \(text)")
         }
         return milliseconds
     }

@@ -64,6 +64,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         let result: Reconciliation
         do {
             result = try await withConsole(configuration) { console in
+                // Recorded like the schedule's runs, for the console and the operator API.
+                let run = try await console.startReconcileRun(
+                    .command, instance: ReconcileRun.thisInstance, when: { _ in true })
                 let reconciler = Reconciler(api: api, store: console, maximumPages: maxPages)
                 var result = try await reconciler.run(since: start)
                 if emit {
@@ -71,6 +74,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                         &result, project: gigs.project, routes: configuration.routes, settings: configuration.actions,
                         now: unixMilliseconds())
                 }
+                if let run { try await console.finishReconcileRun(run, result: result) }
                 return result
             }
         } catch {

@@ -15,20 +15,16 @@ enum ActionKinds {
         all.first { $0.kind == name }
     }
 
-    /// One ``DeliveryAction`` per configured action name, with the Gigs API client and the mail sender
-    /// built once and shared.
+    /// One ``DeliveryAction`` per configured action name, sharing `api` (the snapshot's Gigs API client)
+    /// and a mail sender built once.
     ///
     /// - Parameter environment: the process environment, for `env:` and `credential:` references.
     static func makeActions(
         _ configuration: RelayConfiguration,
         environment: [String: String],
-        client: HTTPClient
+        client: HTTPClient,
+        api: GigsAPIClient?
     ) throws(ConfigurationError) -> [String: any DeliveryAction] {
-        var api: GigsAPIClient?
-        if let gigs = configuration.gigs {
-            let token = try gigs.token.resolve(key: "gigs.token", environment: environment)
-            api = GigsAPIClient(configuration: gigs, token: Credential(token), client: client)
-        }
         var mailer: Mailer?
         if let smtp = configuration.smtp {
             let password = try smtp.password.map { (reference) throws(ConfigurationError) in

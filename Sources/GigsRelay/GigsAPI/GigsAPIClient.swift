@@ -10,7 +10,8 @@ import NIOHTTP1
 /// Gigs error objects (`{"object":"error","type","message"}`) become readable messages.
 public struct GigsAPIClient: Sendable {
     private let baseURL: String
-    private let project: String
+    /// The project id every call is under.
+    public let project: String
     private let token: Credential
     private let timeout: TimeAmount
     private let client: HTTPClient

@@ -13,17 +13,22 @@ public final class LiveSettings: Sendable {
         public let routes: [RouteConfiguration]
         public let actions: [String: any DeliveryAction]
         public let settings: [String: ActionConfiguration]
+        /// The Gigs API client (`[gigs]`), shared by the install-links actions and reconciliation; nil
+        /// without the section.
+        public let gigsAPI: GigsAPIClient?
 
         public init(
             verifier: SignatureVerifier,
             routes: [RouteConfiguration],
             actions: [String: any DeliveryAction],
-            settings: [String: ActionConfiguration]
+            settings: [String: ActionConfiguration],
+            gigsAPI: GigsAPIClient? = nil
         ) {
             self.verifier = verifier
             self.routes = routes
             self.actions = actions
             self.settings = settings
+            self.gigsAPI = gigsAPI
         }
     }
 
@@ -54,12 +59,18 @@ public final class LiveSettings: Sendable {
         clock: any RelayClock = SystemClock()
     ) throws(ConfigurationError) -> Snapshot {
         let secrets = try configuration.resolveWebhookSecrets(environment: environment)
+        var api: GigsAPIClient?
+        if let gigs = configuration.gigs {
+            let token = try gigs.token.resolve(key: "gigs.token", environment: environment)
+            api = GigsAPIClient(configuration: gigs, token: Credential(token), client: client)
+        }
         return Snapshot(
             verifier: SignatureVerifier(
                 secrets: secrets, toleranceSeconds: configuration.webhook.toleranceSeconds, clock: clock),
             routes: configuration.routes,
-            actions: try ActionKinds.makeActions(configuration, environment: environment, client: client),
-            settings: configuration.actions
+            actions: try ActionKinds.makeActions(configuration, environment: environment, client: client, api: api),
+            settings: configuration.actions,
+            gigsAPI: api
         )
     }
 }

@@ -229,6 +229,12 @@ public func buildDaemon(
             RetentionService(
                 store: store, retentionDays: configuration.store.retentionDays, clock: clock, logger: logger))
     }
+    if let reconcile = configuration.reconcile {
+        services.append(
+            ReconcileService(
+                configuration: reconcile, console: opened.console, live: live, metrics: observability.metrics,
+                clock: clock, logger: logger))
+    }
     if configuration.admin.listen != nil {
         services.append(
             buildAdminApplication(configuration: configuration, observability: observability, logger: logger) {

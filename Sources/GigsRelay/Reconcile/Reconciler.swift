@@ -53,7 +53,7 @@ public struct Reconciler: Sendable {
                 }
                 let page: GigsAPIClient.Page
                 do {
-                    page = try await self.page(collection, after: cursor)
+                    page = try await self.page(collection, after: cursor, errors: &result.apiErrors)
                 } catch {
                     result.incomplete = "\(collection): \(error.message)"
                     break listing
@@ -92,13 +92,16 @@ public struct Reconciler: Sendable {
     }
 
     /// One page, asked again after a retryable failure.
-    private func page(_ collection: String, after cursor: String?) async throws(GigsAPIError) -> GigsAPIClient.Page {
+    private func page(_ collection: String, after cursor: String?, errors: inout Int) async throws(GigsAPIError)
+        -> GigsAPIClient.Page
+    {
         var wait = Duration.seconds(1)
         var attempt = 1
         while true {
             do {
                 return try await api.list(collection, limit: Self.pageSize, after: cursor)
             } catch {
+                errors += 1
                 guard error.isRetryable, attempt < attemptsPerPage else { throw error }
                 await sleep(min(error.retryAfter ?? wait, Self.longestWait))
                 wait = min(wait * 2, Self.longestWait)

@@ -14,6 +14,14 @@ public struct Reconciliation: Sendable, Codable, Equatable {
         /// data), so not encoded.
         public var data: JSONValue?
 
+        public init(resource: String, type: String, time: String, reason: String, data: JSONValue? = nil) {
+            self.resource = resource
+            self.type = type
+            self.time = time
+            self.reason = reason
+            self.data = data
+        }
+
         private enum CodingKeys: String, CodingKey {
             case resource, type, time, reason
         }
@@ -28,6 +36,8 @@ public struct Reconciliation: Sendable, Codable, Equatable {
     /// Of those, the ones stored.
     public var found = 0
     public var missing: [Missing] = []
+    /// Calls to the Gigs API that failed, the ones asked again included.
+    public var apiErrors = 0
     /// Why the API could not be read completely, when it could not: the result is partial then, and never
     /// means that nothing is missing.
     public var incomplete: String?

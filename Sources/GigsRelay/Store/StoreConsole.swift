@@ -43,6 +43,18 @@ public protocol StoreConsole: AnyObject, Sendable {
     /// with its id is stored already; returns, for each, whether it was stored now.
     func appendStandIns(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
         -> [Bool]
+    /// Records the start of a reconciliation run and returns its id, when `isDue` says so of the newest
+    /// run of `trigger` (nil: there is none yet). The check and the record are one step under a lock, so
+    /// of several instances asking at once one starts; nil when it is not due or another instance is
+    /// deciding.
+    func startReconcileRun(
+        _ trigger: ReconcileTrigger, instance: String, when isDue: @escaping @Sendable (ReconcileRun?) -> Bool
+    ) async throws(StoreError) -> Int64?
+    /// Records what a run found (its first ``ReconcileRun/listedMissing`` missing events, and how many in
+    /// all), keeping the newest ``ReconcileRun/kept`` runs.
+    func finishReconcileRun(_ id: Int64, result: Reconciliation) async throws(StoreError)
+    /// The newest reconciliation runs, newest first.
+    func reconcileRuns(limit: Int) async throws(StoreError) -> [ReconcileRun]
     /// Creates one new pending delivery per step, marked as a replay; returns each new delivery's id, or
     /// nil when its event is no longer stored.
     func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?]

@@ -26,4 +26,14 @@ public enum LogKey {
     /// `sqlite` or `postgresql`.
     public static let storeBackend = "relay.store.backend"
     public static let suppressed = "relay.log.suppressed"
+    /// A reconciliation run's id, and what it read and found.
+    public static let reconcileRun = "relay.reconcile.run"
+    public static let reconcileResource = "relay.reconcile.resource"
+    public static let reconcileTime = "relay.reconcile.time"
+    public static let reconcileResources = "relay.reconcile.resources"
+    public static let reconcileExpected = "relay.reconcile.expected"
+    public static let reconcileFound = "relay.reconcile.found"
+    public static let reconcileMissing = "relay.reconcile.missing"
+    public static let reconcileEmitted = "relay.reconcile.emitted"
+    public static let reconcileAPIErrors = "relay.reconcile.api_errors"
 }

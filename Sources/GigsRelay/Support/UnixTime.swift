@@ -32,3 +32,20 @@ extension Int64 {
         return overflow ? (other < 0 ? .min : .max) : sum
     }
 }
+
+/// A span of time written as a whole number and a unit (`30d`, `72h`, `90m`, `45s`), as the CLI's
+/// `--since` and `--older-than` and `[reconcile]`'s keys take it.
+public enum TimeSpan {
+    /// The units, in milliseconds.
+    static let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000]
+    /// What the error messages say a span looks like.
+    public static let form = "a number and a unit (d, h, m or s), e.g. 30d"
+
+    /// The span in milliseconds; nil for anything else (a negative number, an unknown unit, an overflow).
+    public static func milliseconds(_ text: String) -> Int64? {
+        guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count >= 0,
+            case (let milliseconds, false) = count.multipliedReportingOverflow(by: unit)
+        else { return nil }
+        return milliseconds
+    }
+}

@@ -80,6 +80,9 @@ public struct OperatorAPI: Sendable {
             try await handle(request, context) { try await listDeliveries($0) }
         }
         group.get("/actions") { request, context in try await handle(request, context) { _ in try await actions() } }
+        group.get("/reconciliations") { request, context in
+            try await handle(request, context) { try await reconciliations($0) }
+        }
         group.post("/deliveries/:id/retry") { request, context in
             try await handle(request, context) { _ in
                 try await move(context.parameters.get("id") ?? "", retry: true, by: who)
@@ -210,6 +213,11 @@ public struct OperatorAPI: Sendable {
     }
 
     @_optimize(none)
+    /// The newest reconciliation runs, scheduled and from the CLI (`limit`, default 50).
+    func reconciliations(_ query: [String: String]) async throws -> ReconciliationListView {
+        ReconciliationListView(runs: try await console.reconcileRuns(limit: try Self.limit(query)))
+    }
+
     func actions() async throws -> ActionListView {
         ActionListView(actions: ActionView.all(try await console.actionSummaries(), configured: live.snapshot.settings))
     }

@@ -31,6 +31,8 @@ public struct RelayConfiguration: Sendable {
     public var gigs: GigsAPIConfiguration?
     /// `[smtp]`: the mail server for email actions; nil when the section is absent.
     public var smtp: SMTPConfiguration?
+    /// `[reconcile]`: reconciliation on a schedule; nil when the section is absent.
+    public var reconcile: ReconcileConfiguration?
 
     /// A configuration with every default and the given secrets, at least one (for tests and embedding).
     public init(secrets: [SecretReference]) {
@@ -85,8 +87,16 @@ public struct RelayConfiguration: Sendable {
         ready = try file.read(Ready.section, Ready.init(section:))
         dispatch = try file.read(DispatchConfiguration.section, DispatchConfiguration.init(section:))
         try parseActions(file, baseDirectory: baseDirectory)
+        if let section = try file.presentSection(ReconcileConfiguration.section.name) {
+            guard gigs != nil else {
+                throw ConfigurationError(key: "reconcile", "reads the Gigs API: configure [gigs] too")
+            }
+            reconcile = try ReconcileConfiguration(section: section)
+            try section.refuseUnknownKeys()
+        }
         try file.refuseUnknownSections(known: [
-            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp", "admin", "ready",
+            "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp", "reconcile", "admin",
+            "ready",
         ])
     }
 

@@ -17,6 +17,11 @@ struct TOMLSectionReader {
         return TOMLSection(name: name, table: table)
     }
 
+    /// The table `[name]`, or nil when the file leaves it out (an empty table is there: all defaults).
+    func presentSection(_ name: String) throws(ConfigurationError) -> TOMLSection? {
+        root[name] == nil ? nil : try section(name)
+    }
+
     /// The array of tables `[[name]]`, each as a section named `name[i]`; empty when absent.
     func sections(_ name: String) throws(ConfigurationError) -> [TOMLSection] {
         guard let value = root[name] else { return [] }

@@ -193,3 +193,59 @@ struct DeadContent {
     let back: String
     let next: String?
 }
+
+/// `/console/reconciliation`: the newest reconciliation runs, what each found, and the stand-ins stored.
+struct ReconciliationContent {
+    struct Run {
+        struct Missing {
+            let type: String
+            let resource: String
+            let time: String
+            /// The path of its stand-in's event page, when the run emitted (the stand-in may since be pruned).
+            let standIn: String?
+        }
+
+        let id: Int64
+        let startedAt: String
+        let trigger: String
+        let instance: String
+        let state: String
+        let incomplete: String?
+        let resourcesRead: String
+        let expected: String
+        let found: String
+        let missingCount: Int
+        let emitted: String
+        let hasMissing: Bool
+        let missing: [Missing]
+        /// Missing events the record does not list.
+        let more: Int?
+
+        init(_ run: ReconcileRun, path: (String) -> String) {
+            id = run.id
+            startedAt = Timestamp.iso8601(milliseconds: run.startedAt)
+            trigger = run.trigger.rawValue
+            instance = run.instance
+            state = run.state
+            let result = run.result
+            incomplete = result?.incomplete
+            resourcesRead = result.map { "\($0.resourcesRead)" } ?? "–"
+            expected = result.map { "\($0.expected)" } ?? "–"
+            found = result.map { "\($0.found)" } ?? "–"
+            missingCount = run.missingCount
+            emitted = result?.emitted.map { "\($0)" } ?? "–"
+            let emittedAny = result?.emitted != nil
+            missing = (result?.missing ?? []).map { missing in
+                Missing(
+                    type: missing.type, resource: missing.resource, time: missing.time,
+                    standIn: emittedAny
+                        ? path(StandIn.id(type: missing.type, resource: missing.resource).rawValue) : nil)
+            }
+            hasMissing = !missing.isEmpty
+            more = run.missingCount > missing.count ? run.missingCount - missing.count : nil
+        }
+    }
+
+    let onReconciliation = true
+    let runs: [Run]
+}

@@ -22,7 +22,7 @@ enum ConsoleTemplates {
 
     static let sources: [String: String] = [
         "header": header, "footer": footer, "sign-in": signIn, "overview": overview, "events": events,
-        "event": event, "dead": dead, "message": message,
+        "event": event, "dead": dead, "reconciliation": reconciliation, "message": message,
     ]
 
     static let header = #"""
@@ -44,6 +44,7 @@ enum ConsoleTemplates {
         <a href="{{root}}/overview"{{#onOverview}} aria-current="page"{{/onOverview}}>Overview</a>
         <a href="{{root}}/events"{{#onEvents}} aria-current="page"{{/onEvents}}>Events</a>
         <a href="{{root}}/dead"{{#onDead}} aria-current="page"{{/onDead}}>Dead letters</a>
+        <a href="{{root}}/reconciliation"{{#onReconciliation}} aria-current="page"{{/onReconciliation}}>Reconciliation</a>
         </nav>
         <form method="post" action="{{root}}/sign-out" class="sign-out">
         <input type="hidden" name="csrf" value="{{csrf}}">
@@ -235,6 +236,31 @@ enum ConsoleTemplates {
         </form>
         {{/hasDeliveries}}
         {{#next}}<p><a href="dead?{{next}}" id="older">Older dead letters →</a></p>{{/next}}
+        {{> footer}}
+        """#
+
+    static let reconciliation = #"""
+        {{> header}}
+        <h1>Reconciliation</h1>
+        <p>Events the Gigs API's state implies that Gigs never delivered: runs of <code>[reconcile]</code> and of <code>gigs-relay reconcile</code>, newest first.</p>
+        <table class="reconciliation">
+        <thead><tr><th>Run</th><th>Started</th><th>By</th><th>State</th><th>Read</th><th>Expected</th><th>Found</th><th>Missing</th><th>Emitted</th></tr></thead>
+        <tbody>
+        {{#runs}}
+        <tr id="run-{{id}}" class="{{state}}">
+        <td>{{id}}</td><td>{{startedAt}}</td><td>{{trigger}}<br><small>{{instance}}</small></td><td>{{state}}{{#incomplete}}<br><small class="error-text">{{incomplete}}</small>{{/incomplete}}</td>
+        <td>{{resourcesRead}}</td><td>{{expected}}</td><td>{{found}}</td><td>{{missingCount}}</td><td>{{emitted}}</td>
+        </tr>
+        {{#hasMissing}}
+        <tr class="missing"><td></td><td colspan="8"><ul>
+        {{#missing}}<li><code>{{type}}</code> for <code>{{resource}}</code> at {{time}}{{#standIn}}: <a href="events/{{standIn}}">stand-in</a>{{/standIn}}</li>{{/missing}}
+        {{#more}}<li>and {{more}} more (the run's log lines name them all)</li>{{/more}}
+        </ul></td></tr>
+        {{/hasMissing}}
+        {{/runs}}
+        {{^runs}}<tr><td colspan="9">No reconciliation has run: configure <code>[reconcile]</code>, or run <code>gigs-relay reconcile</code>.</td></tr>{{/runs}}
+        </tbody>
+        </table>
         {{> footer}}
         """#
 

@@ -85,4 +85,12 @@ extension OperatorConsole {
             next: page.next.map { Self.queryString(filter.merging(["after": $0]) { _, new in new }) })
         return ("dead", "Dead letters", content)
     }
+
+    func reconciliation() async throws -> (template: String, title: String, content: ReconciliationContent) {
+        let runs = try await api.reconciliations(["limit": "20"]).runs
+        return (
+            "reconciliation", "Reconciliation",
+            ReconciliationContent(runs: runs.map { .init($0, path: Self.pathSegment) })
+        )
+    }
 }

@@ -71,6 +71,9 @@ struct OperatorConsole: Sendable {
         group.get("/dead") { request, context in
             try await page(request, context) { try await dead(Self.query(request)) }
         }
+        group.get("/reconciliation") { request, context in
+            try await page(request, context) { try await reconciliation() }
+        }
         for (path, retry) in [("/retry", true), ("/skip", false)] {
             group.post(RouterPath(stringLiteral: path)) { request, context in
                 try await change(request, context) { session, form in

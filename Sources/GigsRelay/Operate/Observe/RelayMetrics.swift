@@ -32,6 +32,11 @@ public final class RelayMetrics: Sendable {
     private let circuitChanges: CounterFamily<CircuitKey>
     private let claims: Counter
     private let handedOver: Counter
+    private let reconcileRuns: CounterFamily<String>
+    private let reconcileLastSuccess: Gauge
+    private let reconcileMissing: Gauge
+    private let reconcileEmitted: Counter
+    private let reconcileAPIErrors: Counter
     /// Per-action gauges, registered on first use: circuit state and paused.
     private let actionGauges = NIOLockedValueBox<[String: (circuit: Gauge, paused: Gauge)]>([:])
 
@@ -94,6 +99,24 @@ public final class RelayMetrics: Sendable {
             descriptor: Self.name(
                 "deliveries_handed_over", unit: "total",
                 "New deliveries leased to the dispatcher by the append that stored them, started without a claim"))
+        reconcileRuns = CounterFamily(
+            registry, "reconcile_runs", "Scheduled reconciliation runs on this instance, by outcome (complete, incomplete)"
+        ) { [("outcome", $0)] }
+        reconcileLastSuccess = registry.makeGauge(
+            descriptor: Self.name(
+                "reconcile_last_success", unit: "timestamp_seconds",
+                "Unix time of this instance's last complete reconciliation run (0: none yet)"))
+        reconcileMissing = registry.makeGauge(
+            descriptor: Self.name(
+                "reconcile_missing", unit: "",
+                "Events Gigs never delivered that this instance's last reconciliation run found"))
+        reconcileEmitted = registry.makeCounter(
+            descriptor: Self.name(
+                "reconcile_emitted", unit: "total", "Reconciled stand-ins this instance's scheduled runs stored"))
+        reconcileAPIErrors = registry.makeCounter(
+            descriptor: Self.name(
+                "reconcile_api_errors", unit: "total",
+                "Gigs API calls of scheduled reconciliation runs that failed, the ones asked again included"))
         eventsReceived = registry.makeGauge(
             descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
         registry.makeGauge(
@@ -158,6 +181,15 @@ public final class RelayMetrics: Sendable {
         default: break
         }
         if let lag { deliveryLag.record(lag) }
+    }
+
+    /// A scheduled reconciliation run's result, at `now` (Unix ms).
+    func record(_ reconciliation: Reconciliation, now: Int64) {
+        reconcileRuns.increment(reconciliation.incomplete == nil ? "complete" : "incomplete")
+        if reconciliation.incomplete == nil { reconcileLastSuccess.set(to: Double(now) / 1000) }
+        reconcileMissing.set(to: Double(reconciliation.missing.count))
+        reconcileEmitted.increment(by: Int64(reconciliation.emitted ?? 0))
+        reconcileAPIErrors.increment(by: Int64(reconciliation.apiErrors))
     }
 
     /// Ordered subjects held by a dead delivery.

@@ -28,6 +28,11 @@ public struct ActionListView: Codable, Sendable, Equatable {
     public var actions: [ActionView]
 }
 
+/// The newest reconciliation runs, newest first.
+public struct ReconciliationListView: Encodable, Sendable, Equatable {
+    public var runs: [ReconcileRun]
+}
+
 /// A delivery retried (now `pending`) or skipped.
 public struct MovedDeliveryView: Codable, Sendable, Equatable {
     public var id: String

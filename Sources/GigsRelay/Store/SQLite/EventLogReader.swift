@@ -97,6 +97,11 @@ public final class EventLogReader {
         try rows("SELECT name FROM schema_migrations ORDER BY name", []) { $0.text(at: 0) ?? "" }
     }
 
+    /// The newest reconciliation runs, newest first.
+    public func reconcileRuns(limit: Int) throws(StoreError) -> [ReconcileRun] {
+        try rows(ReconcileRunSQL.latest, [.integer(Int64(limit))], StoreMaintenance.reconcileRun)
+    }
+
     /// Runs a statement built for both backends and maps every row.
     private func rows<Row>(_ statement: SQLStatement, _ map: (SQLiteStatement) -> Row) throws(StoreError) -> [Row] {
         do {

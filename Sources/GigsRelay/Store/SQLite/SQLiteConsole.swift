@@ -168,6 +168,22 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         try await change { maintenance throws(StoreError) in try maintenance.appendStandIns(events) }
     }
 
+    public func startReconcileRun(
+        _ trigger: ReconcileTrigger, instance: String, when isDue: @escaping @Sendable (ReconcileRun?) -> Bool
+    ) async throws(StoreError) -> Int64? {
+        try await change { maintenance throws(StoreError) in
+            try maintenance.startReconcileRun(trigger, instance: instance, when: isDue)
+        }
+    }
+
+    public func finishReconcileRun(_ id: Int64, result: Reconciliation) async throws(StoreError) {
+        try await change { maintenance throws(StoreError) in try maintenance.finishReconcileRun(id, result: result) }
+    }
+
+    public func reconcileRuns(limit: Int) async throws(StoreError) -> [ReconcileRun] {
+        try await read { reader throws(StoreError) in try reader.reconcileRuns(limit: limit) }
+    }
+
     public func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?] {
         try await change { maintenance throws(StoreError) in
             try maintenance.replay(plan.map { ($0.sequence, $0.action) })

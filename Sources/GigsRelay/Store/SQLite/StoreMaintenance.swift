@@ -248,6 +248,42 @@ public final class StoreMaintenance {
     }
 
     /// Runs `body` in an immediate transaction; rolls back when it fails.
+    /// Records the start of a run when `isDue` says so of the last run of `trigger`: the read and the
+    /// insert are one write transaction, so of two processes asking at once one starts.
+    public func startReconcileRun(
+        _ trigger: ReconcileTrigger, instance: String, when isDue: (ReconcileRun?) -> Bool
+    ) throws(StoreError) -> Int64? {
+        try transaction { () throws(SQLiteError) -> Int64? in
+            let last = try connection.rows(ReconcileRunSQL.last, [.text(trigger.rawValue)], Self.reconcileRun).first
+            guard isDue(last) else { return nil }
+            return try connection.rows(
+                ReconcileRunSQL.start, [.text(trigger.rawValue), .text(instance), .integer(clock.now)]
+            ) { $0.int64(at: 0) }.first
+        }
+    }
+
+    /// Records what run `id` found, and removes the runs older than the newest ``ReconcileRun/kept``.
+    public func finishReconcileRun(_ id: Int64, result: Reconciliation) throws(StoreError) {
+        try transaction { () throws(SQLiteError) in
+            _ = try connection.rows(
+                ReconcileRunSQL.finish,
+                [
+                    .integer(clock.now), .integer(Int64(result.missing.count)), .text(ReconcileRunSQL.text(result)),
+                    .integer(id),
+                ]
+            ) { _ in () }
+            _ = try connection.rows(ReconcileRunSQL.trim, [.integer(id - Int64(ReconcileRun.kept) + 1)]) { _ in () }
+        }
+    }
+
+    /// A row of ``ReconcileRunSQL/columns``.
+    static func reconcileRun(_ row: SQLiteStatement) -> ReconcileRun {
+        ReconcileRunSQL.run(
+            id: row.int64(at: 0), trigger: row.text(at: 1) ?? "", instance: row.text(at: 2) ?? "",
+            startedAt: row.int64(at: 3), finishedAt: row.optionalInt64(at: 4), missingCount: row.int64(at: 5),
+            result: row.text(at: 6))
+    }
+
     private func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
         do throws(SQLiteError) {
             try connection.execute("BEGIN IMMEDIATE")

@@ -127,6 +127,21 @@ enum StoreSchema {
             // deliveries_by_status. One index fewer to change on every status change.
             sql: "DROP INDEX IF EXISTS deliveries_due"
         ),
+        Migration(
+            name: "0011_create_reconcile_runs",
+            sql: """
+                CREATE TABLE reconcile_runs (
+                    id            INTEGER PRIMARY KEY,
+                    trigger       TEXT    NOT NULL CHECK (trigger IN ('schedule', 'command')),
+                    instance      TEXT    NOT NULL,
+                    started_at    INTEGER NOT NULL,
+                    finished_at   INTEGER,
+                    missing_count INTEGER NOT NULL DEFAULT 0,
+                    result        TEXT
+                );
+                CREATE INDEX reconcile_runs_by_trigger ON reconcile_runs (trigger, id);
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database
