@@ -87,7 +87,8 @@ struct ReconcileService: Service {
             try await console.finishReconcileRun(id, result: result)
         } catch {
             logger.warning(
-                "Cannot record a reconciliation run", metadata: [LogKey.reconcileRun: "\(id)", LogKey.error: "\(error)"])
+                "Cannot record a reconciliation run",
+                metadata: [LogKey.reconcileRun: "\(id)", LogKey.error: "\(error)"])
         }
         return result.incomplete == nil
     }
@@ -112,7 +113,8 @@ struct ReconcileService: Service {
         if let emitted = result.emitted { metadata[LogKey.reconcileEmitted] = "\(emitted)" }
         if let reason = result.incomplete {
             metadata[LogKey.reasons] = "\(reason)"
-            logger.warning("Reconciliation run incomplete: the Gigs API could not be read completely", metadata: metadata)
+            logger.warning(
+                "Reconciliation run incomplete: the Gigs API could not be read completely", metadata: metadata)
         } else {
             logger.info("Reconciliation run complete", metadata: metadata)
         }

@@ -100,7 +100,8 @@ public final class RelayMetrics: Sendable {
                 "deliveries_handed_over", unit: "total",
                 "New deliveries leased to the dispatcher by the append that stored them, started without a claim"))
         reconcileRuns = CounterFamily(
-            registry, "reconcile_runs", "Scheduled reconciliation runs on this instance, by outcome (complete, incomplete)"
+            registry, "reconcile_runs",
+            "Scheduled reconciliation runs on this instance, by outcome (complete, incomplete)"
         ) { [("outcome", $0)] }
         reconcileLastSuccess = registry.makeGauge(
             descriptor: Self.name(
