@@ -104,6 +104,37 @@ struct SQLiteStoreTests {
         #expect(try reader.list(limit: 1).first?.id == EventID("evt_new"))
     }
 
+    @Test(
+        "A connection opened beside the running writer (the console's) keeps the writer's locks: another process closing the store leaves the WAL, and every commit after it is seen"
+    )
+    func secondConnectionKeepsTheWriterLocks() async throws {
+        defer { directory.remove() }
+        let opened = try await StoreLocation.sqlite(path: path).open(
+            environment: [:], clock: SystemClock(), logger: Self.logger, handOff: DeliveryHandOff())
+        #expect(try await opened.log.append(try signer.verifiedEvent(id: "evt_before")) == .accepted)
+        // The daemon's console opens its read-write connection on first use (the overview's summaries).
+        _ = try await opened.console.actionSummaries()
+        // Another process (a CLI command) opens the store and closes it. Had this process lost its locks
+        // on the file (a close(2) of any descriptor of it drops every POSIX lock the process holds),
+        // that close would take the store for unused, checkpoint it and delete the WAL the writer
+        // still appends to: later commits would reach no other process, and no restart.
+        let script = """
+            import sqlite3, sys
+            connection = sqlite3.connect(sys.argv[1])
+            print(connection.execute("SELECT count(*) FROM events").fetchone()[0])
+            connection.close()
+            """
+        let first = try runTool(["python3", "-c", script, path])
+        #expect(first.status == 0 && first.output.hasPrefix("1"), "\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the writer's WAL is still there")
+        #expect(try await opened.log.append(try signer.verifiedEvent(id: "evt_after")) == .accepted)
+        let second = try runTool(["python3", "-c", script, path])
+        #expect(second.output.hasPrefix("2"), "the commit after the other process's close is seen: \(second.output)")
+        await opened.close()
+        let reader = try EventLogReader(path: path)
+        #expect(try reader.count() == 2)
+    }
+
     @Test("The database file is private (0600) in a private folder (0700)")
     func permissions() async throws {
         defer { directory.remove() }

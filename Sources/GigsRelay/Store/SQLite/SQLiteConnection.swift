@@ -55,7 +55,8 @@ final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
-    /// Creates the folder (0700) and an empty file (0600) so the database never exists with wider permissions.
+    /// Creates the folder (0700) and an empty file (0600) so the database never exists with wider permissions;
+    /// leaves an existing file alone.
     private static func createPrivately(path: String) throws(SQLiteError) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
@@ -69,8 +70,15 @@ final class SQLiteConnection {
                 throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create folder \(directory)")
             }
         }
-        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        // Only a file that does not exist yet is opened here. Closing any descriptor of a file drops every
+        // POSIX lock this process holds on it, SQLite's included: a second connection opened beside the
+        // daemon's writer (the console's) would leave the writer's locks gone, and the next process to
+        // close the store would take it for unused, checkpoint it and delete the WAL still in use.
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        let descriptor = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
+            // Another process created it meanwhile: it exists, which is all this asks.
+            if errno == EEXIST { return }
             throw SQLiteError(
                 code: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(errno)))")
         }
