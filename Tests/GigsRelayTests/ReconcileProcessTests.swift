@@ -89,15 +89,19 @@ struct ReconcileProcessTests {
     }
 
     /// A fixture reading `api`, its store seeded (``seed(_:)``), routing to `receiver` when given.
-    func seededFixture(_ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil) async throws
-        -> DaemonFixture
-    {
-        let fixture = try fixture(api, backend: backend, receiver: receiver)
+    ///
+    /// - Parameter more: more configuration (`[reconcile]`, `[admin]`).
+    func seededFixture(
+        _ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil, more: String = ""
+    ) async throws -> DaemonFixture {
+        let fixture = try fixture(api, backend: backend, receiver: receiver, more: more)
         try await Self.seed(fixture)
         return fixture
     }
 
-    func fixture(_ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil) throws -> DaemonFixture {
+    func fixture(_ api: FakeGigsAPI, backend: Backend, receiver: WebhookReceiver? = nil, more: String = "") throws
+        -> DaemonFixture
+    {
         let routed =
             receiver.map { receiver in
                 """
@@ -119,6 +123,7 @@ struct ReconcileProcessTests {
                 token = "env:GIGS_API_TOKEN"
                 timeout_seconds = 2
                 \(routed)
+                \(more)
                 """)
     }
 

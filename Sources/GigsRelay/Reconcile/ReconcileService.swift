@@ -42,7 +42,7 @@ struct ReconcileService: Service {
 
     /// The schedule after `failures` incomplete runs in a row on this instance.
     func schedule(failuresInARow failures: Int) -> ReconcileSchedule {
-        let retry = Self.firstRetry << min(failures, 20)
+        let retry = Self.firstRetry << min(max(failures - 1, 0), 20)
         return ReconcileSchedule(
             interval: configuration.interval, retry: min(retry, configuration.interval),
             abandonedAfter: Self.abandonedAfter)
