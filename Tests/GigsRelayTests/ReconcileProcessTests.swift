@@ -197,6 +197,82 @@ struct ReconcileProcessTests {
         try await daemon.stop()
     }
 
+    /// The SIM credentials the fake API holds for `sim_N`: every string unique to its user.
+    static func credentials(_ index: Int) -> String {
+        """
+        {"object":"simCredentials","sim":"sim_\(index)","activationCode":"LPA:1$smdp.example$CODE-\(index)",\
+        "iosInstallUrl":"https://esim.example/ios/IOS-\(index)","androidInstallUrl":"https://esim.example/android/AND-\(index)",\
+        "qrCodeUrl":"https://esim.example/qr/QR-\(index)"}
+        """
+    }
+
+    @Test(
+        "Install links from stand-ins: the 3 users whose activations Gigs never delivered are mailed once; the late webhook mails nobody",
+        arguments: Backend.allCases)
+    func mailsInstallLinksFromStandIns(backend: Backend) async throws {
+        let indexes = [7, 100, 150]
+        let api = try await FakeGigsAPI(
+            documents: Dictionary(
+                uniqueKeysWithValues: indexes.map { ("sims/sim_\($0)/credentials", Self.credentials($0)) }),
+            lists: ["subscriptions": Self.subscriptions, "subscriptionChanges": Self.changes], pageLimit: 50)
+        let smtp = try SMTPReceiver()
+        let fixture = try await seededFixture(
+            api, backend: backend,
+            more: """
+                [smtp]
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                username = "\(smtp.username)"
+                password = "env:SMTP_PASSWORD"
+                from = "Example Mobile <noreply@example.com>"
+                ca_file = "\(smtp.certificatePath)"
+                [actions.install-links]
+                kind = "esim-install-links"
+                channel = "email"
+                [[routes]]
+                events = ["com.gigs.subscription.activated"]
+                actions = ["install-links"]
+                """)
+        defer { fixture.directory.remove() }
+        let environment = ["GIGS_API_TOKEN": api.token, "SMTP_PASSWORD": smtp.password]
+        let (daemon, address) = try await fixture.start(environment: environment)
+
+        let first = try await reconcile(fixture, api: api, ["--emit"])
+        #expect(first.status == 1 && first.output.contains("emitted 5 reconciled events"), "\(first.output)")
+        let mails = try await smtp.waitForMessages(3)
+        #expect(Set(mails.flatMap(\.rcptTos)) == Set(indexes.map { "u\($0)@example.com" }))
+        for mail in mails {
+            let index = try #require(indexes.first { mail.rcptTos == ["u\($0)@example.com"] })
+            let text = try #require(mail.text)
+            for part in ["IOS-\(index)", "AND-\(index)", "QR-\(index)", "CODE-\(index)"] {
+                #expect(text.contains(part), "\(part) in the mail to u\(index)")
+            }
+            #expect(mail.tls)
+        }
+        #expect(api.requests.filter { $0.hasSuffix("/credentials") }.count == 3)
+        try await eventuallyAsync("the three deliveries succeeded") {
+            try await fixture.deliveries(DeliveryFilter()).filter { $0.status == .succeeded }.count == 3
+        }
+
+        // A second run finds them stored and emits nothing; the late genuine webhook is kept, never mailed.
+        let second = try await reconcile(fixture, api: api, ["--emit"])
+        #expect(second.status == 0 && second.output.contains("emitted 0 reconciled events"), "\(second.output)")
+        let late = SampleEvents.subscription(
+            id: "evt_late_7", subscription: "sub_007", sim: #"{"object":"sim","id":"sim_7","type":"eSIM"}"#,
+            user: #"{"object":"user","id":"usr_7","email":"u7@example.com","fullName":"User Seven"}"#)
+        #expect(try await fixture.post(late, to: address) == 202)
+        let stored = try await fixture.cli(["events", "show", "evt_late_7", "--json"])
+        let detail = try JSONDecoder().decode(EventDetailView.self, from: Data(stored.output.utf8))
+        #expect(
+            detail.supersededBy == StandIn.id(type: "com.gigs.subscription.activated", resource: "sub_007").rawValue)
+        #expect(detail.deliveries.isEmpty)
+        try await Task.sleep(for: .seconds(2))
+        #expect(smtp.messages.count == 3, "nobody is mailed twice")
+        #expect(api.requests.filter { $0.hasSuffix("/credentials") }.count == 3)
+        for index in indexes { #expect(!daemon.log.contains("CODE-\(index)")) }
+        try await daemon.stop()
+    }
+
     @Test(
         "Missing activations and applied changes are named exactly, across pages; the listing stops at the window",
         arguments: Backend.allCases)
