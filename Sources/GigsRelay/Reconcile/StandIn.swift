@@ -21,6 +21,12 @@ public enum StandIn {
         return EventID(idPrefix + code.prefix(16).lowercaseHex)
     }
 
+    /// Whether a stored event of a stand-in's type and subject is the genuine event it stands in for:
+    /// received (not a stand-in) and about `resource` (its `data.id`).
+    static func isGenuine(id: EventID, body: [UInt8], for resource: String) -> Bool {
+        !isStandIn(id) && (try? EventEnvelope.decode(body))?.resource == resource
+    }
+
     /// Whether `id` is a stand-in's.
     public static func isStandIn(_ id: EventID) -> Bool {
         id.rawValue.hasPrefix(idPrefix)

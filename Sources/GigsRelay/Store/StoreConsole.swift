@@ -40,7 +40,8 @@ public protocol StoreConsole: AnyObject, Sendable {
     /// Stored events of an exact type received in `[since, until)`, oldest first, for a replay.
     func replayCandidates(type: String, since: Date, until: Date?) async throws(StoreError) -> [ReplayCandidate]
     /// Stores reconciliation's stand-ins (``StandIn``), each with its deliveries pending, unless an event
-    /// with its id is stored already; returns, for each, whether it was stored now.
+    /// with its id, or the genuine event it stands in for, is stored already (checked under a lock that
+    /// appends of the genuine event wait for); returns, for each, whether it was stored now.
     func appendStandIns(_ events: [(event: VerifiedEvent, deliveries: [NewDelivery])]) async throws(StoreError)
         -> [Bool]
     /// Records the start of a reconciliation run and returns its id, when `isDue` says so of the newest

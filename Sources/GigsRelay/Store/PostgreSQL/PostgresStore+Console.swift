@@ -238,17 +238,41 @@ extension PostgresStore {
         var stored: [Bool] = []
         for start in stride(from: 0, to: events.count, by: StoreMaintenance.batchSize) {
             let batch = Array(events[start..<min(start + StoreMaintenance.batchSize, events.count)])
-            // The append's own statement, with every delivery pending: nothing is leased from here.
-            let statement = InsertEvents(batch, leases: batch.map { $0.deliveries.map { _ in nil } })
             let logger = logger
             let (inserted, pending) = try await write { client in
-                var inserted: Set<String> = []
-                var pending: Int64 = 0
-                for try await (id, _, queued, _, _) in try await client.execute(statement, logger: logger) {
-                    inserted.insert(id)
-                    pending = queued
+                try await client.withTransaction(logger: logger) { connection in
+                    // Appends wait while this holds (ROW EXCLUSIVE conflicts with it), so the genuine event
+                    // stored since the run looked is seen here, and one stored after sees the stand-in
+                    // and is dispatched nowhere. Held for this batch's few statements only.
+                    try await connection.query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", logger: logger)
+                    var absent: [(event: VerifiedEvent, deliveries: [NewDelivery])] = []
+                    for entry in batch {
+                        if let subject = entry.event.subject, let resource = entry.event.resource {
+                            let query = PostgresQuery(
+                                unsafeSQL: StandInSQL.genuineCandidates,
+                                binds: Self.binds(subject.postgresText, entry.event.type.postgresText))
+                            var genuine = false
+                            for try await (id, body) in try await connection.query(query, logger: logger).decode(
+                                (String, ByteBuffer).self)
+                            where StandIn.isGenuine(id: EventID(id), body: Array(body.readableBytesView), for: resource)
+                            {
+                                genuine = true
+                            }
+                            if genuine { continue }
+                        }
+                        absent.append(entry)
+                    }
+                    var inserted: Set<String> = []
+                    var pending: Int64 = 0
+                    guard !absent.isEmpty else { return (inserted, pending) }
+                    // The append's own statement, with every delivery pending: nothing is leased from here.
+                    let statement = InsertEvents(absent, leases: absent.map { $0.deliveries.map { _ in nil } })
+                    for try await (id, _, queued, _, _) in try await connection.execute(statement, logger: logger) {
+                        inserted.insert(id)
+                        pending = queued
+                    }
+                    return (inserted, pending)
                 }
-                return (inserted, pending)
             }
             stored += batch.map { inserted.contains($0.event.id.rawValue.postgresText) }
             if pending > 0 { notifyOtherInstances() }

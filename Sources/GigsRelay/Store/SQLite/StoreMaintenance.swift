@@ -227,6 +227,17 @@ public final class StoreMaintenance {
                 let insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
                 var stored: [Bool] = []
                 for (event, deliveries) in batch {
+                    // The genuine event stored since the run looked (under the write lock, so the writer's
+                    // append of it either came before this or sees the stand-in and dispatches nothing).
+                    if let subject = event.subject, let resource = event.resource {
+                        let candidates = try connection.rows(
+                            StandInSQL.genuineCandidates, [.text(subject), .text(event.type)]
+                        ) { row in (EventID(row.text(at: 0) ?? ""), row.bytes(at: 1)) }
+                        if candidates.contains(where: { StandIn.isGenuine(id: $0.0, body: $0.1, for: resource) }) {
+                            stored.append(false)
+                            continue
+                        }
+                    }
                     try insertEvent.insertEvent(event)
                     guard connection.changes == 1 else {
                         stored.append(false)
@@ -247,7 +258,6 @@ public final class StoreMaintenance {
         return stored
     }
 
-    /// Runs `body` in an immediate transaction; rolls back when it fails.
     /// Records the start of a run when `isDue` says so of the last run of `trigger`: the read and the
     /// insert are one write transaction, so of two processes asking at once one starts.
     public func startReconcileRun(
@@ -284,6 +294,7 @@ public final class StoreMaintenance {
             result: row.text(at: 6))
     }
 
+    /// Runs `body` in an immediate transaction; rolls back when it fails.
     private func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
         do throws(SQLiteError) {
             try connection.execute("BEGIN IMMEDIATE")
