@@ -16,6 +16,7 @@ Usage: Tests/Browser/console_test.py [--binary .build/debug/gigs-relay] [--updat
 """
 import argparse
 import datetime
+import http.server
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -86,6 +88,36 @@ receiver = subprocess.Popen(
 children.append(receiver)
 receiver_port = int(receiver.stdout.readline().split()[1])
 
+# The Gigs API (a fake, as the only remote part): no subscriptions, and one applied subscription change
+# whose webhook never came, so [reconcile] finds it missing and stores a stand-in (routed nowhere).
+applied = (datetime.datetime.now(tz=datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime(
+    "%Y-%m-%dT%H:%M:%SZ")
+gigs_lists = {
+    "/projects/dev-project/subscriptions": [],
+    "/projects/dev-project/subscriptionChanges": [{
+        "object": "subscriptionChange", "id": "sch_browser", "status": "applied", "subscription": "sub_browser_c",
+        "createdAt": applied, "appliedAt": applied}],
+}
+
+
+class GigsAPI(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        items = gigs_lists.get(self.path.split("?")[0])
+        body = json.dumps({"object": "list", "items": items, "moreItemsAfter": None} if items is not None
+                          else {"object": "error", "type": "not_found", "message": "no such list"}).encode()
+        self.send_response(200 if items is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *arguments):
+        pass
+
+
+gigs_api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GigsAPI)
+threading.Thread(target=gigs_api.serve_forever, daemon=True).start()
+
 with open(os.path.join(work, "gigs-relay.toml"), "w") as f:
     f.write(f"""
 [server]
@@ -106,11 +138,18 @@ secret = "env:ACTION_SECRET"
 [[routes]]
 events = ["com.gigs.subscription.*"]
 actions = ["backend"]
+[gigs]
+api_url = "http://127.0.0.1:{gigs_api.server_address[1]}"
+project = "dev-project"
+token = "env:GIGS_API_TOKEN"
+[reconcile]
+emit = true
 """)
 daemon_log = open(os.path.join(work, "daemon.log"), "w")
 daemon = subprocess.Popen(
     [binary, "serve", "--config", os.path.join(work, "gigs-relay.toml")], cwd=work,
-    env=dict(os.environ, ADMIN_TOKEN=admin_token, GIGS_WEBHOOK_SECRET=webhook_secret, ACTION_SECRET=action_secret),
+    env=dict(os.environ, ADMIN_TOKEN=admin_token, GIGS_WEBHOOK_SECRET=webhook_secret, ACTION_SECRET=action_secret,
+             GIGS_API_TOKEN="gigs-browser-token"),
     stdout=daemon_log, stderr=subprocess.STDOUT)
 children.append(daemon)
 
@@ -235,6 +274,19 @@ try:
     eventually("the event page lists the replay", lambda: (
         driver.refresh() or "(replay)" in driver.find_element(By.TAG_NAME, "main").text))
     shot("event-replayed")
+
+    # Reconciliation: the schedule's first run found the change Gigs never told about and stored its
+    # stand-in; the page links to it.
+    driver.find_element(By.LINK_TEXT, "Reconciliation").click()
+    wait.until(lambda d: heading() == "Reconciliation")
+    wait.until(lambda d: driver.refresh() or "complete" in d.find_element(By.CSS_SELECTOR, "table.reconciliation").text)
+    runs = driver.find_element(By.CSS_SELECTOR, "table.reconciliation").text
+    assert "schedule" in runs and "sch_browser" in runs and "com.gigs.subscriptionChange.applied" in runs, runs
+    shot("reconciliation")
+    driver.find_element(By.LINK_TEXT, "stand-in").click()
+    wait.until(lambda d: heading().startswith("Event evt_reconciled_"))
+    assert "sch_browser" in driver.find_element(By.ID, "payload").text
+    assert driver.find_elements(By.CSS_SELECTOR, "dd.reconciled"), "the event page says it was reconciled"
 
     # No page broke the Content-Security-Policy (the overview's script, the stylesheet).
     driver.get(f"{base}/console/overview")

@@ -171,6 +171,27 @@ struct ConfigurationTests {
         #expect(!inURL.description.contains("s3cret-pw"))
     }
 
+    @Test("[reconcile]: an empty table is every default; spans are checked; it needs [gigs]")
+    func reconcileSection() throws {
+        let base = "[webhook]\nsecrets = [\"env:A\"]\n"
+        let gigs = "[gigs]\nproject = \"p1\"\ntoken = \"env:T\"\n"
+        #expect(try RelayConfiguration(toml: base + gigs).reconcile == nil)
+        let defaults = try #require(try RelayConfiguration(toml: base + gigs + "[reconcile]\n").reconcile)
+        #expect(defaults.interval == 3_600_000 && defaults.since == 72 * 3_600_000)
+        #expect(!defaults.emit && defaults.maxPages == 1000)
+        let set = try #require(
+            try RelayConfiguration(
+                toml: base + gigs + "[reconcile]\ninterval = \"90m\"\nsince = \"7d\"\nemit = true\nmax_pages = 5\n"
+            ).reconcile)
+        #expect(set.interval == 5_400_000 && set.since == 7 * 86_400_000 && set.emit && set.maxPages == 5)
+        #expect(error(base + "[reconcile]\n")?.key == "reconcile")
+        #expect(error(base + gigs + "[reconcile]\ninterval = \"30s\"\n")?.key == "reconcile.interval")
+        #expect(error(base + gigs + "[reconcile]\nsince = \"3 days\"\n")?.key == "reconcile.since")
+        #expect(error(base + gigs + "[reconcile]\nevery = \"1h\"\n")?.key == "reconcile.every")
+        let effective = try RelayConfiguration(toml: base + gigs + "[reconcile]\ninterval = \"90m\"\n").effectiveTOML
+        #expect(effective.contains("[reconcile]\ninterval = \"90m\"\nsince = \"3d\""))
+    }
+
     @Test("Invalid TOML is reported")
     func invalidTOML() throws {
         let failure = try #require(error("[server\nlisten = 1"))

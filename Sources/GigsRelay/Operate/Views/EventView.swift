@@ -12,7 +12,7 @@ public struct EventView: Codable, Sendable, Equatable {
     public var time: String?
     public var subject: String?
     /// Whether it is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API by
-    /// `gigs-relay reconcile --emit`, not received. Its id says so.
+    /// reconciliation (`gigs-relay reconcile --emit`, `[reconcile]`), not received. Its id says so.
     public var reconciled: Bool { StandIn.isStandIn(EventID(id)) }
 
     public init(_ event: StoredEvent) {
