@@ -388,12 +388,13 @@ extension StoreConformance {
             #expect(finished.result?.resourcesRead == 400 && finished.result?.apiErrors == 2)
             #expect(runs.first?.state == "running" && runs.first?.trigger == .command)
             // Within the interval of a complete run nothing is due; after it, the next starts.
+            let later = unixMilliseconds() + 3_600_000
             #expect(
                 try await first.startReconcileRun(
                     .schedule, instance: "a", when: { schedule.isDue(after: $0, now: now + 60_000) }) == nil)
             #expect(
                 try await first.startReconcileRun(
-                    .schedule, instance: "a", when: { schedule.isDue(after: $0, now: now + 3_600_000) }) != nil)
+                    .schedule, instance: "a", when: { schedule.isDue(after: $0, now: later) }) != nil)
             await first.close()
             await second.close()
         }
