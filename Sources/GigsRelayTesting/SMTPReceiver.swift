@@ -41,6 +41,20 @@ public final class SMTPReceiver: Sendable {
     /// The PEM certificate the server presents, for `smtp.ca_file`.
     public var certificatePath: String { directory.file("cert.pem") }
 
+    /// `[smtp]` for this server: its port and login (the password from `$SMTP_PASSWORD`), trusting its
+    /// certificate unless `trustCertificate` is false.
+    public func configurationTOML(from: String, trustCertificate: Bool = true) -> String {
+        """
+        [smtp]
+        host = "127.0.0.1"
+        port = \(port)
+        username = "\(username)"
+        password = "env:SMTP_PASSWORD"
+        from = "\(from)"
+        \(trustCertificate ? "ca_file = \"\(certificatePath)\"" : "")
+        """
+    }
+
     /// - Parameters:
     ///   - tls: offer (and require) STARTTLS.
     ///   - authenticate: require AUTH as ``username``/``password``.

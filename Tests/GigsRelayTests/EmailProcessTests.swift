@@ -16,13 +16,7 @@ struct EmailProcessTests {
                 max_attempts = \(maxAttempts)
                 backoff_initial_ms = 50
                 backoff_max_ms = 200
-                [smtp]
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                username = "\(smtp.username)"
-                password = "env:SMTP_PASSWORD"
-                from = "Gigs Relay <relay@example.com>"
-                \(trustCertificate ? "ca_file = \"\(smtp.certificatePath)\"" : "")
+                \(smtp.configurationTOML(from: "Gigs Relay <relay@example.com>", trustCertificate: trustCertificate))
                 [actions.ops]
                 kind = "email"
                 to = ["Ops Team <ops@example.com>", "oncall@example.com"]

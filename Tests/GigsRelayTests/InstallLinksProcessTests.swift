@@ -117,13 +117,7 @@ struct InstallLinksProcessTests {
                 api_url = "\(api.url)"
                 project = "\(api.project)"
                 token = "env:GIGS_API_TOKEN"
-                [smtp]
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                username = "\(smtp.username)"
-                password = "env:SMTP_PASSWORD"
-                from = "Example Mobile <noreply@example.com>"
-                ca_file = "\(smtp.certificatePath)"
+                \(smtp.configurationTOML(from: "Example Mobile <noreply@example.com>"))
                 [actions.install-links]
                 kind = "esim-install-links"
                 channel = "email"

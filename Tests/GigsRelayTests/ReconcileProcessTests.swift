@@ -219,13 +219,7 @@ struct ReconcileProcessTests {
         let fixture = try await seededFixture(
             api, backend: backend,
             more: """
-                [smtp]
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                username = "\(smtp.username)"
-                password = "env:SMTP_PASSWORD"
-                from = "Example Mobile <noreply@example.com>"
-                ca_file = "\(smtp.certificatePath)"
+                \(smtp.configurationTOML(from: "Example Mobile <noreply@example.com>"))
                 [actions.install-links]
                 kind = "esim-install-links"
                 channel = "email"

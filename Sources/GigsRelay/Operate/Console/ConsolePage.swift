@@ -229,11 +229,13 @@ struct ReconciliationContent {
             state = run.state
             let result = run.result
             incomplete = result?.incomplete
-            resourcesRead = result.map { "\($0.resourcesRead)" } ?? "–"
-            expected = result.map { "\($0.expected)" } ?? "–"
-            found = result.map { "\($0.found)" } ?? "–"
+            // A count of the result, or a dash while the run has none.
+            let count = { (value: (Reconciliation) -> Int?) in result.flatMap(value).map(String.init) ?? "–" }
+            resourcesRead = count(\.resourcesRead)
+            expected = count(\.expected)
+            found = count(\.found)
             missingCount = run.missingCount
-            emitted = result?.emitted.map { "\($0)" } ?? "–"
+            emitted = count(\.emitted)
             let emittedAny = result?.emitted != nil
             missing = (result?.missing ?? []).map { missing in
                 Missing(
