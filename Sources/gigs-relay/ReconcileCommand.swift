@@ -64,9 +64,15 @@ struct ReconcileCommand: AsyncParsableCommand {
         let result: Reconciliation
         do {
             result = try await withConsole(configuration) { console in
-                // Recorded like the schedule's runs, for the console and the operator API.
-                let run = try await console.startReconcileRun(
-                    .command, instance: ReconcileRun.thisInstance, when: { _ in true })
+                // Recorded like the schedule's runs, for the console and the operator API; a store this
+                // command may only read does not stop it.
+                var run: Int64?
+                do {
+                    run = try await console.startReconcileRun(
+                        .command, instance: ReconcileRun.thisInstance, when: { _ in true })
+                } catch {
+                    Terminal.error("cannot record this run in the store (it goes on): \(error)")
+                }
                 let reconciler = Reconciler(api: api, store: console, maximumPages: maxPages)
                 var result = try await reconciler.run(since: start)
                 if emit {
@@ -74,7 +80,13 @@ struct ReconcileCommand: AsyncParsableCommand {
                         &result, project: gigs.project, routes: configuration.routes, settings: configuration.actions,
                         now: unixMilliseconds())
                 }
-                if let run { try await console.finishReconcileRun(run, result: result) }
+                if let run {
+                    do {
+                        try await console.finishReconcileRun(run, result: result)
+                    } catch {
+                        Terminal.error("cannot record this run's result in the store: \(error)")
+                    }
+                }
                 return result
             }
         } catch {

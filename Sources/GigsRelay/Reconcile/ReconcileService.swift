@@ -19,6 +19,9 @@ struct ReconcileService: Service {
     /// Missing events logged one line each per run; the summary line counts them all.
     static let loggedMissing = 100
 
+    /// A store that cannot be asked (down, full) is said once a minute, not every tick.
+    let startFailures = LogThrottle(limit: 1, interval: .seconds(60))
+
     let configuration: ReconcileConfiguration
     let console: any StoreConsole
     let live: LiveSettings
@@ -62,7 +65,9 @@ struct ReconcileService: Service {
             else { return nil }
             id = started
         } catch {
-            logger.warning("Cannot start a reconciliation run", metadata: [LogKey.error: "\(error)"])
+            startFailures.log(
+                logger: logger, level: .warning, "Cannot start a reconciliation run",
+                metadata: [LogKey.error: "\(error)"])
             return nil
         }
         logger.info("Reconciliation run started", metadata: [LogKey.reconcileRun: "\(id)"])
@@ -122,6 +127,16 @@ struct ReconcileService: Service {
 }
 
 extension ReconcileRun {
-    /// This process, as runs record who ran them: `HOST:PID`.
-    public static let thisInstance = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    /// This process, as runs record who ran them: `HOST:PID` (the host name as the kernel has it; no
+    /// lookup that could wait on DNS).
+    public static let thisInstance: String = {
+        var name = [UInt8](repeating: 0, count: 256)
+        let named = name.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                chars.baseAddress.map { gethostname($0, chars.count - 1) == 0 } ?? false
+            }
+        }
+        let host = named ? String(decoding: name.prefix { $0 != 0 }, as: UTF8.self) : "unknown"
+        return "\(host):\(ProcessInfo.processInfo.processIdentifier)"
+    }()
 }

@@ -24,7 +24,12 @@ public enum StandIn {
     /// Whether a stored event of a stand-in's type and subject is the genuine event it stands in for:
     /// received (not a stand-in) and about `resource` (its `data.id`).
     static func isGenuine(id: EventID, body: [UInt8], for resource: String) -> Bool {
-        !isStandIn(id) && (try? EventEnvelope.decode(body))?.resource == resource
+        genuineResource(id: id, body: body) == resource
+    }
+
+    /// The resource (`data.id`) a stored event is the genuine event about; nil for a stand-in.
+    static func genuineResource(id: EventID, body: [UInt8]) -> String? {
+        isStandIn(id) ? nil : (try? EventEnvelope.decode(body))?.resource
     }
 
     /// Whether `id` is a stand-in's.

@@ -245,22 +245,28 @@ extension PostgresStore {
                     // stored since the run looked is seen here, and one stored after sees the stand-in
                     // and is dispatched nowhere. Held for this batch's few statements only.
                     try await connection.query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", logger: logger)
-                    var absent: [(event: VerifiedEvent, deliveries: [NewDelivery])] = []
-                    for entry in batch {
-                        if let subject = entry.event.subject, let resource = entry.event.resource {
-                            let query = PostgresQuery(
-                                unsafeSQL: StandInSQL.genuineCandidates,
-                                binds: Self.binds(subject.postgresText, entry.event.type.postgresText))
-                            var genuine = false
-                            for try await (id, body) in try await connection.query(query, logger: logger).decode(
-                                (String, ByteBuffer).self)
-                            where StandIn.isGenuine(id: EventID(id), body: Array(body.readableBytesView), for: resource)
+                    let asked = batch.filter { $0.event.subject != nil && $0.event.resource != nil }
+                    var genuine: Set<String> = []
+                    if !asked.isEmpty {
+                        let query = PostgresQuery(
+                            unsafeSQL: StandInSQL.genuineCandidatesOfBatch,
+                            binds: Self.binds(
+                                asked.map { ($0.event.subject ?? "").postgresText },
+                                asked.map { $0.event.type.postgresText }))
+                        // A stored event of a stand-in's type and subject stands for the stand-in whose
+                        // resource is its data.id: keyed by type and resource.
+                        for try await (id, body, _, type) in try await connection.query(query, logger: logger).decode(
+                            (String, ByteBuffer, String, String).self)
+                        {
+                            if let resource = StandIn.genuineResource(
+                                id: EventID(id), body: Array(body.readableBytesView))
                             {
-                                genuine = true
+                                genuine.insert("\(type)\n\(resource)")
                             }
-                            if genuine { continue }
                         }
-                        absent.append(entry)
+                    }
+                    let absent = batch.filter { entry in
+                        entry.event.resource.map { !genuine.contains("\(entry.event.type)\n\($0)") } ?? true
                     }
                     var inserted: Set<String> = []
                     var pending: Int64 = 0
