@@ -32,7 +32,7 @@ import uuid
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -209,8 +209,23 @@ try:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
                               options=options)
-    # A page being replaced by the next one leaves the element just found stale: look again.
-    wait = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])
+    # A page being replaced by the next one leaves the element just found stale, or (chromedriver's
+    # other way of saying so) "Node with given id does not belong to the document": look again.
+    class Wait:
+        def __init__(self):
+            self.inner = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])
+
+        def until(self, condition):
+            def settled(d):
+                try:
+                    return condition(d)
+                except WebDriverException as error:
+                    if "does not belong to the document" in str(error):
+                        return False
+                    raise
+            return self.inner.until(settled)
+
+    wait = Wait()
 
     def shot(name):
         driver.save_screenshot(os.path.join(screenshots, f"{name}.png"))

@@ -306,7 +306,9 @@ struct ReconcileProcessTests {
         #expect(recent.output.contains(" 0 missing"))
     }
 
-    @Test("The API failing mid-listing (500, 429 with Retry-After, no answer): exit 2 with the partial result")
+    @Test(
+        "The API failing mid-listing (500, 429 with Retry-After, no answer): exit 2 with the partial result, only what was read emitted"
+    )
     func partialWhenTheAPIFails() async throws {
         let api = try await Self.api(pageLimit: 100)
         let fixture = try await seededFixture(api, backend: .sqlite)
@@ -314,7 +316,7 @@ struct ReconcileProcessTests {
         api.fail(after: 1, with: [(500, 0), (429, 1), (0, 10)])
 
         let started = ContinuousClock.now
-        let result = try await reconcile(fixture, api: api, ["--json"])
+        let result = try await reconcile(fixture, api: api, ["--json", "--emit"])
         #expect(result.status == 2, "\(result.output)")
         #expect(ContinuousClock.now - started > .seconds(1), "waited as Retry-After said")
         let jsonLine = try #require(result.output.split(separator: "\n").first { $0.hasPrefix("{") })
@@ -324,5 +326,9 @@ struct ReconcileProcessTests {
         #expect(partial.resourcesRead == 100)
         #expect(partial.missing.map(\.resource) == ["sub_007"])
         #expect(result.output.contains("could not be read completely"))
+        // What was read is emitted; nothing for the pages that were not.
+        #expect(partial.emitted == 1)
+        let standIns = try await fixture.reading { try await $0.events(EventFilter(idPrefix: "evt_reconciled_")) }
+        #expect(standIns.map(\.subject) == ["sub_007"])
     }
 }
