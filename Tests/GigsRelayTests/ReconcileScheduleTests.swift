@@ -151,6 +151,25 @@ struct ReconcileScheduleTests {
         try await daemon.stop()
     }
 
+    @Test(
+        "A run under way when the daemon stops is recorded as stopped, so the next start does not wait for it",
+        arguments: Backend.allCases)
+    func shutdownRecordsTheRun(backend: Backend) async throws {
+        let api = try await ReconcileProcessTests.api(pageLimit: 100)
+        let fixture = try await reconcile.seededFixture(api, backend: backend, more: "[reconcile]\n")
+        defer { fixture.directory.remove() }
+        api.fail(after: 0, with: [(0, 30)])  // the first page never answers
+        let (daemon, _) = try await fixture.start(environment: ["GIGS_API_TOKEN": api.token])
+        _ = try await scheduledRuns(fixture) { !$0.isEmpty }
+        try await daemon.stop()
+        let runs = try await scheduledRuns(fixture) { _ in true }
+        #expect(runs.count == 1 && runs[0].state == "incomplete", "\(runs)")
+        #expect(runs[0].result?.incomplete?.contains("shutdown") == true, "\(runs)")
+        // Restarted: due again 15 s after it ended, not only once it counts as abandoned (30 minutes).
+        let schedule = ReconcileSchedule(interval: 3_600_000, retry: 15_000, abandonedAfter: 1_800_000)
+        #expect(schedule.isDue(after: runs[0], now: (runs[0].finishedAt ?? 0) + 15_000))
+    }
+
     /// A console session's cookie header, signed in with ``token``.
     func signIn(_ fixture: DaemonFixture, at address: String) async throws -> [String: String] {
         let form = try await fixture.exchange("/console/sign-in", from: address)

@@ -89,7 +89,10 @@ struct ReconcileService: Service {
         }
         report(result, run: id)
         do {
-            try await console.finishReconcileRun(id, result: result)
+            // Recorded even when shutdown cancelled the run (a task of its own is not cancelled with it);
+            // an unrecorded run would hold the schedule until it counts as abandoned.
+            let (console, finished) = (console, result)
+            try await Task { try await console.finishReconcileRun(id, result: finished) }.value
         } catch {
             logger.warning(
                 "Cannot record a reconciliation run",
