@@ -74,7 +74,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                     Terminal.error("cannot record this run in the store (it goes on): \(error)")
                 }
                 let reconciler = Reconciler(api: api, store: console, maximumPages: maxPages)
-                var result = try await reconciler.run(since: start)
+                var result = try await reconciler.run(since: start, forEmit: emit)
                 if emit {
                     try await reconciler.emit(
                         &result, project: gigs.project, routes: configuration.routes, settings: configuration.actions,

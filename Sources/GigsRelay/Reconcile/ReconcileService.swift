@@ -74,7 +74,7 @@ struct ReconcileService: Service {
         let reconciler = Reconciler(api: api, store: console, maximumPages: configuration.maxPages)
         var result: Reconciliation
         do {
-            result = try await reconciler.run(since: now - configuration.since)
+            result = try await reconciler.run(since: now - configuration.since, forEmit: configuration.emit)
             if configuration.emit, !result.missing.isEmpty {
                 try await reconciler.emit(
                     &result, project: api.project, routes: snapshot.routes, settings: snapshot.settings,

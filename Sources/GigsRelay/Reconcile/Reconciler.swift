@@ -38,7 +38,11 @@ public struct Reconciler: Sendable {
     static let longestWait = Duration.seconds(30)
 
     /// Reconciles the resources created and the states reached at or after `since` (Unix ms).
-    public func run(since: Int64) async throws(StoreError) -> Reconciliation {
+    ///
+    /// - Parameter forEmit: keep each missing event's resource (``Reconciliation/Missing/data``), which
+    ///   ``emit(_:project:routes:settings:now:)`` needs; without it a run's memory does not grow with what
+    ///   it finds missing.
+    public func run(since: Int64, forEmit: Bool = false) async throws(StoreError) -> Reconciliation {
         var result = Reconciliation(since: Timestamp.iso8601(milliseconds: since))
         var collections: [String] = []
         for rule in rules where !collections.contains(rule.collection) { collections.append(rule.collection) }
@@ -65,7 +69,7 @@ public struct Reconciler: Sendable {
                     }
                     result.resourcesRead += 1
                     for rule in applicable {
-                        try await check(item, against: rule, since: since, into: &result)
+                        try await check(item, against: rule, since: since, keeping: forEmit, into: &result)
                     }
                 }
                 guard let next = page.moreItemsAfter, !page.items.isEmpty else { break listing }
@@ -76,8 +80,8 @@ public struct Reconciler: Sendable {
         return result
     }
 
-    /// Stores a stand-in (``StandIn``) for each event in `result.missing`, routed by `routes` like a
-    /// webhook, and counts them in `result`: stored now, or by an earlier run (the same id).
+    /// Stores a stand-in (``StandIn``) for each event in `result.missing` (of a run `forEmit`), routed by
+    /// `routes` like a webhook, and counts them in `result`: stored now, or by an earlier run (the same id).
     public func emit(
         _ result: inout Reconciliation, project: String, routes: [RouteConfiguration],
         settings: [String: ActionConfiguration], now: Int64
@@ -111,9 +115,10 @@ public struct Reconciler: Sendable {
     }
 
     /// Counts the event `rule` implies for `item`, when it does, as found or missing.
-    private func check(_ item: JSONValue, against rule: ReconcileRule, since: Int64, into result: inout Reconciliation)
-        async throws(StoreError)
-    {
+    private func check(
+        _ item: JSONValue, against rule: ReconcileRule, since: Int64, keeping keepsData: Bool,
+        into result: inout Reconciliation
+    ) async throws(StoreError) {
         // Gigs ids are at most 64 characters: anything much longer is not one.
         guard let id = item["id"]?.string, id.utf8.count <= 255, let time = rule.stateTime(of: item), time >= since
         else { return }
@@ -128,7 +133,7 @@ public struct Reconciler: Sendable {
             Reconciliation.Missing(
                 resource: id, type: rule.impliedType, time: at,
                 reason: "\(rule.resource) \(id) \(state) since \(at); no \(rule.impliedType) event about it is stored",
-                data: item))
+                data: keepsData ? item : nil))
     }
 
     /// Whether the store holds the event `rule` implies for the resource.
