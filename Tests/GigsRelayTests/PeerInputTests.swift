@@ -27,6 +27,11 @@ struct PeerInputTests {
         #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == .zero)
         #expect(RetryAfter.parse("Sunday, 06-Nov-94 08:49:37 GMT", now: now) == .zero)
         #expect(RetryAfter.parse("Sun Nov  6 08:49:37 1994", now: now) == .zero)
+        // Invalid UTF-8 the fuzzer found (Tests/Fuzz/crashes/crash-c4174ccd…): Foundation's DateFormatter
+        // trapped on it.
+        let fuzzed = String(decoding: [0x90, 0x0D, 0x0A, 0x20, 0xDD, 0x84], as: UTF8.self)
+        #expect(RetryAfter.parse(fuzzed, now: now) == nil)
+        #expect(RetryAfter.parse("Sun, 06 Nov 1994 08:49:37 GMT\u{301}", now: now) == nil)
         let future = Date(timeInterval: 90, since: now)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

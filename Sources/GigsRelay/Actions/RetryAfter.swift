@@ -48,6 +48,9 @@ public enum RetryAfter {
     ]
 
     private static func httpDate(_ text: String) -> Date? {
+        // An HTTP-date is printable ASCII. Foundation's DateFormatter traps on some other text (a fuzzed
+        // header of invalid UTF-8 stopped the process in CFRange), so nothing else reaches it.
+        guard text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else { return nil }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
