@@ -2,6 +2,7 @@
 # a signing key, and starts the daemon on a configuration whose extra TOML the caller gives.
 #
 # `BENCH_BINARY=PATH` runs that binary instead of building the working tree's release.
+# `BENCH_STORE_TOML=TEXT` adds keys to `[store]` (Benchmarks/encryption.sh: `encryption_key = "env:…"`).
 # After `bench_setup PACKAGES…`: $binary, $work, $key_hex, $port. After `bench_start_daemon "TOML"`:
 # $daemon, listening on 127.0.0.1:$port. Everything is stopped and removed on exit.
 
@@ -34,6 +35,7 @@ bench_start_daemon() { # extra TOML appended to the configuration
 listen = "127.0.0.1:$port"
 [store]
 path = "$work/var/bench.sqlite3"
+${BENCH_STORE_TOML:-}
 [webhook]
 secrets = ["env:BENCH_SECRET"]
 [log]

@@ -21,11 +21,17 @@ public struct DaemonFixture: Sendable {
 
     /// The PostgreSQL store, when the fixture uses one instead of the SQLite file.
     public let postgres: (url: String, password: String)?
+    /// The store's encryption key (`store.encryption_key = "env:GIGS_STORE_KEY"`), when it has one.
+    public let storeKey: StoreKey?
+
+    /// The store's keys, as the daemon and the CLI read them.
+    public var sealer: PayloadSealer { PayloadSealer(current: storeKey, previous: []) }
 
     /// Environment giving the daemon its secrets the way operators do: variables named by the config.
     public var environment: [String: String] {
         var environment = ["GIGS_WEBHOOK_SECRET": signer.encodedSecret]
         if let postgres { environment["GIGS_STORE_PASSWORD"] = postgres.password }
+        if let storeKey { environment["GIGS_STORE_KEY"] = Self.base64(storeKey) }
         return environment
     }
 
@@ -35,20 +41,24 @@ public struct DaemonFixture: Sendable {
     ///   - postgres: a PostgreSQL store (`store.url`, and the password, given as `env:GIGS_STORE_PASSWORD`)
     ///     instead of the SQLite file.
     ///   - storeTOML: more `[store]` keys.
+    ///   - storeKey: an encryption key for the store, given as `env:GIGS_STORE_KEY`.
     public init(
         logLevel: String = "info",
         logFormat: String = "text",
         serverTOML: String = "",
         extraTOML: String = "",
         postgres: (url: String, password: String)? = nil,
-        storeTOML: String = ""
+        storeTOML: String = "",
+        storeKey: StoreKey? = nil
     ) throws {
         self.postgres = postgres
+        self.storeKey = storeKey
+        let keyTOML = storeKey == nil ? "" : "encryption_key = \"env:GIGS_STORE_KEY\"\n"
         let store =
             if let postgres {
-                "url = \"\(postgres.url)\"\npassword = \"env:GIGS_STORE_PASSWORD\"\n\(storeTOML)"
+                "url = \"\(postgres.url)\"\npassword = \"env:GIGS_STORE_PASSWORD\"\n\(keyTOML)\(storeTOML)"
             } else {
-                "path = \"var/events.sqlite3\"\n\(storeTOML)"
+                "path = \"var/events.sqlite3\"\n\(keyTOML)\(storeTOML)"
             }
         configPath = try directory.write(
             "gigs-relay.toml",
@@ -74,7 +84,8 @@ public struct DaemonFixture: Sendable {
         logLevel: String = "info",
         serverTOML: String = "",
         extraTOML: String = "",
-        storeTOML: String = ""
+        storeTOML: String = "",
+        storeKey: StoreKey? = nil
     ) throws {
         var postgres: (url: String, password: String)?
         if backend == .postgresql {
@@ -83,8 +94,11 @@ public struct DaemonFixture: Sendable {
         }
         try self.init(
             logLevel: logLevel, serverTOML: serverTOML, extraTOML: extraTOML, postgres: postgres,
-            storeTOML: storeTOML)
+            storeTOML: storeTOML, storeKey: storeKey)
     }
+
+    /// A key's bytes in base64, as `encryption_key` reads them.
+    public static func base64(_ key: StoreKey) -> String { Data(key.bytes).base64EncodedString() }
 
     /// Which backend the fixture's store is.
     public var backend: Backend { postgres == nil ? .sqlite : .postgresql }
@@ -101,7 +115,7 @@ public struct DaemonFixture: Sendable {
 
     /// Opens the store as the CLI does (beside a running daemon); close it after use.
     public func console() async throws -> any StoreConsole {
-        try await location.openConsole(environment: environment, logger: StoreUnderTest.logger)
+        try await location.openConsole(environment: environment, logger: StoreUnderTest.logger, sealer: sealer)
     }
 
     /// Runs `body` with the store opened as the CLI does, and closes it.
@@ -130,7 +144,7 @@ public struct DaemonFixture: Sendable {
     /// Writes to the store through ``EventLog`` while the daemon is not running (SQLite allows one
     /// writer process), creating and migrating it when needed.
     public func seed(_ body: (any EventLog) async throws -> Void) async throws {
-        let log = try await location.openLog(environment: environment, logger: StoreUnderTest.logger)
+        let log = try await location.openLog(environment: environment, logger: StoreUnderTest.logger, sealer: sealer)
         do {
             try await body(log)
             await log.close()

@@ -2,6 +2,7 @@ import Foundation
 import GigsRelay
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// A stand-in for the Gigs REST API: a real HTTP server in the test process, on a free loopback port.
 ///
@@ -18,7 +19,9 @@ public final class FakeGigsAPI: Sendable {
     private let failures = Locked<[(Int, Int)]>([])
     /// Requests still to answer normally before the failures start.
     private let passBeforeFailing = Locked(0)
-    private let task = Locked<Task<Void, any Error>?>(nil)
+    /// The running server, stopped by a graceful shutdown: cancelling its task could drop a connection
+    /// it had just accepted, which SwiftNIO traps on.
+    private let group = Locked<ServiceGroup?>(nil)
 
     /// - Parameters:
     ///   - documents: JSON answers by path below the project, e.g. `"sims/sim_1/credentials"`.
@@ -80,7 +83,11 @@ public final class FakeGigsAPI: Sendable {
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
             logger: Logger(label: "fake-gigs-api") { _ in SwiftLogNoOpLogHandler() }
         )
-        task.withLock { $0 = Task { try await application.runService(gracefulShutdownSignals: []) } }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [application], logger: Logger(label: "fake-gigs-api") { _ in SwiftLogNoOpLogHandler() }))
+        self.group.withLock { $0 = group }
+        Task { try await group.run() }
         try await eventually(timeout: .seconds(30), "the fake Gigs API to listen") { port.value != nil }
     }
 
@@ -130,7 +137,8 @@ public final class FakeGigsAPI: Sendable {
 
     /// Stops the server.
     public func stop() {
-        task.withLock { $0?.cancel() }
+        guard let group = group.withLock({ $0 }) else { return }
+        Task { await group.triggerGracefulShutdown() }
     }
 
     deinit {

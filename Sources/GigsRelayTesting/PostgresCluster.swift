@@ -148,6 +148,14 @@ public final class PostgresCluster: Sendable {
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `pg_dump` of a database in plain SQL (bytea values appear as hex).
+    public func dump(database: String) throws -> String {
+        let (status, output) = try runTool(
+            runAs + ["\(binaries)/pg_dump", "-h", directory, "-p", "\(port)", "-U", "postgres", "-d", database])
+        guard status == 0 else { throw RelayProcess.Failure(description: "pg_dump failed (\(status)): \(output)") }
+        return output
+    }
+
     /// The server's log so far.
     public var log: String {
         (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""

@@ -18,18 +18,21 @@ public struct StoreUnderTest: Sendable {
     public let location: StoreLocation
     public let environment: [String: String]
     public let log: any EventLog
+    /// The keys the log and consoles are opened with.
+    public let sealer: PayloadSealer
     private let cleanup: @Sendable () -> Void
 
     public static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     public static func make(
         _ backend: Backend,
-        handOff: DeliveryHandOff = DeliveryHandOff()
+        handOff: DeliveryHandOff = DeliveryHandOff(),
+        sealer: PayloadSealer = .plaintext
     ) async throws -> StoreUnderTest {
         let (location, environment, cleanup) = try location(backend)
         let log = try await location.openLog(
-            environment: environment, logger: logger, handOff: handOff)
-        return StoreUnderTest(location: location, environment: environment, log: log, cleanup: cleanup)
+            environment: environment, logger: logger, handOff: handOff, sealer: sealer)
+        return StoreUnderTest(location: location, environment: environment, log: log, sealer: sealer, cleanup: cleanup)
     }
 
     /// A new empty location of `backend`, the environment its password comes from, and its removal.
@@ -48,22 +51,25 @@ public struct StoreUnderTest: Sendable {
         }
     }
 
-    public func console() async throws -> any StoreConsole {
-        try await location.openConsole(environment: environment, logger: Self.logger)
+    /// Opens the store as the CLI does, with ``sealer`` unless another is given.
+    public func console(sealer: PayloadSealer? = nil) async throws -> any StoreConsole {
+        try await location.openConsole(environment: environment, logger: Self.logger, sealer: sealer ?? self.sealer)
     }
 
-    /// Opens a second log on the same store (PostgreSQL: a second instance).
-    public func openAnotherLog() async throws -> any EventLog {
-        try await location.openLog(environment: environment, logger: Self.logger)
+    /// Opens a second log on the same store (PostgreSQL: a second instance), with ``sealer`` unless another
+    /// is given.
+    public func openAnotherLog(sealer: PayloadSealer? = nil) async throws -> any EventLog {
+        try await location.openLog(environment: environment, logger: Self.logger, sealer: sealer ?? self.sealer)
     }
 
     /// Runs `body` with the store, then closes and removes it.
     public static func with(
         _ backend: Backend,
         handOff: DeliveryHandOff = DeliveryHandOff(),
+        sealer: PayloadSealer = .plaintext,
         _ body: (StoreUnderTest) async throws -> Void
     ) async throws {
-        let store = try await make(backend, handOff: handOff)
+        let store = try await make(backend, handOff: handOff, sealer: sealer)
         do {
             try await body(store)
         } catch {

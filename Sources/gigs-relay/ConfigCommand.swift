@@ -26,12 +26,14 @@ struct ConfigCommand: ParsableCommand {
 
         func run() throws {
             let configuration: RelayConfiguration
+            let sealer: PayloadSealer
             do {
                 configuration = try RelayConfiguration.load(path: options.path)
                 let environment = ProcessInfo.processInfo.environment
                 _ = try LiveSettings.make(configuration, environment: environment, client: HTTPClient.shared)
                 _ = try configuration.store.password?.resolve(key: "store.password", environment: environment)
                 _ = try configuration.admin.token?.resolve(key: "admin.token", environment: environment)
+                sealer = try PayloadSealer(configuration.store, environment: environment)
             } catch {
                 Terminal.error("configuration error in \(options.path): \(error)")
                 throw ExitCode.failure
@@ -39,6 +41,14 @@ struct ConfigCommand: ParsableCommand {
             let store = StoreLocation(configuration.store)
             Terminal.line("# \(options.path): valid")
             Terminal.line("# store: \(store.backend) (\(store))")
+            if let current = sealer.current {
+                let previous = sealer.keyIDs.dropFirst()
+                Terminal.line(
+                    "# store encryption: on, sealing with key id \(current.id)"
+                        + (previous.isEmpty ? "" : "; also opens key ids \(previous.joined(separator: ", "))"))
+            } else {
+                Terminal.line("# store encryption: off (payloads are stored in plaintext)")
+            }
             Terminal.line(configuration.effectiveTOML)
         }
     }

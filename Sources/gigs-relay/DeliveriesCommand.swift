@@ -203,18 +203,26 @@ extension DeliveriesCommand {
 }
 
 /// Opens the configured store (SQLite or PostgreSQL) for the CLI's reads and changes, runs `body` with
-/// it and closes it; a store error exits 1 saying why.
+/// it and closes it; a store error exits 1 saying why, a missing key (or a key that cannot be read) 78.
 func withConsole<Value>(
     _ configuration: RelayConfiguration,
     _ body: (any StoreConsole) async throws -> Value
 ) async throws -> Value {
     let console: any StoreConsole
     do {
+        let environment = ProcessInfo.processInfo.environment
         console = try await StoreLocation(configuration.store).openConsole(
-            environment: ProcessInfo.processInfo.environment,
+            environment: environment,
             logger: Logger(label: "gigs-relay.cli") { _ in
                 SwiftLogNoOpLogHandler()
-            })
+            },
+            sealer: try PayloadSealer(configuration.store, environment: environment))
+    } catch let error as ConfigurationError {
+        Terminal.error("configuration error: \(error)")
+        throw ExitCode(ConfigOptions.configurationErrorExitCode)
+    } catch let error as StoreError where error.isConfigurationError {
+        Terminal.error("configuration error: \(error.detail)")
+        throw ExitCode(ConfigOptions.configurationErrorExitCode)
     } catch {
         Terminal.error("\(error)")
         throw ExitCode.failure

@@ -27,6 +27,9 @@ extension EventsCommand {
         @Option(help: "Only events about this subscription or group (data.subscription, else data.id).")
         var subject: String?
 
+        @Option(help: "Only events about this Gigs user (data.user.id, a data.user id, a user event's data.id).")
+        var user: String?
+
         @Option(help: "Only events whose id starts with this, e.g. evt_0SNl.")
         var idPrefix: String?
 
@@ -56,7 +59,7 @@ extension EventsCommand {
         func run() async throws {
             let configuration = try options.load()
             let filter = EventFilter(
-                type: type, subject: subject, idPrefix: idPrefix,
+                type: type, subject: subject, user: user, idPrefix: idPrefix,
                 since: try since.map { try Terminal.date($0, option: "--since") },
                 until: try until.map { try Terminal.date($0, option: "--until") }, before: after, limit: limit)
             let events = try await withConsole(configuration) { try await $0.events(filter) }

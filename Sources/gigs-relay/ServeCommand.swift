@@ -37,6 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             logger.critical("Configuration error", metadata: [LogKey.error: "\(error)"])
             throw ExitCode(ConfigOptions.configurationErrorExitCode)
+        } catch let error as StoreError where error.isConfigurationError {
+            logger.critical("Configuration error", metadata: [LogKey.error: "\(error.detail)"])
+            throw ExitCode(ConfigOptions.configurationErrorExitCode)
         } catch {
             logger.critical("Cannot start", metadata: [LogKey.error: "\(error)"])
             throw ExitCode.failure

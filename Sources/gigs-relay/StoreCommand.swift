@@ -7,9 +7,109 @@ import Logging
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "Copy a whole store between SQLite and PostgreSQL.",
-        subcommands: [Copy.self]
+        abstract: "Whole-store tools: copy between SQLite and PostgreSQL, seal with the encryption key.",
+        subcommands: [Copy.self, Encrypt.self, Rekey.self]
     )
+
+    /// `gigs-relay store encrypt`.
+    struct Encrypt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "encrypt",
+            abstract: "Seal every plaintext row of the store with store.encryption_key.",
+            discussion: """
+                Seals the bodies, attempt errors and outputs stored before the key was configured (rows the
+                daemon writes with the key are sealed already; restart it with the key first). Online beside
+                the running daemon, 500 rows per transaction, printing progress; safe to interrupt at any
+                point (SIGKILL included) and to run again, which seals what is left. Rows sealed with a
+                previous key stay as they are (store rekey moves them). Exit codes: 0 every row is sealed;
+                1 an error; 78 no store.encryption_key, or the store needs a key the configuration lacks.
+                """
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            try await StoreCommand.reseal(.encrypt, options)
+        }
+    }
+
+    /// `gigs-relay store rekey`.
+    struct Rekey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rekey",
+            abstract: "Move every row of the store to store.encryption_key, then let the previous keys go.",
+            discussion: """
+                Reseals every row not sealed with store.encryption_key (with a key in
+                store.previous_encryption_keys, or not at all) with it, online and resumable like store
+                encrypt. When a second pass finds nothing left, the store stops listing the other keys: they
+                can be removed from the configuration, and the store opens without them. Restart every
+                instance with the new key first. Exit codes as for store encrypt.
+                """
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            try await StoreCommand.reseal(.rekey, options)
+        }
+    }
+
+    /// Runs ``Reseal`` over every table until a pass changes nothing (at most three passes), printing
+    /// progress; a rekey then unlists the other keys.
+    static func reseal(_ mode: Reseal.Mode, _ options: ConfigOptions) async throws {
+        let configuration = try options.load()
+        let current: StoreKey
+        do {
+            guard
+                let key = try PayloadSealer(configuration.store, environment: ProcessInfo.processInfo.environment)
+                    .current
+            else {
+                throw ConfigurationError(
+                    key: "store.encryption_key", "is not set: store \(mode.rawValue) seals with it (docs/encryption.md)"
+                )
+            }
+            current = key
+        } catch {
+            Terminal.error("configuration error in \(options.path): \(error)")
+            throw ExitCode(ConfigOptions.configurationErrorExitCode)
+        }
+        try await withConsole(configuration) { console in
+            for pass in 1...3 {
+                var changedInPass = 0
+                for table in Reseal.Table.allCases {
+                    var cursor: Int64 = 0
+                    var read = 0
+                    var changed = 0
+                    while true {
+                        let batch = try await console.reseal(table, after: cursor, mode: mode)
+                        guard let next = batch.cursor else { break }
+                        cursor = next
+                        read += batch.read
+                        changed += batch.changed
+                        if read.isMultiple(of: 10 * Reseal.batchSize) {
+                            Terminal.line("  \(table): \(read) rows read, \(changed) sealed")
+                        }
+                    }
+                    changedInPass += changed
+                    Terminal.line(
+                        "pass \(pass), \(table): \(read) rows read, \(changed) sealed with key id \(current.id)")
+                }
+                guard changedInPass > 0 else {
+                    Terminal.line(
+                        mode == .rekey ? "every row is sealed with key id \(current.id)" : "every row is sealed")
+                    if mode == .rekey {
+                        let unlisted = try await console.unlistKeys(keeping: current.id)
+                        Terminal.line(
+                            "the store no longer needs \(unlisted) other key\(unlisted == 1 ? "" : "s"): "
+                                + "remove them from store.previous_encryption_keys")
+                    }
+                    return
+                }
+            }
+            Terminal.error("rows were still changing after three passes: run it again")
+            throw ExitCode.failure
+        }
+    }
 
     /// `gigs-relay store copy --from PATH_OR_URL --to PATH_OR_URL`.
     struct Copy: AsyncParsableCommand {

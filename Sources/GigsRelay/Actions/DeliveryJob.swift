@@ -6,8 +6,9 @@ public struct DeliveryJob: Sendable {
     public let action: String
     /// This attempt's number, from 1.
     public let attempt: Int
-    /// The stored raw event body.
-    public let body: [UInt8]
+    /// The raw event body: as the store holds it (sealed when it encrypts) until the dispatcher opens it
+    /// for the attempt.
+    public internal(set) var body: [UInt8]
     /// When the event was received (Unix ms), for the dispatch-lag metric.
     public let receivedAt: Int64
     /// Whether an operator's replay created this delivery (a deliberate re-delivery).

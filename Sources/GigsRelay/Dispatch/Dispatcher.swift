@@ -34,6 +34,8 @@ public final class Dispatcher: Service {
     private let metrics: RelayMetrics
     private let logger: Logger
     private let clock: any RelayClock
+    /// Opens the bodies of claimed deliveries (the store's keys).
+    private let sealer: PayloadSealer
     private let flow = FlowControl()
     /// The actions the last claim found paused by an operator.
     private let paused = NIOLockedValueBox<Set<String>>([])
@@ -50,6 +52,8 @@ public final class Dispatcher: Service {
     ///   - heartbeat: beaten on every turn of the claim loop (at least every ``pollInterval``), for
     ///     readiness and the systemd watchdog.
     ///   - clock: what claims, retries, leases and flow control read the time from.
+    ///   - sealer: the store's keys, which open the bodies of claimed deliveries (on the attempt's task,
+    ///     beside the others, never on the store's writer).
     public init(
         store: any EventLog,
         live: LiveSettings,
@@ -58,9 +62,11 @@ public final class Dispatcher: Service {
         heartbeat: Heartbeat = Heartbeat(),
         metrics: RelayMetrics = RelayMetrics(),
         clock: any RelayClock = SystemClock(),
+        sealer: PayloadSealer = .plaintext,
         logger: Logger
     ) {
         self.store = store
+        self.sealer = sealer
         self.live = live
         self.dispatch = configuration.dispatch
         self.handOff = handOff
@@ -342,7 +348,17 @@ public final class Dispatcher: Service {
         let startedInstant = clock.instant
         let outcome: ActionOutcome?
         let current = live.snapshot
-        if let action = current.actions[job.action], let configuration = current.settings[job.action] {
+        var job = job
+        var unopened: SealError?
+        do throws(SealError) {
+            job.body = try sealer.open(job.body, for: .event(job.eventID))
+        } catch {
+            unopened = error
+        }
+        if let unopened {
+            // Keys are checked when the store opens, so only changed bytes get here: never sent.
+            outcome = .permanent(error: "the stored body of event \(job.eventID) is \(unopened)")
+        } else if let action = current.actions[job.action], let configuration = current.settings[job.action] {
             outcome = await Self.perform(action, job: job, timeout: .seconds(configuration.timeoutSeconds))
         } else {
             // Removed by a reload since the claim: back to pending, not dead (it may come back).

@@ -14,13 +14,33 @@ package struct EventEnvelope: Decodable {
     let subject: String?
     /// `data.id`: the resource itself (a subscription change's own `sch_…`, unlike its subject).
     let resource: String?
+    /// The Gigs user the event is about (``userPointers``), for erasure; nil when it names none.
+    let user: String?
+
+    /// Where an event names the Gigs user it is about, tried in order; the first that holds an id wins.
+    static let userPointers: [UserPointer] = [.embeddedUser, .userID, .userResource]
+
+    /// One place an event can name its user.
+    enum UserPointer: Sendable {
+        /// `data.user.id`: an embedded user object (subscription events).
+        case embeddedUser
+        /// `data.user` as an id string (addresses, payments, …).
+        case userID
+        /// `data.id` of a user itself: `data.object` is `"user"`, or the type is `com.gigs.user.<verb>`
+        /// (not `com.gigs.user.address.…`, whose `data.id` is the address).
+        case userResource
+    }
 
     private enum CodingKeys: String, CodingKey {
         case id, type, project, time, data
     }
 
     private enum DataKeys: String, CodingKey {
-        case subscription, id
+        case subscription, id, user, object
+    }
+
+    private enum UserKeys: String, CodingKey {
+        case id
     }
 
     package init(from decoder: any Decoder) throws {
@@ -36,7 +56,33 @@ package struct EventEnvelope: Decodable {
         }
         self.subject = candidates.compactMap { $0 }.first { Self.isAcceptable($0) }
         self.resource = candidates[1].flatMap { Self.isAcceptable($0) ? $0 : nil }
+        let type = self.type
+        self.user =
+            Self.userPointers.lazy.compactMap { pointer in
+                Self.user(at: pointer, in: data, type: type).flatMap { Self.isAcceptable($0) ? $0 : nil }
+            }.first
     }
+
+    /// The user id `pointer` finds in `data`, if any.
+    private static func user(
+        at pointer: UserPointer, in data: KeyedDecodingContainer<DataKeys>?, type: String
+    ) -> String? {
+        switch pointer {
+        case .embeddedUser:
+            let user = try? data?.nestedContainer(keyedBy: UserKeys.self, forKey: .user)
+            return (try? user?.decodeIfPresent(String.self, forKey: .id)) ?? nil
+        case .userID:
+            return (try? data?.decodeIfPresent(String.self, forKey: .user)) ?? nil
+        case .userResource:
+            let object = (try? data?.decodeIfPresent(String.self, forKey: .object)) ?? nil
+            let verb = type.hasPrefix(userEventPrefix) ? type.dropFirst(userEventPrefix.count) : nil
+            guard object == "user" || (verb.map { !$0.isEmpty && !$0.contains(".") } ?? false) else { return nil }
+            return (try? data?.decodeIfPresent(String.self, forKey: .id)) ?? nil
+        }
+    }
+
+    /// The prefix of the types of events about a user itself (`com.gigs.user.deleted`, …).
+    static let userEventPrefix = "com.gigs.user."
 
     /// One decoder for every request: it is configuration-free and thread-safe.
     private static let decoder = JSONDecoder()

@@ -15,12 +15,17 @@ public struct VerifiedEvent: Sendable {
     public let subject: String?
     /// `data.id`, the resource the event carries.
     public let resource: String?
+    /// The Gigs user it is about (``EventEnvelope/userPointers``), for erasure.
+    public let user: String?
     /// The delivery headers, kept so the stored event can be verified again later.
     public let headers: WebhookHeaders
     /// `webhook-timestamp` as a number.
     public let timestamp: Int64
     /// The raw body exactly as received.
     public let body: [UInt8]
+    /// The body as the store writes it: sealed (``PayloadSealer/seal(_:)``) when the store encrypts, else
+    /// ``body``.
+    package private(set) var storedBody: [UInt8]
     /// When the receiver accepted it, in Unix milliseconds.
     public let receivedAt: Int64
     /// Index in `webhook.secrets` of the secret that verified it.
@@ -47,6 +52,13 @@ public struct VerifiedEvent: Sendable {
             timestamp: madeAt / 1000, body: body, receivedAt: madeAt, secretIndex: -1)
     }
 
+    /// This event with its stored body sealed by `sealer` (unchanged when the store does not encrypt).
+    package func sealed(by sealer: PayloadSealer) -> VerifiedEvent {
+        var sealed = self
+        sealed.storedBody = sealer.seal(body, for: .event(id))
+        return sealed
+    }
+
     init(
         envelope: EventEnvelope,
         headers: WebhookHeaders,
@@ -61,9 +73,11 @@ public struct VerifiedEvent: Sendable {
         self.time = envelope.time
         self.subject = envelope.subject
         self.resource = envelope.resource
+        self.user = envelope.user
         self.headers = headers
         self.timestamp = timestamp
         self.body = body
+        self.storedBody = body
         self.receivedAt = receivedAt
         self.secretIndex = secretIndex
     }

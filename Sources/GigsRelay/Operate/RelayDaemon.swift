@@ -148,6 +148,7 @@ public func buildDaemon(
     let client = HTTPClientService.makeClient(connectionsPerHost: configuration.dispatch.workers)
     let live: LiveSettings
     let opened: OpenedStore
+    let sealer: PayloadSealer
     let location = StoreLocation(configuration.store)
     do {
         live = LiveSettings(
@@ -155,8 +156,9 @@ public func buildDaemon(
         if activatedSockets.isEmpty, case .unix(let path) = configuration.server.listen {
             try removeStaleSocket(at: path)
         }
+        sealer = try PayloadSealer(configuration.store, environment: environment)
         opened = try await location.open(
-            environment: environment, clock: clock, logger: logger, handOff: handOff)
+            environment: environment, clock: clock, logger: logger, handOff: handOff, sealer: sealer)
     } catch {
         // Nothing runs yet: the client must still be shut down, or its deinit traps.
         try? await client.shutdown()
@@ -220,7 +222,8 @@ public func buildDaemon(
         HTTPClientService(client: client),
         Dispatcher(
             store: store, live: live, configuration: configuration, handOff: handOff,
-            heartbeat: observability.dispatcher, metrics: observability.metrics, clock: clock, logger: logger),
+            heartbeat: observability.dispatcher, metrics: observability.metrics, clock: clock, sealer: sealer,
+            logger: logger),
         observability.monitor,
         application,
     ]

@@ -54,6 +54,24 @@ public struct AttemptRecord: Sendable {
     /// A bounded tail of a command's output (exec actions), secret-free by construction.
     public let output: String?
 
+    /// This record with its error and output sealed by `sealer` (unchanged when the store does not
+    /// encrypt): a downstream's error text or a command's output can echo the payload.
+    func sealed(by sealer: PayloadSealer) -> AttemptRecord {
+        guard sealer.isSealing else { return self }
+        let row = PayloadSealer.Row.delivery(delivery)
+        let sealedOutcome: AttemptOutcome =
+            switch outcome {
+            case .retry(let error, let next):
+                .retry(error: sealer.seal(text: error, for: row) ?? "", nextAttemptAt: next)
+            case .dead(let error): .dead(error: sealer.seal(text: error, for: row) ?? "")
+            case .skipped(let reason): .skipped(reason: sealer.seal(text: reason, for: row) ?? "")
+            case .succeeded, .released: outcome
+            }
+        return AttemptRecord(
+            delivery: delivery, attempt: attempt, startedAt: startedAt, durationMilliseconds: durationMilliseconds,
+            outcome: sealedOutcome, output: sealer.seal(text: output, for: row))
+    }
+
     public init(
         delivery: DeliveryID,
         attempt: Int,

@@ -31,6 +31,7 @@ struct Checksum {
         add(row.signature)
         add(row.body)
         add(row.subject)
+        add(row.user)
     }
 
     mutating func add(_ row: DeliveryRow) {

@@ -4,7 +4,7 @@ public struct ReplayCandidate: Sendable, Equatable {
     public let sequence: Int64
     public let id: EventID
     public let type: String
-    /// The stored JSON, for the routes' payload filters.
+    /// The stored JSON (opened when the store seals it), for the routes' payload filters.
     public let body: [UInt8]
 
     public init(sequence: Int64, id: EventID, type: String, body: [UInt8]) {
@@ -12,6 +12,11 @@ public struct ReplayCandidate: Sendable, Equatable {
         self.id = id
         self.type = type
         self.body = body
+    }
+
+    /// This candidate with its body opened by `sealer`.
+    func opened(by sealer: PayloadSealer) throws(StoreError) -> ReplayCandidate {
+        ReplayCandidate(sequence: sequence, id: id, type: type, body: try sealer.openBody(body, of: id))
     }
 }
 

@@ -60,6 +60,15 @@ public protocol StoreConsole: AnyObject, Sendable {
     /// nil when its event is no longer stored.
     func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?]
 
+    /// One batch of `gigs-relay store encrypt` or `store rekey` (``Reseal``): up to ``Reseal/batchSize``
+    /// rows of `table` after `cursor` moved to the console's current key as `mode` says, in one
+    /// transaction.
+    func reseal(_ table: Reseal.Table, after cursor: Int64, mode: Reseal.Mode) async throws(StoreError)
+        -> Reseal.Batch
+    /// Unlists every key but `keeping` from the keys the store needs (after a rekey sealed every row with
+    /// it); returns how many were unlisted.
+    func unlistKeys(keeping: String) async throws(StoreError) -> Int
+
     /// Closes the console's connections.
     func close() async
 }

@@ -75,6 +75,9 @@ public struct StoreCopy {
         var skippedEvents: Set<Int64> = []
         var skippedDeliveries: Set<Int64> = []
         var highest = HighestIDs()
+        // Sealed rows are copied as they are: the destination lists their keys first, so it refuses to
+        // open without them too.
+        try await destination.list(keys: try await source.listedKeys())
 
         var events = TableReport(table: "events")
         var cursor: Int64 = 0
@@ -175,6 +178,8 @@ public struct StoreCopy {
             progress(attempts)
         }
 
+        // A key listed since (a restarted daemon's new key) before rows sealed with it were copied.
+        try await destination.list(keys: try await source.listedKeys())
         try await destination.reserveIDs(
             above: HighestIDs(
                 events: highest.events + Self.reservedIDs, deliveries: highest.deliveries + Self.reservedIDs,

@@ -5,6 +5,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case closed = "store_closed"
         case openFailed = "store_open_failed"
         case readFailed = "store_read_failed"
+        case keyMissing = "store_key_missing"
     }
 
     private let code: Code
@@ -20,6 +21,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var label: String { code.rawValue }
 
     public var description: String { "\(code.rawValue): \(detail)" }
+
+    /// Whether the configuration is at fault (the store needs a key it was not given): the daemon and the
+    /// CLI exit 78 on it.
+    public var isConfigurationError: Bool { code == .keyMissing }
 
     /// A write failed (disk full, lock held, I/O error, database unreachable); nothing of the batch was
     /// stored.
@@ -40,6 +45,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     static func openFailed(location: String, detail: String) -> StoreError {
         StoreError(.openFailed, "cannot open event store \(location): \(detail)")
     }
+
+    /// The store holds rows sealed with keys the configuration does not give; `detail` names their ids.
+    static func keyMissing(detail: String) -> StoreError { StoreError(.keyMissing, detail) }
 
     /// A query failed.
     static func readFailed(_ error: SQLiteError) -> StoreError { StoreError(.readFailed, error.description) }

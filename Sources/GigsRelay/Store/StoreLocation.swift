@@ -46,19 +46,23 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     ///   - clock: the time the store stamps finishes and operator changes with.
     ///   - handOff: the daemon's dispatcher: the store leases it new deliveries it offers room for, and
     ///     wakes it after creating others.
+    ///   - sealer: the `[store]` keys (``PayloadSealer``): new payloads are sealed with the current one, and
+    ///     a store holding rows sealed with a key it lacks is refused (``StoreError/isConfigurationError``)
+    ///     before anything is written.
     public func openLog(
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
         logger: Logger,
-        handOff: DeliveryHandOff = DeliveryHandOff()
+        handOff: DeliveryHandOff = DeliveryHandOff(),
+        sealer: PayloadSealer = .plaintext
     ) async throws -> any EventLog {
         switch self {
         case .sqlite(let path):
-            try SQLiteStore(path: path, clock: clock, logger: logger, handOff: handOff)
+            try SQLiteStore(path: path, clock: clock, logger: logger, handOff: handOff, sealer: sealer)
         case .postgres(let url, let password, let poolSize):
             try await Self.openPostgres(
                 url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
-                pool: .store, logger: logger, handOff: handOff)
+                pool: .store, logger: logger, handOff: handOff, sealer: sealer)
         }
     }
 
@@ -66,19 +70,21 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     /// operator API uses beside it. On PostgreSQL they are one pool, which runs only while
     /// ``OpenedStore/runPool()`` does (``StoreService`` runs it in the daemon's service group); on SQLite
     /// the console reads through its own connection beside the writer. `handOff` links the log to the
-    /// daemon's dispatcher, as for ``openLog(environment:clock:logger:handOff:)``.
+    /// daemon's dispatcher and `sealer` gives the keys, as for
+    /// ``openLog(environment:clock:logger:handOff:sealer:)``.
     public func open(
         environment: [String: String],
         clock: any RelayClock = SystemClock(),
         logger: Logger,
-        handOff: DeliveryHandOff = DeliveryHandOff()
+        handOff: DeliveryHandOff = DeliveryHandOff(),
+        sealer: PayloadSealer = .plaintext
     ) async throws -> OpenedStore {
         switch self {
         case .sqlite(let path):
             let log = try SQLiteStore(
-                path: path, clock: clock, logger: logger, handOff: handOff)
+                path: path, clock: clock, logger: logger, handOff: handOff, sealer: sealer)
             do {
-                return OpenedStore(log: log, console: try SQLiteConsole(path: path, clock: clock))
+                return OpenedStore(log: log, console: try SQLiteConsole(path: path, clock: clock, sealer: sealer))
             } catch {
                 await log.close()
                 throw error
@@ -86,7 +92,7 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             let store = try await Self.openPostgres(
                 url: url, password: password, poolSize: poolSize, environment: environment, clock: clock,
-                pool: .serviceGroup, logger: logger, handOff: handOff)
+                pool: .serviceGroup, logger: logger, handOff: handOff, sealer: sealer)
             return OpenedStore(log: store, console: store, pool: store)
         }
     }
@@ -100,26 +106,28 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         clock: any RelayClock,
         pool: PoolOwner,
         logger: Logger,
-        handOff: DeliveryHandOff
+        handOff: DeliveryHandOff,
+        sealer: PayloadSealer
     ) async throws -> PostgresStore {
         try await PostgresStore.open(
             url: url, password: try password?.resolve(key: "store.password", environment: environment),
             poolSize: poolSize, clock: clock, pool: pool, logger: logger, listen: true,
-            handOff: handOff)
+            handOff: handOff, sealer: sealer)
     }
 
     /// Opens the store for the CLI's reads and changes, beside a running daemon; a SQLite store must
-    /// exist already.
+    /// exist already. `sealer` gives the keys, as for ``openLog(environment:clock:logger:handOff:sealer:)``.
     public func openConsole(
-        environment: [String: String], clock: any RelayClock = SystemClock(), logger: Logger
+        environment: [String: String], clock: any RelayClock = SystemClock(), logger: Logger,
+        sealer: PayloadSealer = .plaintext
     ) async throws -> any StoreConsole {
         switch self {
         case .sqlite(let path):
-            return try SQLiteConsole(path: path, clock: clock)
+            return try SQLiteConsole(path: path, clock: clock, sealer: sealer)
         case .postgres(let url, let password, let poolSize):
             return try await PostgresStore.open(
                 url: url, password: try password?.resolve(key: "store.password", environment: environment),
-                poolSize: min(poolSize, 4), clock: clock, logger: logger)
+                poolSize: min(poolSize, 4), clock: clock, logger: logger, sealer: sealer)
         }
     }
 
@@ -132,7 +140,7 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
         case .postgres(let url, let password, let poolSize):
             return try await PostgresStore.open(
                 url: url, password: try password?.resolve(key: "password", environment: environment),
-                poolSize: min(poolSize, 4), logger: logger)
+                poolSize: min(poolSize, 4), logger: logger, sealer: nil)
         }
     }
 }

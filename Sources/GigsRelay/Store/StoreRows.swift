@@ -20,6 +20,11 @@ public protocol StoreRows: AnyObject, Sendable {
     func upsert(deliveries: [DeliveryRow]) async throws(StoreError)
     func insert(attempts: [AttemptRow]) async throws(StoreError)
 
+    /// The ids of the keys the store's rows may be sealed with (``StoreKeySQL``).
+    func listedKeys() async throws(StoreError) -> [String]
+    /// Lists these key ids, before rows sealed with them are copied in.
+    func list(keys: [String]) async throws(StoreError)
+
     /// Makes ids the store generates from now on start above these (PostgreSQL's identity sequences;
     /// SQLite takes the highest row id + 1 by itself).
     func reserveIDs(above ids: StoreCopy.HighestIDs) async throws(StoreError)
@@ -39,8 +44,10 @@ public struct EventRow: Sendable, Equatable {
     public var messageID: String
     public var webhookTimestamp: Int64
     public var signature: String
+    /// As stored: sealed when the source seals (a copy keeps it sealed, for the same event id).
     public var body: [UInt8]
     public var subject: String? = nil
+    public var user: String? = nil
 }
 
 /// A delivery row as stored.

@@ -30,8 +30,16 @@ public struct StoredAttempt: Sendable, Equatable {
     public let durationMilliseconds: Int64
     /// `succeeded`, `failed`, `dead` or `skipped`.
     public let outcome: String
-    public let error: String?
-    public let output: String?
+    public internal(set) var error: String?
+    public internal(set) var output: String?
+
+    /// This attempt of `delivery` with its error and output opened by `sealer`.
+    func opened(by sealer: PayloadSealer, of delivery: DeliveryID) -> StoredAttempt {
+        var opened = self
+        opened.error = sealer.open(text: error, for: .delivery(delivery))
+        opened.output = sealer.open(text: output, for: .delivery(delivery))
+        return opened
+    }
 }
 
 /// Filters for delivery listings.

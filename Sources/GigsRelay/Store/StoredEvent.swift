@@ -15,11 +15,23 @@ public struct StoredEvent: Sendable, Equatable {
     public let messageID: String
     /// The `webhook-timestamp` of that delivery.
     public let webhookTimestamp: Int64
-    /// The raw body exactly as received; empty in listings, which leave bodies out.
-    public let body: [UInt8]
+    /// The raw body exactly as received (opened when the store seals it); empty in listings, which leave
+    /// bodies out.
+    public internal(set) var body: [UInt8]
     /// What it is about (`data.subscription`, else `data.id`); nil when it has none, or was stored before
     /// migration `0008_event_subjects`.
     public var subject: String? = nil
+    /// The Gigs user it is about (``EventEnvelope/userPointers``); nil when it names none, or was stored
+    /// before migration `0012_event_users`.
+    public var user: String? = nil
+
+    /// This event with its body opened by `sealer` (``PayloadSealer``): a sealed body that does not open
+    /// is a read error naming the event and the key id.
+    func opened(by sealer: PayloadSealer) throws(StoreError) -> StoredEvent {
+        var opened = self
+        opened.body = try sealer.openBody(body, of: id)
+        return opened
+    }
 }
 
 /// Filters and cursor for event listings, newest first.
@@ -28,6 +40,8 @@ public struct EventFilter: Sendable, Equatable {
     public var type: String?
     /// Only events about this subscription, group, … (their `subject`).
     public var subject: String?
+    /// Only events about this Gigs user (their `user`).
+    public var user: String?
     /// Only events whose id starts with this (compared byte for byte).
     public var idPrefix: String?
     /// Received at or after this time.
@@ -41,6 +55,7 @@ public struct EventFilter: Sendable, Equatable {
     public init(
         type: String? = nil,
         subject: String? = nil,
+        user: String? = nil,
         idPrefix: String? = nil,
         since: Date? = nil,
         until: Date? = nil,
@@ -49,6 +64,7 @@ public struct EventFilter: Sendable, Equatable {
     ) {
         self.type = type
         self.subject = subject
+        self.user = user
         self.idPrefix = idPrefix
         self.since = since
         self.until = until

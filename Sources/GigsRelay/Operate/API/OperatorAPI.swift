@@ -170,7 +170,8 @@ public struct OperatorAPI: Sendable {
     func listEvents(_ query: [String: String]) async throws -> EventPageView {
         let limit = try Self.limit(query)
         let filter = EventFilter(
-            type: query["type"].nonEmpty, subject: query["subject"].nonEmpty, idPrefix: query["idPrefix"].nonEmpty,
+            type: query["type"].nonEmpty, subject: query["subject"].nonEmpty, user: query["user"].nonEmpty,
+            idPrefix: query["idPrefix"].nonEmpty,
             since: try Self.date(query, "since"),
             until: try Self.date(query, "until"), before: try query["after"].map(Self.sequence), limit: limit)
         let events = try await console.events(filter)

@@ -184,9 +184,9 @@ extension ConfigKey where Value == SecretReference {
 }
 
 extension ConfigKey where Value == [SecretReference] {
-    static func secrets(_ name: String, reload: ReloadEffect, _ doc: String) -> Self {
+    static func secrets(_ name: String, required: Bool = true, reload: ReloadEffect, _ doc: String) -> Self {
         Self(
-            name: name, type: .secrets, defaultValue: nil, defaultNote: nil, isRequired: true, reload: reload,
+            name: name, type: .secrets, defaultValue: nil, defaultNote: nil, isRequired: required, reload: reload,
             doc: doc, toml: { TOMLText.list($0.map(\.description)) })
     }
 }

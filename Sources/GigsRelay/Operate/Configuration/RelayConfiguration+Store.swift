@@ -6,6 +6,10 @@ extension RelayConfiguration {
         public var password: SecretReference?
         public var poolSize: Int
         public var retentionDays: Int
+        /// The key new payloads are sealed with (``PayloadSealer``); nil stores them in plaintext.
+        public var encryptionKey: SecretReference?
+        /// Keys rows may still be sealed with: read, never written.
+        public var previousEncryptionKeys: [SecretReference]
     }
 }
 
@@ -28,12 +32,23 @@ extension RelayConfiguration.Store {
             "retention_days", in: 0...36_500, default: 30, reload: .needsRestart,
             "events older than this whose deliveries all succeeded or were skipped are removed in the background; 0 keeps everything"
         )
+        static let encryptionKey = ConfigKey.secret(
+            "encryption_key", reload: .needsRestart,
+            "32 random bytes, base64 (`openssl rand -base64 32`): every stored payload, and the attempt errors and outputs derived from it, is sealed with AES-256-GCM under it; a store holding sealed rows refuses to start without the keys that open them. See [encryption](encryption.md)"
+        )
+        static let previousEncryptionKeys = ConfigKey.secrets(
+            "previous_encryption_keys", required: false, reload: .needsRestart,
+            "keys rows may still be sealed with (after a key change, until `gigs-relay store rekey` moved them all): read, never written"
+        )
     }
 
     static let section = ConfigSection(
         name: "store",
         summary: "The event log. See [storage](storage.md) and [PostgreSQL](postgresql.md).",
-        keys: [Keys.path, Keys.url, Keys.password, Keys.poolSize, Keys.retentionDays])
+        keys: [
+            Keys.path, Keys.url, Keys.password, Keys.poolSize, Keys.retentionDays, Keys.encryptionKey,
+            Keys.previousEncryptionKeys,
+        ])
 
     init(section: TOMLSection) throws(ConfigurationError) {
         path = try section.read(Keys.path)
@@ -50,13 +65,21 @@ extension RelayConfiguration.Store {
         password = try section.value(Keys.password)
         poolSize = try section.read(Keys.poolSize)
         retentionDays = try section.read(Keys.retentionDays)
+        encryptionKey = try section.value(Keys.encryptionKey)
+        previousEncryptionKeys = try section.value(Keys.previousEncryptionKeys)
+        if encryptionKey == nil, !previousEncryptionKeys.isEmpty {
+            throw ConfigurationError(
+                key: section.key(Keys.previousEncryptionKeys),
+                "needs store.encryption_key, the key rows are sealed with now")
+        }
     }
 
     var effectiveKeys: [EffectiveKey] {
         [
             Keys.path.effective(url == nil ? path : nil), Keys.url.effective(url?.description),
             Keys.password.effective(password), Keys.poolSize.effective(url == nil ? nil : poolSize),
-            Keys.retentionDays.effective(retentionDays),
+            Keys.retentionDays.effective(retentionDays), Keys.encryptionKey.effective(encryptionKey),
+            Keys.previousEncryptionKeys.effective(previousEncryptionKeys.isEmpty ? nil : previousEncryptionKeys),
         ]
     }
 }

@@ -80,9 +80,14 @@ extension TOMLSection {
     func read(_ key: ConfigKey<[SecretReference]>, atLeastOne message: String) throws(ConfigurationError)
         -> [SecretReference]
     {
-        let texts = try strings(key.name) ?? []
-        guard !texts.isEmpty else { throw ConfigurationError(key: self.key(key), message) }
-        return try texts.enumerated().map { (index, text) throws(ConfigurationError) in
+        let references = try value(key)
+        guard !references.isEmpty else { throw ConfigurationError(key: self.key(key), message) }
+        return references
+    }
+
+    /// Secret references, each error naming its index; empty when the key is absent.
+    func value(_ key: ConfigKey<[SecretReference]>) throws(ConfigurationError) -> [SecretReference] {
+        try (strings(key.name) ?? []).enumerated().map { (index, text) throws(ConfigurationError) in
             try SecretReference(parsing: text, key: self.key("\(key.name)[\(index)]"))
         }
     }

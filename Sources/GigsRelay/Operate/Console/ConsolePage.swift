@@ -128,6 +128,7 @@ struct EventsContent {
         let type: String
         let idPrefix: String
         let subject: String
+        let user: String
         let since: String
         let until: String
     }

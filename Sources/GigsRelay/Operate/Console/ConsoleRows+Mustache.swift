@@ -13,6 +13,7 @@ extension EventView: MustacheParent {
         case "project": project
         case "time": time
         case "subject": subject
+        case "user": user
         case "reconciled": reconciled
         default: nil
         }
@@ -150,6 +151,7 @@ extension EventsContent.Filter: MustacheParent {
         case "type": type
         case "idPrefix": idPrefix
         case "subject": subject
+        case "user": user
         case "since": since
         case "until": until
         default: nil

@@ -127,6 +127,7 @@ enum ConsoleTemplates {
         <label>Type <input name="type" value="{{filter.type}}" placeholder="com.gigs.subscription.activated"></label>
         <label>Id prefix <input name="idPrefix" value="{{filter.idPrefix}}" placeholder="evt_"></label>
         <label>Subject <input name="subject" id="subject" value="{{filter.subject}}" placeholder="sub_… or group id"></label>
+        <label>User <input name="user" id="user" value="{{filter.user}}" placeholder="usr_…"></label>
         <label>Since <input name="since" value="{{filter.since}}" placeholder="2026-11-27T10:00:00Z"></label>
         <label>Until <input name="until" value="{{filter.until}}" placeholder="2026-11-27T11:00:00Z"></label>
         <button type="submit" id="filter">Filter</button>
@@ -148,6 +149,7 @@ enum ConsoleTemplates {
         <dl class="facts">
         <dt>Type</dt><dd>{{event.type}}</dd>
         <dt>Subject</dt><dd>{{event.subject}}</dd>
+        <dt>User</dt><dd>{{event.user}}</dd>
         <dt>Project</dt><dd>{{event.project}}</dd>
         <dt>Event time</dt><dd>{{event.time}}</dd>
         <dt>Received</dt><dd>{{event.receivedAt}}</dd>

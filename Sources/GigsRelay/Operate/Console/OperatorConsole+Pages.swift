@@ -36,9 +36,10 @@ extension OperatorConsole {
         let page = try await api.listEvents(apiQuery)
         let filter = EventsContent.Filter(
             type: query["type"] ?? "", idPrefix: query["idPrefix"] ?? "", subject: query["subject"] ?? "",
-            since: query["since"] ?? "", until: query["until"] ?? "")
+            user: query["user"] ?? "", since: query["since"] ?? "", until: query["until"] ?? "")
         let fields = [
-            "type": filter.type, "idPrefix": filter.idPrefix, "subject": filter.subject, "since": filter.since,
+            "type": filter.type, "idPrefix": filter.idPrefix, "subject": filter.subject, "user": filter.user,
+            "since": filter.since,
             "until": filter.until,
         ]
         let content = EventsContent(

@@ -11,6 +11,8 @@ public struct EventView: Codable, Sendable, Equatable {
     public var project: String?
     public var time: String?
     public var subject: String?
+    /// The Gigs user it is about (`data.user.id`, a `data.user` id, a user event's `data.id`).
+    public var user: String?
     /// Whether it is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API by
     /// reconciliation (`gigs-relay reconcile --emit`, `[reconcile]`), not received. Its id says so.
     public var reconciled: Bool { StandIn.isStandIn(EventID(id)) }
@@ -24,6 +26,7 @@ public struct EventView: Codable, Sendable, Equatable {
         project = event.project
         time = event.time
         subject = event.subject
+        user = event.user
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -36,6 +39,7 @@ public struct EventView: Codable, Sendable, Equatable {
         try container.encode(project, forKey: .project)
         try container.encode(time, forKey: .time)
         try container.encode(subject, forKey: .subject)
+        try container.encode(user, forKey: .user)
         var derived = encoder.container(keyedBy: DerivedKeys.self)
         try derived.encode(reconciled, forKey: .reconciled)
     }

@@ -174,6 +174,28 @@ enum PostgresSchema {
                 "CREATE INDEX reconcile_runs_by_trigger ON reconcile_runs (trigger, id)",
             ]
         ),
+        Migration(
+            name: "0012_event_users",
+            statements: [
+                "ALTER TABLE events ADD COLUMN user_id TEXT",
+                "CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL",
+            ]
+        ),
+        Migration(
+            name: "0013_sealed_payloads",
+            // The keys rows may be sealed with; and a body may now be changed in place (sealed, or moved to
+            // another key), nothing else of an event.
+            statements: [
+                "CREATE TABLE store_keys (key_id TEXT PRIMARY KEY, added_at BIGINT NOT NULL)",
+                "DROP TRIGGER events_are_append_only ON events",
+                """
+                CREATE TRIGGER events_are_append_only
+                BEFORE UPDATE OF seq, id, type, project, event_time, received_at, message_id, webhook_timestamp,
+                    signature, subject, user_id ON events
+                FOR EACH ROW EXECUTE FUNCTION events_are_append_only()
+                """,
+            ]
+        ),
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and

@@ -11,16 +11,18 @@ struct InsertEvents: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::int8[],
-                $8::text[], $9::int8[], $10::text[], $11::bytea[], $18::text[], $19::bool[], $21::text[]) WITH ORDINALITY
+                $8::text[], $9::int8[], $10::text[], $11::bytea[], $18::text[], $19::bool[], $21::text[], $22::text[],
+                $23::bool[]) WITH ORDINALITY
                 AS t(id, type, project, has_project, event_time, has_time, received_at, message_id, webhook_timestamp,
-                    signature, body, subject, has_subject, stand_in, ord)
+                    signature, body, subject, has_subject, stand_in, user_id, has_user, ord)
         ),
         firsts AS (SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord),
         inserted AS (
             INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature,
-                body, subject)
+                body, subject, user_id)
             SELECT id, type, CASE WHEN has_project THEN project END, CASE WHEN has_time THEN event_time END,
-                received_at, message_id, webhook_timestamp, signature, body, CASE WHEN has_subject THEN subject END
+                received_at, message_id, webhook_timestamp, signature, body, CASE WHEN has_subject THEN subject END,
+                CASE WHEN has_user THEN user_id END
             FROM firsts ORDER BY ord
             ON CONFLICT (id) DO NOTHING
             RETURNING id, seq
@@ -69,7 +71,7 @@ struct InsertEvents: PostgresPreparedStatement {
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 21)
+        var bindings = PostgresBindings(capacity: 23)
         bindings.append(events.map { $0.event.id.rawValue.postgresText })
         bindings.append(events.map { $0.event.type.postgresText })
         bindings.append(events.map { $0.event.project?.postgresText ?? "" })
@@ -80,7 +82,7 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(events.map { $0.event.headers.id.postgresText })
         bindings.append(events.map(\.event.timestamp))
         bindings.append(events.map { $0.event.headers.signature.postgresText })
-        bindings.append(events.map { ByteBuffer(bytes: $0.event.body) })
+        bindings.append(events.map { ByteBuffer(bytes: $0.event.storedBody) })
         var ordinals: [Int64] = []
         var actions: [String] = []
         var subjects: [String] = []
@@ -111,6 +113,8 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(leasedUntil)
         // No event has the empty id.
         bindings.append(events.map { $0.event.standIn?.rawValue.postgresText ?? "" })
+        bindings.append(events.map { $0.event.user?.postgresText ?? "" })
+        bindings.append(events.map { $0.event.user != nil })
         return bindings
     }
 

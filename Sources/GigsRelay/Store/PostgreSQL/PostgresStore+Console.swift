@@ -16,7 +16,7 @@ extension PostgresStore {
             PostgresQuery(
                 unsafeSQL: "SELECT \(ListingSQL.eventColumns(body: true, .postgres)) FROM events WHERE id = $1",
                 binds: Self.binds(id.rawValue.postgresText))
-        ).first
+        ).first?.opened(by: sealer)
     }
 
     public func eventCount() async throws(StoreError) -> Int {
@@ -33,6 +33,7 @@ extension PostgresStore {
 
     public func deliveries(_ filter: DeliveryFilter) async throws(StoreError) -> [StoredDelivery] {
         let query = PostgresQuery(ListingSQL.deliveries(filter, .postgres))
+        let sealer = sealer
         return try await read { client, logger in
             var deliveries: [StoredDelivery] = []
             let rows = try await client.query(query, logger: logger).decode(
@@ -47,14 +48,15 @@ extension PostgresStore {
                     id: id, eventID: event, eventType: type, action: action, status: status, attempts: attempts,
                     lastError: error, nextAttemptAt: next, replay: replay, createdAt: created, updatedAt: updated,
                     subject: subject, outOfOrder: late)
-                deliveries.append(row.delivery)
+                deliveries.append(row.delivery(opening: sealer))
             }
             return deliveries
         }
     }
 
     public func attempts(of delivery: DeliveryID) async throws(StoreError) -> [StoredAttempt] {
-        try await read { client, logger in
+        let sealer = sealer
+        return try await read { client, logger in
             var attempts: [StoredAttempt] = []
             let rows = try await client.query(
                 PostgresQuery(unsafeSQL: ListingSQL.attempts, binds: Self.binds(delivery.rawValue)), logger: logger
@@ -64,7 +66,8 @@ extension PostgresStore {
                     StoredAttempt(
                         number: Int(clamping: number), startedAt: Date(unixMilliseconds: started),
                         durationMilliseconds: duration,
-                        outcome: outcome, error: error, output: output))
+                        outcome: outcome, error: error, output: output
+                    ).opened(by: sealer, of: delivery))
             }
             return attempts
         }
@@ -147,7 +150,8 @@ extension PostgresStore {
     }
 
     public func actionSummaries() async throws(StoreError) -> [ActionSummary] {
-        try await read { client, logger in
+        let sealer = sealer
+        return try await read { client, logger in
             var summaries: [String: ActionSummary] = [:]
             for try await (action, pausedAt, circuit, since, error) in try await client.query(
                 PostgresQuery(unsafeSQL: ActionStateSQL.states), logger: logger
@@ -168,8 +172,8 @@ extension PostgresStore {
                 for try await error in try await client.query(
                     PostgresQuery(unsafeSQL: ActionStateSQL.lastError, binds: Self.binds(action.postgresText)),
                     logger: logger
-                ).decode(String?.self) {
-                    summaries[action]?.lastError = error
+                ).decode((Int64, String?).self) {
+                    summaries[action]?.lastError = sealer.open(text: error.1, for: .delivery(DeliveryID(error.0)))
                 }
             }
             return summaries.keys.sorted().compactMap { summaries[$0] }
@@ -236,8 +240,11 @@ extension PostgresStore {
         -> [Bool]
     {
         var stored: [Bool] = []
+        let sealer = sealer
         for start in stride(from: 0, to: events.count, by: StoreMaintenance.batchSize) {
-            let batch = Array(events[start..<min(start + StoreMaintenance.batchSize, events.count)])
+            let batch = events[start..<min(start + StoreMaintenance.batchSize, events.count)].map {
+                (event: $0.event.sealed(by: sealer), deliveries: $0.deliveries)
+            }
             let logger = logger
             let (inserted, pending) = try await write { client in
                 try await client.withTransaction(logger: logger) { connection in
@@ -258,9 +265,9 @@ extension PostgresStore {
                         for try await (id, body, _, type) in try await connection.query(query, logger: logger).decode(
                             (String, ByteBuffer, String, String).self)
                         {
-                            if let resource = StandIn.genuineResource(
-                                id: EventID(id), body: Array(body.readableBytesView))
-                            {
+                            let id = EventID(id)
+                            let opened = (try? sealer.open(Array(body.readableBytesView), for: .event(id))) ?? []
+                            if let resource = StandIn.genuineResource(id: id, body: opened) {
                                 genuine.insert("\(type)\n\(resource)")
                             }
                         }
@@ -326,13 +333,14 @@ extension PostgresStore {
         try await read { client, logger in
             var events: [StoredEvent] = []
             let rows = try await client.query(query, logger: logger).decode(
-                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?).self)
-            for try await (seq, id, type, project, time, received, message, timestamp, body, subject) in rows {
+                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?, String?).self)
+            for try await (seq, id, type, project, time, received, message, timestamp, body, subject, user) in rows {
                 var event = StoredEvent(
                     sequence: seq, id: EventID(id), type: type, project: project, time: time,
                     receivedAt: Date(unixMilliseconds: received), messageID: message, webhookTimestamp: timestamp,
                     body: Array(body.readableBytesView))
                 event.subject = subject
+                event.user = user
                 events.append(event)
             }
             return events
@@ -340,7 +348,8 @@ extension PostgresStore {
     }
 
     private func candidates(_ query: PostgresQuery) async throws(StoreError) -> [ReplayCandidate] {
-        try await read { client, logger in
+        let sealer = sealer
+        let found = try await read { client, logger in
             var found: [ReplayCandidate] = []
             for try await (seq, id, type, body) in try await client.query(query, logger: logger).decode(
                 (Int64, String, String, ByteBuffer).self)
@@ -350,5 +359,6 @@ extension PostgresStore {
             }
             return found
         }
+        return try found.map { (candidate) throws(StoreError) in try candidate.opened(by: sealer) }
     }
 }

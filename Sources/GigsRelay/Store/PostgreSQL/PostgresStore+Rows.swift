@@ -5,7 +5,7 @@ import PostgresNIO
 /// ``StoreRows`` on PostgreSQL, for `store copy`.
 extension PostgresStore: StoreRows {
     private typealias EventColumns = (
-        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?
+        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?, String?
     )
     private typealias DeliveryColumns = (
         Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64
@@ -13,7 +13,7 @@ extension PostgresStore: StoreRows {
     private typealias AttemptColumns = (Int64, Int64, Int64, Int64, Int64, String, String?, String?)
 
     private static let eventColumns =
-        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject"
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
         lease_expirations, subject, order_at, out_of_order
@@ -21,11 +21,11 @@ extension PostgresStore: StoreRows {
     private static let attemptColumns = "id, delivery_id, number, started_at, duration_ms, outcome, error, output"
 
     private static func event(_ columns: EventColumns) -> EventRow {
-        let (sequence, id, type, project, time, received, message, timestamp, signature, body, subject) = columns
+        let (sequence, id, type, project, time, received, message, timestamp, signature, body, subject, user) = columns
         return EventRow(
             sequence: sequence, id: id, type: type, project: project, eventTime: time, receivedAt: received,
             messageID: message, webhookTimestamp: timestamp, signature: signature, body: Array(body.readableBytesView),
-            subject: subject)
+            subject: subject, user: user)
     }
 
     private static func delivery(_ columns: DeliveryColumns) -> DeliveryRow {
@@ -124,7 +124,7 @@ extension PostgresStore: StoreRows {
                     VALUES (\(row.sequence), \(row.id.postgresText), \(row.type.postgresText), \(row.project?.postgresText),
                         \(row.eventTime?.postgresText), \(row.receivedAt), \(row.messageID.postgresText),
                         \(row.webhookTimestamp), \(row.signature.postgresText), \(ByteBuffer(bytes: row.body)),
-                        \(row.subject?.postgresText))
+                        \(row.subject?.postgresText), \(row.user?.postgresText))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }
@@ -161,6 +161,24 @@ extension PostgresStore: StoreRows {
                         \(row.outcome), \(row.error?.postgresText), \(row.output?.postgresText))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
+            }
+        }
+    }
+
+    public func listedKeys() async throws(StoreError) -> [String] {
+        try await read { client, logger in
+            try await client.query(PostgresQuery(unsafeSQL: StoreKeySQL.listed), logger: logger).decode(String.self)
+                .collect()
+        }
+    }
+
+    public func list(keys: [String]) async throws(StoreError) {
+        try await transaction { connection, logger in
+            for key in keys {
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: StoreKeySQL.list, binds: Self.binds(key.postgresText, unixMilliseconds())),
+                    logger: logger)
             }
         }
     }

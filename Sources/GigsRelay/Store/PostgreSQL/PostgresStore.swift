@@ -33,6 +33,8 @@ public final class PostgresStore: EventLog, StoreConsole {
     let clock: any RelayClock
     /// This instance's dispatcher, woken after a commit that created deliveries.
     let handOff: DeliveryHandOff
+    /// Seals the payloads it writes and opens those it reads.
+    let sealer: PayloadSealer
     private let claimTurn = NIOLockedValueBox(0)
     private let appends: NIOLockedValueBox<Batcher<(event: VerifiedEvent, deliveries: [NewDelivery]), AppendResult>?> =
         NIOLockedValueBox(nil)
@@ -48,9 +50,11 @@ public final class PostgresStore: EventLog, StoreConsole {
         logger: Logger,
         poolSize: Int,
         clock: any RelayClock,
-        handOff: DeliveryHandOff
+        handOff: DeliveryHandOff,
+        sealer: PayloadSealer
     ) {
         self.url = url
+        self.sealer = sealer
         self.clock = clock
         self.client = client
         self.runner = runner
@@ -81,6 +85,8 @@ public final class PostgresStore: EventLog, StoreConsole {
     ///     own `now`).
     ///   - pool: who runs the connection pool: the store itself (the CLI, tests), or the daemon's
     ///     service group through ``runPool()`` (until it runs, queries wait).
+    ///   - sealer: the store's keys (``PayloadSealer``): a store listing a key it lacks is refused, and its
+    ///     current key is listed. Nil for `store copy`'s rows, which are read and written as stored.
     public static func open(
         url: PostgresURL,
         password: String?,
@@ -89,7 +95,8 @@ public final class PostgresStore: EventLog, StoreConsole {
         pool: PoolOwner = .store,
         logger: Logger,
         listen: Bool = false,
-        handOff: DeliveryHandOff = DeliveryHandOff()
+        handOff: DeliveryHandOff = DeliveryHandOff(),
+        sealer: PayloadSealer? = .plaintext
     ) async throws(StoreError) -> PostgresStore {
         var backgroundLogger = logger
         backgroundLogger.logLevel = max(logger.logLevel, .notice)
@@ -106,6 +113,10 @@ public final class PostgresStore: EventLog, StoreConsole {
                 try await Self.warnWithoutSynchronousCommit(probe, url: url, logger: logger)
                 try await PostgresSchema.migrate(probe, logger: logger)
             }
+            if let sealer { try await Self.checkKeys(probe, sealer: sealer, logger: logger) }
+        } catch  where error.isConfigurationError {
+            try? await probe.close()
+            throw error
         } catch {
             try? await probe.close()
             throw .openFailed(location: url.description, detail: error.detail)
@@ -116,11 +127,37 @@ public final class PostgresStore: EventLog, StoreConsole {
         let runner = pool == .store ? Task { await client.run() } : nil
         let store = PostgresStore(
             url: url, client: client, runner: runner, logger: logger, poolSize: poolSize, clock: clock,
-            handOff: handOff)
+            handOff: handOff, sealer: sealer ?? .plaintext)
         if listen {
             store.listener.withLockedValue { $0 = Task { await store.listenForDeliveries() } }
         }
         return store
+    }
+
+    /// Refuses a store holding rows sealed with a key `sealer` lacks (``StoreKeySQL``) and lists its current
+    /// key before anything is sealed with it.
+    private static func checkKeys(
+        _ connection: PostgresConnection, sealer: PayloadSealer, logger: Logger
+    ) async throws(StoreError) {
+        do {
+            var listed: [String] = []
+            for try await id in try await connection.query(PostgresQuery(unsafeSQL: StoreKeySQL.listed), logger: logger)
+                .decode(String.self)
+            {
+                listed.append(id)
+            }
+            try sealer.check(recorded: listed)
+            if let current = sealer.current, !listed.contains(current.id) {
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: StoreKeySQL.list, binds: binds(current.id.postgresText, unixMilliseconds())),
+                    logger: logger)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .unavailable(detail: PostgresErrors.describe(error))
+        }
     }
 
     /// Warns when the server acknowledges commits before they are durable.
@@ -142,7 +179,8 @@ public final class PostgresStore: EventLog, StoreConsole {
 
     public func append(_ event: VerifiedEvent, deliveries: [NewDelivery]) async throws(StoreError) -> AppendResult {
         guard let batcher = appends.withLockedValue({ $0 }) else { throw .closed }
-        return try await batcher.submit((event, deliveries))
+        // Sealed on the caller's task, beside the other requests rather than in the batch's commit.
+        return try await batcher.submit((event.sealed(by: sealer), deliveries))
     }
 
     /// One group commit: the batch's events and their deliveries in one statement. New deliveries the
@@ -259,7 +297,7 @@ public final class PostgresStore: EventLog, StoreConsole {
             }
         }
         guard let batcher = finishes.withLockedValue({ $0 }) else { throw .closed }
-        return try await batcher.submit(record)
+        return try await batcher.submit(record.sealed(by: sealer))
     }
 
     public func stats(probeBytes: Int? = nil) async throws(StoreError) -> StoreStats {

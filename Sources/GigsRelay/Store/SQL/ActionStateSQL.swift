@@ -26,9 +26,9 @@ enum ActionStateSQL {
         WHERE status IN (\(DeliveryStatus.counted.sql)) GROUP BY action, status
         """
 
-    /// The `last_error` of an action's newest failed or dead delivery: $1 action.
+    /// The id and `last_error` of an action's newest failed or dead delivery: $1 action.
     static let lastError = """
-        SELECT last_error FROM deliveries
+        SELECT id, last_error FROM deliveries
         WHERE status IN (\([DeliveryStatus.failed, .dead].sql)) AND action = $1 AND last_error IS NOT NULL
         ORDER BY id DESC LIMIT 1
         """

@@ -6,7 +6,7 @@ enum ListingSQL {
     /// The event columns a listing reads, in ``eventRow`` order; without bodies unless `body`.
     static func eventColumns(body: Bool, _ dialect: SQLDialect) -> String {
         "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, "
-            + (body ? "body" : dialect.emptyBlob) + ", subject"
+            + (body ? "body" : dialect.emptyBlob) + ", subject, user_id"
     }
 
     /// Events matching `filter`, newest first, without bodies.
@@ -19,6 +19,7 @@ enum ListingSQL {
         var conditions: [String] = []
         if let type = filter.type { conditions.append("type = \(statement.bind(type))") }
         if let subject = filter.subject { conditions.append("subject = \(statement.bind(subject))") }
+        if let user = filter.user { conditions.append("user_id = \(statement.bind(user))") }
         if let prefix = filter.idPrefix, !prefix.isEmpty {
             // A range, so the id index serves it; U+10FFFF's bytes sort after those of any character.
             let (low, high) = prefixRange(prefix)
@@ -89,7 +90,8 @@ struct ListedDelivery {
     var subject: String?
     var outOfOrder: Int64
 
-    var delivery: StoredDelivery {
+    /// The delivery, its error opened by `sealer`.
+    func delivery(opening sealer: PayloadSealer) -> StoredDelivery {
         let status = DeliveryStatus(rawValue: status) ?? .pending
         var delivery = StoredDelivery(
             id: DeliveryID(id),
@@ -98,7 +100,7 @@ struct ListedDelivery {
             action: action,
             status: status,
             attempts: Int(clamping: attempts),
-            lastError: lastError,
+            lastError: sealer.open(text: lastError, for: .delivery(DeliveryID(id))),
             nextAttemptAt: status.isUnfinished ? Date(unixMilliseconds: nextAttemptAt) : nil,
             isReplay: replay != 0,
             createdAt: Date(unixMilliseconds: createdAt),

@@ -6,14 +6,18 @@ import Foundation
 /// readers and the writer proceed together). Use one reader from one thread.
 public final class EventLogReader {
     private let connection: SQLiteConnection
+    /// Opens the bodies, errors and outputs it reads.
+    private let sealer: PayloadSealer
 
-    /// Opens an existing store read-only.
-    public init(path: String) throws(StoreError) {
+    /// Opens an existing store read-only; refuses one holding rows sealed with a key `sealer` lacks.
+    public init(path: String, sealer: PayloadSealer = .plaintext) throws(StoreError) {
+        self.sealer = sealer
         do {
             connection = try SQLiteConnection(path: path, mode: .readOnly)
         } catch {
             throw StoreError.openFailed(path: path, error)
         }
+        try connection.checkKeys(sealer, listing: false)
     }
 
     /// The newest events first, optionally of one exact type, without bodies.
@@ -44,7 +48,7 @@ public final class EventLogReader {
     /// One event with its body, or nil when no event has that id.
     public func event(id: EventID) throws(StoreError) -> StoredEvent? {
         let sql = "SELECT \(ListingSQL.eventColumns(body: true, .sqlite)) FROM events WHERE id = ?"
-        return try rows(sql, [.text(id.rawValue)], Self.event).first
+        return try rows(sql, [.text(id.rawValue)], Self.event).first?.opened(by: sealer)
     }
 
     /// How many events the log holds.
@@ -59,14 +63,15 @@ public final class EventLogReader {
 
     /// Deliveries, newest first, filtered.
     public func deliveries(_ filter: DeliveryFilter) throws(StoreError) -> [StoredDelivery] {
-        try rows(ListingSQL.deliveries(filter, .sqlite)) { row in
+        let sealer = sealer
+        return try rows(ListingSQL.deliveries(filter, .sqlite)) { row in
             ListedDelivery(
                 id: row.int64(at: 0), eventID: row.text(at: 1) ?? "", eventType: row.text(at: 2) ?? "",
                 action: row.text(at: 3) ?? "", status: row.text(at: 4) ?? "", attempts: row.int64(at: 5),
                 lastError: row.text(at: 6), nextAttemptAt: row.int64(at: 7), replay: row.int64(at: 8),
                 createdAt: row.int64(at: 9), updatedAt: row.int64(at: 10), subject: row.text(at: 11),
                 outOfOrder: row.int64(at: 12)
-            ).delivery
+            ).delivery(opening: sealer)
         }
     }
 
@@ -80,6 +85,7 @@ public final class EventLogReader {
 
     /// The recorded attempts of one delivery, oldest first.
     public func attempts(of delivery: DeliveryID) throws(StoreError) -> [StoredAttempt] {
+        let sealer = sealer
         return try rows(ListingSQL.attempts, [.integer(delivery.rawValue)]) { row in
             StoredAttempt(
                 number: Int(row.int64(at: 0)),
@@ -88,7 +94,7 @@ public final class EventLogReader {
                 outcome: row.text(at: 3) ?? "",
                 error: row.text(at: 4),
                 output: row.text(at: 5)
-            )
+            ).opened(by: sealer, of: delivery)
         }
     }
 
@@ -138,6 +144,7 @@ public final class EventLogReader {
             body: row.bytes(at: 8)
         )
         event.subject = row.text(at: 9)
+        event.user = row.text(at: 10)
         return event
     }
 }

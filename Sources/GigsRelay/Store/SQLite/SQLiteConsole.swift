@@ -18,14 +18,20 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
     public let path: String
     private let connections: NIOLockedValueBox<Connections?>
     private let clock: any RelayClock
+    private let sealer: PayloadSealer
 
     /// Opens an existing store; never creates one.
     ///
-    /// - Parameter clock: the time operator changes are stamped with.
-    public init(path: String, clock: any RelayClock = SystemClock()) throws(StoreError) {
+    /// - Parameters:
+    ///   - clock: the time operator changes are stamped with.
+    ///   - sealer: the store's keys: a store holding rows sealed with a key it lacks is refused.
+    public init(path: String, clock: any RelayClock = SystemClock(), sealer: PayloadSealer = .plaintext)
+        throws(StoreError)
+    {
         self.path = path
         self.clock = clock
-        connections = NIOLockedValueBox(Connections(reader: try EventLogReader(path: path)))
+        self.sealer = sealer
+        connections = NIOLockedValueBox(Connections(reader: try EventLogReader(path: path, sealer: sealer)))
     }
 
     /// Runs `body` with the reader on NIO's blocking thread pool: SQLite calls block, and the daemon's
@@ -59,7 +65,7 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
                     if let open = connections?.maintenance {
                         maintenance = open
                     } else {
-                        maintenance = try StoreMaintenance(path: path, clock: self.clock)
+                        maintenance = try StoreMaintenance(path: path, clock: self.clock, sealer: self.sealer)
                         connections?.maintenance = maintenance
                     }
                     return .success(try body(maintenance))
@@ -166,6 +172,16 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         -> [Bool]
     {
         try await change { maintenance throws(StoreError) in try maintenance.appendStandIns(events) }
+    }
+
+    public func reseal(_ table: Reseal.Table, after cursor: Int64, mode: Reseal.Mode) async throws(StoreError)
+        -> Reseal.Batch
+    {
+        try await change { maintenance throws(StoreError) in try maintenance.reseal(table, after: cursor, mode: mode) }
+    }
+
+    public func unlistKeys(keeping: String) async throws(StoreError) -> Int {
+        try await change { maintenance throws(StoreError) in try maintenance.unlistKeys(keeping: keeping) }
     }
 
     public func startReconcileRun(

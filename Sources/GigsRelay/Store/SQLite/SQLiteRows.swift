@@ -52,7 +52,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
     }
 
     private static let eventColumns =
-        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject"
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
         lease_expirations, subject, order_at, out_of_order
@@ -64,7 +64,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
             sequence: row.int64(at: 0), id: row.text(at: 1) ?? "", type: row.text(at: 2) ?? "",
             project: row.text(at: 3), eventTime: row.text(at: 4), receivedAt: row.int64(at: 5),
             messageID: row.text(at: 6) ?? "", webhookTimestamp: row.int64(at: 7), signature: row.text(at: 8) ?? "",
-            body: row.bytes(at: 9), subject: row.text(at: 10))
+            body: row.bytes(at: 9), subject: row.text(at: 10), user: row.text(at: 11))
     }
 
     private static func delivery(_ row: SQLiteStatement) -> DeliveryRow {
@@ -145,7 +145,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
     public func insert(events: [EventRow]) throws(StoreError) {
         try transaction { connection throws(SQLiteError) in
             let insert = try connection.prepare(
-                "INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                "INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
             )
             for row in events {
                 defer { insert.reset() }
@@ -160,6 +160,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
                 try insert.bind(row.signature, at: 9)
                 try insert.bind(bytes: row.body, at: 10)
                 try insert.bind(row.subject, at: 11)
+                try insert.bind(row.user, at: 12)
                 try insert.step()
             }
         }
@@ -212,6 +213,20 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
                 try insert.bind(row.error, at: 7)
                 try insert.bind(row.output, at: 8)
                 try insert.step()
+            }
+        }
+    }
+
+    public func listedKeys() throws(StoreError) -> [String] {
+        try with { connection throws(SQLiteError) in
+            try connection.rows(StoreKeySQL.listed, []) { $0.text(at: 0) ?? "" }
+        }
+    }
+
+    public func list(keys: [String]) throws(StoreError) {
+        try transaction { connection throws(SQLiteError) in
+            for key in keys {
+                _ = try connection.rows(StoreKeySQL.list, [.text(key), .integer(unixMilliseconds())]) { _ in () }
             }
         }
     }

@@ -3,12 +3,12 @@ extension SQLiteStatement {
     /// ``insertEventSQL`` and bind with ``insertEvent(_:)``.
     static let insertEventSQL = """
         INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body,
-            subject)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            subject, user_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO NOTHING
         """
 
-    /// Runs ``insertEventSQL`` for `event`.
+    /// Runs ``insertEventSQL`` for `event`, storing its ``VerifiedEvent/storedBody``.
     func insertEvent(_ event: VerifiedEvent) throws(SQLiteError) {
         defer { reset() }
         try bind(event.id.rawValue, at: 1)
@@ -19,8 +19,9 @@ extension SQLiteStatement {
         try bind(event.headers.id, at: 6)
         try bind(event.timestamp, at: 7)
         try bind(event.headers.signature, at: 8)
-        try bind(bytes: event.body, at: 9)
+        try bind(bytes: event.storedBody, at: 9)
         try bind(event.subject, at: 10)
+        try bind(event.user, at: 11)
         try step()
     }
 

@@ -18,6 +18,8 @@ public final class SQLiteStore: EventLog {
     /// The writer's commits by durability (`EventWriter.durability(storingData:)`).
     package let commits: CommitCounts
     private let queue = WriteQueue()
+    /// Seals the bodies it appends.
+    private let sealer: PayloadSealer
 
     /// Opens (creating when missing) and migrates the store, then starts its writer thread.
     ///
@@ -29,27 +31,39 @@ public final class SQLiteStore: EventLog {
         path: String,
         clock: any RelayClock = SystemClock(),
         logger: Logger,
-        handOff: DeliveryHandOff = DeliveryHandOff()
+        handOff: DeliveryHandOff = DeliveryHandOff(),
+        sealer: PayloadSealer = .plaintext
     ) throws(StoreError) {
         self.path = path
+        self.sealer = sealer
         let writer: EventWriter
         let lock: StoreLock
+        let connection: SQLiteConnection
         do throws(SQLiteError) {
-            let connection = try SQLiteConnection(path: path, mode: .create)
+            connection = try SQLiteConnection(path: path, mode: .create)
             lock = try StoreLock(storePath: path)
+        } catch {
+            throw StoreError.openFailed(path: path, error)
+        }
+        do throws(StoreError) {
             do throws(SQLiteError) {
                 try Self.configure(connection)
                 try Self.checkIntegrity(connection)
                 try StoreSchema.migrate(connection, logger: logger)
+            } catch {
+                throw StoreError.openFailed(path: path, error)
+            }
+            try connection.checkKeys(sealer, listing: true)
+            do throws(SQLiteError) {
                 writer = try EventWriter(
                     connection: connection, logger: logger, health: health, clock: clock, handOff: handOff)
                 try connection.syncDirectory()
             } catch {
-                lock.release()
-                throw error
+                throw StoreError.openFailed(path: path, error)
             }
         } catch {
-            throw StoreError.openFailed(path: path, error)
+            lock.release()
+            throw error
         }
         commits = writer.commits
         let queue = self.queue
@@ -103,7 +117,9 @@ public final class SQLiteStore: EventLog {
     ///
     /// Returns after the commit that holds it (or that found it a duplicate) has reached the disk.
     public func append(_ event: VerifiedEvent, deliveries: [NewDelivery]) async throws(StoreError) -> AppendResult {
-        try await perform { .append(event, deliveries: deliveries, reply: $0) }
+        // Sealed on the caller's task, so the one writer thread spends nothing on it.
+        let event = event.sealed(by: sealer)
+        return try await perform { .append(event, deliveries: deliveries, reply: $0) }
     }
 
     /// Claims due deliveries for the dispatcher, marking them running under a lease.
@@ -114,7 +130,8 @@ public final class SQLiteStore: EventLog {
     /// Records a finished attempt and moves its delivery on; false when it had lost its lease.
     @discardableResult
     public func finish(_ record: AttemptRecord) async throws(StoreError) -> Bool {
-        try await perform { .finish(record, reply: $0) }
+        let record = record.sealed(by: sealer)
+        return try await perform { .finish(record, reply: $0) }
     }
 
     /// Reads the monitor's counts; with `probeBytes`, also proves the disk takes a write that large.

@@ -7,12 +7,19 @@ import Foundation
 public final class StoreMaintenance {
     private let connection: SQLiteConnection
     private let clock: any RelayClock
+    /// Seals the stand-ins it stores and opens the bodies and errors it reads.
+    private let sealer: PayloadSealer
 
     /// Opens an existing store for writing; never creates one.
     ///
-    /// - Parameter clock: the time changes are stamped with (and retries made due at).
-    public init(path: String, clock: any RelayClock = SystemClock()) throws(StoreError) {
+    /// - Parameters:
+    ///   - clock: the time changes are stamped with (and retries made due at).
+    ///   - sealer: the store's keys (checked by the ``EventLogReader`` opened first).
+    public init(path: String, clock: any RelayClock = SystemClock(), sealer: PayloadSealer = .plaintext)
+        throws(StoreError)
+    {
         self.clock = clock
+        self.sealer = sealer
         do throws(SQLiteError) {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw SQLiteError(code: 14, message: "no event store at \(path)")
@@ -130,10 +137,10 @@ public final class StoreMaintenance {
                 summaries[action, default: ActionSummary(action: action)].add(count, status: status)
             }
             for action in summaries.keys {
-                summaries[action]?.lastError =
-                    try connection.rows(ActionStateSQL.lastError, [.text(action)]) {
-                        $0.text(at: 0)
-                    }.first ?? nil
+                let last = try connection.rows(ActionStateSQL.lastError, [.text(action)]) {
+                    (DeliveryID($0.int64(at: 0)), $0.text(at: 1))
+                }.first
+                summaries[action]?.lastError = last.flatMap { sealer.open(text: $0.1, for: .delivery($0.0)) }
             }
             return summaries.keys.sorted().compactMap { summaries[$0] }
         } catch {
@@ -199,8 +206,8 @@ public final class StoreMaintenance {
         _ sql: String,
         bindings: [[SQLiteValue]]
     ) throws(StoreError) -> [ReplayCandidate] {
-        do {
-            var rows: [ReplayCandidate] = []
+        var rows: [ReplayCandidate] = []
+        do throws(SQLiteError) {
             for parameters in bindings {
                 rows += try connection.rows(sql, parameters) {
                     ReplayCandidate(
@@ -208,10 +215,11 @@ public final class StoreMaintenance {
                         body: $0.bytes(at: 3))
                 }
             }
-            return rows
         } catch {
             throw StoreError.readFailed(error)
         }
+        let sealer = sealer
+        return try rows.map { (row) throws(StoreError) in try row.opened(by: sealer) }
     }
 
     /// Stores each stand-in (``StandIn``) with its deliveries, pending, unless an event with its id is
@@ -220,9 +228,13 @@ public final class StoreMaintenance {
         -> [Bool]
     {
         var stored: [Bool] = []
+        let sealer = sealer
         for start in stride(from: 0, to: events.count, by: Self.batchSize) {
             let batch = events[start..<min(start + Self.batchSize, events.count)]
             stored += try transaction { () throws(SQLiteError) in
+                if let current = sealer.current {
+                    _ = try connection.rows(StoreKeySQL.list, [.text(current.id), .integer(clock.now)]) { _ in () }
+                }
                 let insertEvent = try connection.prepare(SQLiteStatement.insertEventSQL)
                 let insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
                 var stored: [Bool] = []
@@ -232,13 +244,16 @@ public final class StoreMaintenance {
                     if let subject = event.subject, let resource = event.resource {
                         let candidates = try connection.rows(
                             StandInSQL.genuineCandidates, [.text(subject), .text(event.type)]
-                        ) { row in (EventID(row.text(at: 0) ?? ""), row.bytes(at: 1)) }
+                        ) { row in
+                            let id = EventID(row.text(at: 0) ?? "")
+                            return (id, (try? sealer.open(row.bytes(at: 1), for: .event(id))) ?? [])
+                        }
                         if candidates.contains(where: { StandIn.isGenuine(id: $0.0, body: $0.1, for: resource) }) {
                             stored.append(false)
                             continue
                         }
                     }
-                    try insertEvent.insertEvent(event)
+                    try insertEvent.insertEvent(event.sealed(by: sealer))
                     guard connection.changes == 1 else {
                         stored.append(false)
                         continue
@@ -292,6 +307,75 @@ public final class StoreMaintenance {
             id: row.int64(at: 0), trigger: row.text(at: 1) ?? "", instance: row.text(at: 2) ?? "",
             startedAt: row.int64(at: 3), finishedAt: row.optionalInt64(at: 4), missingCount: row.int64(at: 5),
             result: row.text(at: 6))
+    }
+
+    /// One batch of ``Reseal``, in one transaction.
+    public func reseal(_ table: Reseal.Table, after cursor: Int64, mode: Reseal.Mode) throws(StoreError)
+        -> Reseal.Batch
+    {
+        let sealer = sealer
+        var failure: StoreError?
+        let batch = try transaction { () throws(SQLiteError) -> Reseal.Batch in
+            let rows = try connection.rows(
+                ResealSQL.page(table), [.integer(cursor), .integer(Int64(Reseal.batchSize))]
+            ) { Self.resealRow(table, $0) }
+            var batch = Reseal.Batch(cursor: rows.last?.id, read: rows.count)
+            let update = try connection.prepare(ResealSQL.update(table))
+            for row in rows {
+                let values: ResealRow.Values?
+                do throws(StoreError) {
+                    values = try row.resealed(by: sealer, mode: mode)
+                } catch {
+                    failure = error
+                    break
+                }
+                defer { update.reset() }
+                switch (values, row.values) {
+                case (.body(let new)?, .body(let old)):
+                    try update.bind(bytes: new, at: 1)
+                    try update.bind(row.id, at: 2)
+                    try update.bind(bytes: old, at: 3)
+                case (.lastError(let new)?, .lastError(let old)):
+                    try update.bind(new, at: 1)
+                    try update.bind(row.id, at: 2)
+                    try update.bind(old, at: 3)
+                case (.attempt(let error, let output)?, _):
+                    try update.bind(error, at: 1)
+                    try update.bind(output, at: 2)
+                    try update.bind(row.id, at: 3)
+                default:
+                    continue
+                }
+                try update.step()
+                batch.changed += connection.changes
+            }
+            return batch
+        }
+        if let failure { throw failure }
+        return batch
+    }
+
+    /// A row of ``ResealSQL/page(_:)``.
+    private static func resealRow(_ table: Reseal.Table, _ row: SQLiteStatement) -> ResealRow {
+        let id = row.int64(at: 0)
+        switch table {
+        case .events:
+            return ResealRow(id: id, owner: .event(EventID(row.text(at: 1) ?? "")), values: .body(row.bytes(at: 2)))
+        case .deliveries:
+            return ResealRow(id: id, owner: .delivery(DeliveryID(id)), values: .lastError(row.text(at: 1)))
+        case .attempts:
+            return ResealRow(
+                id: id, owner: .delivery(DeliveryID(row.int64(at: 1))),
+                values: .attempt(error: row.text(at: 2), output: row.text(at: 3)))
+        }
+    }
+
+    /// Unlists every key but `keeping`; returns how many.
+    public func unlistKeys(keeping: String) throws(StoreError) -> Int {
+        try transaction { () throws(SQLiteError) -> Int in
+            _ = try connection.rows(ResealSQL.unlistOthers, [.text(keeping)]) { _ in () }
+            return connection.changes
+        }
     }
 
     /// Runs `body` in an immediate transaction; rolls back when it fails.

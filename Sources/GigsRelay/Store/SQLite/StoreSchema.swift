@@ -142,6 +142,31 @@ enum StoreSchema {
                 CREATE INDEX reconcile_runs_by_trigger ON reconcile_runs (trigger, id);
                 """
         ),
+        Migration(
+            name: "0012_event_users",
+            sql: """
+                ALTER TABLE events ADD COLUMN user_id TEXT;
+                CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL;
+                """
+        ),
+        Migration(
+            name: "0013_sealed_payloads",
+            // The keys rows may be sealed with; and a body may now be changed in place (sealed, or moved to
+            // another key), nothing else of an event.
+            sql: """
+                CREATE TABLE store_keys (
+                    key_id   TEXT    PRIMARY KEY,
+                    added_at INTEGER NOT NULL
+                );
+                DROP TRIGGER events_are_append_only;
+                CREATE TRIGGER events_are_append_only
+                BEFORE UPDATE OF seq, id, type, project, event_time, received_at, message_id, webhook_timestamp,
+                    signature, subject, user_id ON events
+                BEGIN
+                    SELECT RAISE(ABORT, 'events are append-only: only a body is sealed in place');
+                END;
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database

@@ -1,0 +1,107 @@
+import Foundation
+import GigsRelay
+import Testing
+
+/// Encryption at rest (``PayloadSealer``): what the rows hold, and what every read gives back.
+extension StoreConformance {
+    /// An event body, an attempt's error and output are sealed in the rows (`store copy` sees them sealed,
+    /// and copies them so); the console, a claim's job once opened, replay candidates and action summaries
+    /// give the plaintext. The user an event is about is recorded in the clear.
+    static func sealing(_ backend: Backend) async throws {
+        let key = StoreKey.random()
+        let sealer = PayloadSealer(current: key, previous: [])
+        try await StoreUnderTest.with(backend, sealer: sealer) { store in
+            let body = SampleEvents.subscription(
+                id: "evt_seal_1", sim: #"{"object":"sim","id":"sim_1","type":"eSIM"}"#,
+                user: #"{"object":"user","id":"usr_seal","email":"sealed@example.com","fullName":"Sea Led"}"#)
+            let event = try signer.verifiedEvent(id: "evt_seal_1", body: body)
+            #expect(event.user == "usr_seal")
+            #expect(try await store.log.append(event, actions: ["a"]) == .accepted)
+            let now = Self.now()
+            let job = try #require(try await Self.claim(store.log, actions: ["a"], now: now).jobs.first)
+            // The claim hands the stored bytes on; the dispatcher opens them for the attempt.
+            #expect(PayloadSealer.keyID(of: job.body) == key.id)
+            #expect(try sealer.open(job.body, for: .event(job.eventID)) == body)
+            let error = "HTTP 422: sealed@example.com is not a known address"
+            #expect(
+                try await store.log.finish(
+                    AttemptRecord(
+                        delivery: job.id, attempt: job.attempt, startedAt: now, durationMilliseconds: 3,
+                        outcome: .dead(error: error), output: "echo: Sea Led")))
+
+            let rows = try await store.location.openRows(
+                environment: store.environment, logger: StoreUnderTest.logger, create: false)
+            let stored = try await rows.events(after: 0, limit: 10)
+            let deliveries = try await rows.deliveries(after: 0, limit: 10)
+            let attempts = try await rows.attempts(after: 0, limit: 10)
+            #expect(stored.map(\.user) == ["usr_seal"] && stored.map(\.subject) == ["sub_1"])
+            #expect(stored.allSatisfy { PayloadSealer.keyID(of: $0.body) == key.id })
+            let texts =
+                deliveries.compactMap(\.lastError) + attempts.compactMap(\.error) + attempts.compactMap(\.output)
+            #expect(texts.count == 3 && texts.allSatisfy { PayloadSealer.keyID(ofText: $0) == key.id })
+            let everything = stored.map { String(decoding: $0.body, as: UTF8.self) } + texts
+            #expect(!everything.contains { $0.contains("sealed@example.com") || $0.contains("Sea Led") })
+            #expect(try await rows.listedKeys() == [key.id])
+            await rows.close()
+
+            let console = try await store.console()
+            let read = try await console.event(id: EventID("evt_seal_1"))
+            #expect(read?.body == body && read?.user == "usr_seal")
+            #expect(try await console.events(EventFilter()).map(\.user) == ["usr_seal"])
+            #expect(try await console.deliveries(DeliveryFilter()).first?.lastError == error)
+            let attempt = try await console.attempts(of: job.id).first
+            #expect(attempt?.error == error && attempt?.output == "echo: Sea Led")
+            #expect(try await console.actionSummaries().first?.lastError == error)
+            #expect(try await console.replayCandidates(ids: [EventID("evt_seal_1")]).map(\.body) == [body])
+            // A stand-in is sealed as it is stored.
+            let standIn = try signer.verifiedEvent(id: "evt_seal_2")
+            #expect(try await console.appendStandIns([(standIn, [])]) == [true])
+            #expect(try await console.event(id: EventID("evt_seal_2"))?.body == standIn.body)
+            await console.close()
+            let copy = try await store.location.openRows(
+                environment: store.environment, logger: StoreUnderTest.logger, create: false)
+            #expect(try await copy.events(after: 0, limit: 10).allSatisfy { PayloadSealer.isSealed($0.body) })
+            await copy.close()
+        }
+    }
+
+    /// Rows sealed with a key: a log or console opened without it, or with another key only, is refused
+    /// with an error naming the key id (a configuration error, exit 78); with it as a previous key, they
+    /// open, and new rows are sealed with the current key.
+    static func missingKey(_ backend: Backend) async throws {
+        let key = StoreKey.random()
+        let next = StoreKey.random()
+        try await StoreUnderTest.with(backend, sealer: PayloadSealer(current: key, previous: [])) { store in
+            _ = try await store.log.append(try signer.verifiedEvent(id: "evt_key_1"), actions: [])
+            // One SQLite writer at a time: the next logs open after this one closed.
+            await store.log.close()
+            for sealer in [PayloadSealer.plaintext, PayloadSealer(current: next, previous: [])] {
+                for opening in ["log", "console"] {
+                    do {
+                        if opening == "log" {
+                            await (try await store.openAnotherLog(sealer: sealer)).close()
+                        } else {
+                            await (try await store.console(sealer: sealer)).close()
+                        }
+                        Issue.record("a \(opening) opened a store sealed with \(key.id) without the key")
+                    } catch let error as StoreError {
+                        #expect(error.isConfigurationError && error.detail.contains(key.id), "\(error)")
+                    }
+                }
+            }
+            // The refused opens listed nothing: the store still needs only the first key.
+            let rows = try await store.location.openRows(
+                environment: store.environment, logger: StoreUnderTest.logger, create: false)
+            #expect(try await rows.listedKeys() == [key.id])
+            await rows.close()
+            let rotated = PayloadSealer(current: next, previous: [key])
+            let log = try await store.openAnotherLog(sealer: rotated)
+            _ = try await log.append(try signer.verifiedEvent(id: "evt_key_2"), actions: [])
+            await log.close()
+            let console = try await store.console(sealer: rotated)
+            #expect(try await console.event(id: EventID("evt_key_1"))?.body.first == UInt8(ascii: "{"))
+            #expect(try await console.event(id: EventID("evt_key_2"))?.body.first == UInt8(ascii: "{"))
+            await console.close()
+        }
+    }
+}
