@@ -54,7 +54,8 @@ struct ConsoleTemplateTests {
         expectNamesEveryProperty(of: counts, counts.child(named:))
         expectNamesEveryProperty(of: overview, overview.child(named:))
 
-        let filter = EventsContent.Filter(type: "t", idPrefix: "evt_", subject: "sub_1", user: "usr_1", since: "1h", until: "now")
+        let filter = EventsContent.Filter(
+            type: "t", idPrefix: "evt_", subject: "sub_1", user: "usr_1", since: "1h", until: "now")
         let events = EventsContent(events: [], filter: filter, next: "after=7")
         expectNamesEveryProperty(of: filter, filter.child(named:))
         expectNamesEveryProperty(of: events, events.child(named:))
@@ -68,7 +69,8 @@ struct ConsoleTemplateTests {
 
     @Test("The console's templates read named content: its fields, the parent's, and an absent one as false")
     func templatesReadNamedContent() {
-        let filter = EventsContent.Filter(type: "com.gigs.sim.created", idPrefix: "", subject: "", user: "", since: "", until: "")
+        let filter = EventsContent.Filter(
+            type: "com.gigs.sim.created", idPrefix: "", subject: "", user: "", since: "", until: "")
         let last = ConsolePage(title: "Events", content: EventsContent(events: [], filter: filter, next: nil))
         let lastHTML = ConsoleTemplates.render(last, template: "events")
         #expect(lastHTML.contains(#"value="com.gigs.sim.created""#))

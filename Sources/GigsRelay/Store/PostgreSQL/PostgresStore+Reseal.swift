@@ -76,7 +76,8 @@ extension PostgresStore {
                     binds.append(oldTexts)
                 }
                 let updated = try await connection.query(
-                    PostgresQuery(unsafeSQL: table == .events ? Self.resealEvents : Self.resealDeliveries, binds: binds),
+                    PostgresQuery(
+                        unsafeSQL: table == .events ? Self.resealEvents : Self.resealDeliveries, binds: binds),
                     logger: logger
                 ).decode(Int32.self).collect()
                 batch.changed += updated.count
