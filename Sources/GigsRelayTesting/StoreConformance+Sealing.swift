@@ -105,3 +105,66 @@ extension StoreConformance {
         }
     }
 }
+
+/// Erasure (``Erasure``): what it replaces, clears and skips, and what it leaves.
+extension StoreConformance {
+    static func erasure(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            func user(_ id: String) -> String { #"{"object":"user","id":"\#(id)","email":"\#(id)@example.com"}"# }
+            let sim = #"{"object":"sim","id":"sim_1","type":"eSIM"}"#
+            for (index, owner) in ["usr_a", "usr_a", "usr_a", "usr_b"].enumerated() {
+                let body = SampleEvents.subscription(
+                    id: "evt_erase_\(index)", subscription: "sub_\(index)", sim: sim, user: user(owner))
+                _ = try await store.log.append(
+                    try signer.verifiedEvent(id: "evt_erase_\(index)", body: body), actions: ["a"])
+            }
+            let now = Self.now()
+            let claim = try await Self.claim(store.log, actions: ["a"], limit: 1, now: now)
+            let job = try #require(claim.jobs.first)
+            #expect(job.eventID == EventID("evt_erase_0"))
+            _ = try await store.log.finish(
+                AttemptRecord(
+                    delivery: job.id, attempt: job.attempt, startedAt: now, durationMilliseconds: 1,
+                    outcome: .retry(error: "HTTP 500: usr_a@example.com", nextAttemptAt: now + 60_000),
+                    output: "usr_a@example.com"))
+            let console = try await store.console()
+            let counted = try await console.erase(.user("usr_a"), reason: "test", dryRun: true)
+            #expect(counted == Erasure.Result(events: 3, attempts: 1, skippedDeliveries: 3))
+            #expect(try await console.event(id: EventID("evt_erase_1"))?.erasedAt == nil)
+
+            let erased = try await console.erase(.user("usr_a"), reason: "the user was deleted (evt_x)", dryRun: false)
+            #expect(erased == counted)
+            let tombstone = try #require(try await console.event(id: EventID("evt_erase_1")))
+            #expect(tombstone.erasedAt != nil && tombstone.user == "usr_a")
+            let text = String(decoding: tombstone.body, as: UTF8.self)
+            #expect(text.hasPrefix(#"{"erased":{"at":"#) && text.contains("evt_x") && !text.contains("@example.com"))
+            #expect(text.contains(#""id":"evt_erase_1""#) && text.contains(#""subject":"sub_1""#))
+            let deliveries = try await console.deliveries(DeliveryFilter())
+            #expect(deliveries.filter { $0.eventID != EventID("evt_erase_3") }.allSatisfy { $0.status == .skipped })
+            #expect(deliveries.first { $0.eventID == EventID("evt_erase_3") }?.status == .pending)
+            let attempt = try await console.attempts(of: job.id).first
+            #expect(attempt?.error == "(erased)" && attempt?.output == nil)
+            #expect(try await console.event(id: EventID("evt_erase_3"))?.body.contains(UInt8(ascii: "@")) == true)
+            #expect(try await console.replayCandidates(ids: [EventID("evt_erase_2")]).map(\.isErased) == [true])
+            #expect(try await console.replayCandidates(ids: [EventID("evt_erase_3")]).map(\.isErased) == [false])
+            #expect(try await console.erase(.user("usr_a"), reason: "again", dryRun: false) == Erasure.Result())
+
+            // Reconciliation never recreates an erased user's events.
+            let standIn = try signer.verifiedEvent(
+                id: "evt_reconciled_x",
+                body: SampleEvents.subscription(id: "evt_reconciled_x", sim: sim, user: user("usr_a")))
+            #expect(try await console.appendStandIns([(standIn, [])]) == [false])
+
+            // A user deletion is listed until it is erased; delivered once its deliveries finished.
+            let deletion = Array(
+                #"{"id":"evt_del","type":"com.gigs.user.deleted","data":{"object":"user","id":"usr_b"}}"#.utf8)
+            _ = try await store.log.append(try signer.verifiedEvent(id: "evt_del", body: deletion), actions: [])
+            let listed = try await console.userDeletions(limit: 10)
+            #expect(listed.map(\.user) == ["usr_b"] && listed.map(\.isDelivered) == [true])
+            let sequence = try #require(listed.first?.sequence)
+            #expect(try await console.erase(.event(sequence), reason: "r", dryRun: false).events == 1)
+            #expect(try await console.userDeletions(limit: 10).isEmpty)
+            await console.close()
+        }
+    }
+}

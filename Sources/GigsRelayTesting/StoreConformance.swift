@@ -36,7 +36,7 @@ public enum StoreConformance {
         "0001_create_events", "0002_create_deliveries", "0003_index_events_by_received_at", "0004_create_store_probe",
         "0005_lease_expirations_and_due_by_action", "0006_create_action_state", "0007_ordered_deliveries",
         "0008_event_subjects", "0009_event_id_prefix", "0010_drop_deliveries_due",
-        "0011_create_reconcile_runs", "0012_event_users", "0013_sealed_payloads",
+        "0011_create_reconcile_runs", "0012_event_users_and_erasure", "0013_sealed_payloads",
     ]
 
     /// Every check, in the order of the contract.
@@ -88,6 +88,9 @@ public enum StoreConformance {
         StoreCheck(
             "A store holding rows sealed with a key is refused without it, by the log and the console alike",
             missingKey),
+        StoreCheck(
+            "Erasure replaces payloads with tombstones, clears attempt texts, skips pending deliveries, only the user's",
+            erasure),
         StoreCheck("A closed log refuses appends with store_closed", closed),
         StoreCheck(
             "Rows copy with their ids: read back as written, a second copy changes nothing, newer deliveries win",

@@ -16,7 +16,7 @@ struct GigsRelayCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, EventsCommand.self, DeliveriesCommand.self, ReplayCommand.self, HealthCommand.self,
             ConfigCommand.self, SendCommand.self, PruneCommand.self, StoreCommand.self, ActionsCommand.self,
-            ReconcileCommand.self,
+            ReconcileCommand.self, EraseCommand.self,
         ]
     )
 }

@@ -70,6 +70,11 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             var plan: [ReplayStep] = []
             for event in events {
+                guard !event.isErased else {
+                    Terminal.error(
+                        "\(event.id) was erased (its user was deleted): only its tombstone is stored, not replayed")
+                    continue
+                }
                 let routes = configuration.routes
                 let matched = routes.matching(type: event.type, body: event.body)
                 if dryRun {

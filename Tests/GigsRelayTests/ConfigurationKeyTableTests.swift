@@ -105,6 +105,7 @@ struct ConfigurationKeyTableTests {
         let fixed = [
             RelayConfiguration.Server.section, RelayConfiguration.Store.section, RelayConfiguration.Webhook.section,
             RelayConfiguration.Log.section, RelayConfiguration.Admin.section, RelayConfiguration.Ready.section,
+            RelayConfiguration.Privacy.section,
             DispatchConfiguration.section,
         ]
         for section in fixed {

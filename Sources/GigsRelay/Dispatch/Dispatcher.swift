@@ -358,6 +358,9 @@ public final class Dispatcher: Service {
         if let unopened {
             // Keys are checked when the store opens, so only changed bytes get here: never sent.
             outcome = .permanent(error: "the stored body of event \(job.eventID) is \(unopened)")
+        } else if Erasure.isTombstone(job.body) {
+            // Erased since it was claimed (or retried by an operator since): nothing of it is sent.
+            outcome = .skipped(reason: "the event was erased")
         } else if let action = current.actions[job.action], let configuration = current.settings[job.action] {
             outcome = await Self.perform(action, job: job, timeout: .seconds(configuration.timeoutSeconds))
         } else {

@@ -232,6 +232,9 @@ public func buildDaemon(
             RetentionService(
                 store: store, retentionDays: configuration.store.retentionDays, clock: clock, logger: logger))
     }
+    if configuration.privacy.eraseOnUserDeleted {
+        services.append(ErasureService(console: opened.console, logger: logger))
+    }
     if let reconcile = configuration.reconcile {
         services.append(
             ReconcileService(

@@ -32,6 +32,7 @@ struct Checksum {
         add(row.body)
         add(row.subject)
         add(row.user)
+        add(row.erasedAt ?? -1)
     }
 
     mutating func add(_ row: DeliveryRow) {

@@ -14,6 +14,9 @@ public struct ReplayCandidate: Sendable, Equatable {
         self.body = body
     }
 
+    /// Whether its payload was erased (``Erasure``): it is never replayed.
+    public var isErased: Bool { Erasure.isTombstone(body) }
+
     /// This candidate with its body opened by `sealer`.
     func opened(by sealer: PayloadSealer) throws(StoreError) -> ReplayCandidate {
         ReplayCandidate(sequence: sequence, id: id, type: type, body: try sealer.openBody(body, of: id))

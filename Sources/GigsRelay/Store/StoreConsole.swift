@@ -60,6 +60,13 @@ public protocol StoreConsole: AnyObject, Sendable {
     /// nil when its event is no longer stored.
     func replay(_ plan: [ReplayStep]) async throws(StoreError) -> [DeliveryID?]
 
+    /// Erases the personal data of the events `selection` takes (``Erasure``), in batches; a dry run only
+    /// counts. Returns what changed (or would).
+    func erase(_ selection: Erasure.Selection, reason: String, dryRun: Bool) async throws(StoreError)
+        -> Erasure.Result
+    /// Stored `com.gigs.user.deleted` events not erased yet, oldest first, at most `limit`.
+    func userDeletions(limit: Int) async throws(StoreError) -> [Erasure.Deletion]
+
     /// One batch of `gigs-relay store encrypt` or `store rekey` (``Reseal``): up to ``Reseal/batchSize``
     /// rows of `table` after `cursor` moved to the console's current key as `mode` says, in one
     /// transaction.

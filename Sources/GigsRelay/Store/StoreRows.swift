@@ -48,6 +48,7 @@ public struct EventRow: Sendable, Equatable {
     public var body: [UInt8]
     public var subject: String? = nil
     public var user: String? = nil
+    public var erasedAt: Int64? = nil
 }
 
 /// A delivery row as stored.

@@ -22,8 +22,10 @@ public struct StoredEvent: Sendable, Equatable {
     /// migration `0008_event_subjects`.
     public var subject: String? = nil
     /// The Gigs user it is about (``EventEnvelope/userPointers``); nil when it names none, or was stored
-    /// before migration `0012_event_users`.
+    /// before migration `0012_event_users_and_erasure`.
     public var user: String? = nil
+    /// When its payload was erased (``Erasure``): its body is then a tombstone. Nil while it is whole.
+    public var erasedAt: Date? = nil
 
     /// This event with its body opened by `sealer` (``PayloadSealer``): a sealed body that does not open
     /// is a read error naming the event and the key id.

@@ -27,6 +27,10 @@ public enum LogKey {
     public static let storeBackend = "relay.store.backend"
     public static let suppressed = "relay.log.suppressed"
     /// A reconciliation run's id, and what it read and found.
+    public static let user = "relay.user"
+    public static let erasedEvents = "relay.erasure.events"
+    public static let erasedAttempts = "relay.erasure.attempts"
+    public static let erasedSkipped = "relay.erasure.skipped"
     public static let reconcileRun = "relay.reconcile.run"
     public static let reconcileResource = "relay.reconcile.resource"
     public static let reconcileTime = "relay.reconcile.time"

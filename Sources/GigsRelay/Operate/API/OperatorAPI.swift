@@ -257,6 +257,11 @@ public struct OperatorAPI: Sendable {
         guard let event = try await console.replayCandidates(ids: [EventID(id)]).first else {
             throw Failure.notFound("no stored event has id \(id)")
         }
+        guard !event.isErased else {
+            throw Failure(
+                status: .conflict, code: "erased",
+                message: "event \(id) was erased (its user was deleted): only its tombstone is stored")
+        }
         let routed = live.snapshot.routes.actions(for: event.type, body: event.body)
         let actions = routed.filter { action == nil || $0 == action }
         guard !actions.isEmpty else {

@@ -6,6 +6,7 @@ public enum ConfigurationReference {
         [
             RelayConfiguration.Server.section, RelayConfiguration.Store.section, RelayConfiguration.Webhook.section,
             RelayConfiguration.Log.section, RelayConfiguration.Admin.section, RelayConfiguration.Ready.section,
+            RelayConfiguration.Privacy.section,
             DispatchConfiguration.section, RouteConfiguration.section, ActionConfiguration.section,
         ]
             + ActionKinds.all.map { kind in

@@ -6,6 +6,7 @@ extension RelayConfiguration {
             (Server.section.name, server.effectiveKeys), (Store.section.name, store.effectiveKeys),
             (Webhook.section.name, webhook.effectiveKeys), (Log.section.name, log.effectiveKeys),
             (Admin.section.name, admin.effectiveKeys), (Ready.section.name, ready.effectiveKeys),
+            (Privacy.section.name, privacy.effectiveKeys),
             (DispatchConfiguration.section.name, dispatch.effectiveKeys),
         ]
         if let gigs { sections.append((GigsAPIConfiguration.section.name, gigs.effectiveKeys)) }

@@ -31,6 +31,8 @@ public struct RelayConfiguration: Sendable {
     public var gigs: GigsAPIConfiguration?
     /// `[smtp]`: the mail server for email actions; nil when the section is absent.
     public var smtp: SMTPConfiguration?
+    /// `[privacy]`: erasure when Gigs deletes a user.
+    public var privacy: Privacy
     /// `[reconcile]`: reconciliation on a schedule; nil when the section is absent.
     public var reconcile: ReconcileConfiguration?
 
@@ -85,6 +87,7 @@ public struct RelayConfiguration: Sendable {
                     + "(set admin.token = \"credential:admin-token\", or admin.listen = \"127.0.0.1:9464\")")
         }
         ready = try file.read(Ready.section, Ready.init(section:))
+        privacy = try file.read(Privacy.section, Privacy.init(section:))
         dispatch = try file.read(DispatchConfiguration.section, DispatchConfiguration.init(section:))
         try parseActions(file, baseDirectory: baseDirectory)
         if let section = try file.presentSection(ReconcileConfiguration.section.name) {
@@ -96,7 +99,7 @@ public struct RelayConfiguration: Sendable {
         }
         try file.refuseUnknownSections(known: [
             "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp", "reconcile", "admin",
-            "ready",
+            "ready", "privacy",
         ])
     }
 

@@ -14,6 +14,7 @@ extension EventView: MustacheParent {
         case "time": time
         case "subject": subject
         case "user": user
+        case "erasedAt": erasedAt
         case "reconciled": reconciled
         default: nil
         }

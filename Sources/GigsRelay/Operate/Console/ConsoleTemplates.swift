@@ -150,6 +150,7 @@ enum ConsoleTemplates {
         <dt>Type</dt><dd>{{event.type}}</dd>
         <dt>Subject</dt><dd>{{event.subject}}</dd>
         <dt>User</dt><dd>{{event.user}}</dd>
+        {{#event.erasedAt}}<dt>Erased</dt><dd class="erased">at {{event.erasedAt}}: its payload was replaced by a tombstone (the user was deleted); it cannot be replayed</dd>{{/event.erasedAt}}
         <dt>Project</dt><dd>{{event.project}}</dd>
         <dt>Event time</dt><dd>{{event.time}}</dd>
         <dt>Received</dt><dd>{{event.receivedAt}}</dd>

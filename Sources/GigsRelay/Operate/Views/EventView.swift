@@ -13,6 +13,8 @@ public struct EventView: Codable, Sendable, Equatable {
     public var subject: String?
     /// The Gigs user it is about (`data.user.id`, a `data.user` id, a user event's `data.id`).
     public var user: String?
+    /// When its payload was erased (``Erasure``; its `event` is then a tombstone); null while it is whole.
+    public var erasedAt: String?
     /// Whether it is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API by
     /// reconciliation (`gigs-relay reconcile --emit`, `[reconcile]`), not received. Its id says so.
     public var reconciled: Bool { StandIn.isStandIn(EventID(id)) }
@@ -27,6 +29,7 @@ public struct EventView: Codable, Sendable, Equatable {
         time = event.time
         subject = event.subject
         user = event.user
+        erasedAt = event.erasedAt.map(Timestamp.iso8601)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -40,6 +43,7 @@ public struct EventView: Codable, Sendable, Equatable {
         try container.encode(time, forKey: .time)
         try container.encode(subject, forKey: .subject)
         try container.encode(user, forKey: .user)
+        try container.encode(erasedAt, forKey: .erasedAt)
         var derived = encoder.container(keyedBy: DerivedKeys.self)
         try derived.encode(reconciled, forKey: .reconciled)
     }

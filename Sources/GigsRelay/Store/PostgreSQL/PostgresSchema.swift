@@ -175,9 +175,10 @@ enum PostgresSchema {
             ]
         ),
         Migration(
-            name: "0012_event_users",
+            name: "0012_event_users_and_erasure",
             statements: [
                 "ALTER TABLE events ADD COLUMN user_id TEXT",
+                "ALTER TABLE events ADD COLUMN erased_at BIGINT",
                 "CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL",
             ]
         ),

@@ -272,8 +272,20 @@ extension PostgresStore {
                             }
                         }
                     }
+                    // Never a stand-in of a user whose events were erased.
+                    let users = batch.compactMap { $0.event.user?.postgresText }
+                    var erased: Set<String> = []
+                    if !users.isEmpty {
+                        for try await user in try await connection.query(
+                            "SELECT DISTINCT user_id FROM events WHERE user_id = ANY(\(users)) AND erased_at IS NOT NULL",
+                            logger: logger
+                        ).decode(String.self) {
+                            erased.insert(user)
+                        }
+                    }
                     let absent = batch.filter { entry in
-                        entry.event.resource.map { !genuine.contains("\(entry.event.type)\n\($0)") } ?? true
+                        !(entry.event.user.map(erased.contains) ?? false)
+                            && (entry.event.resource.map { !genuine.contains("\(entry.event.type)\n\($0)") } ?? true)
                     }
                     var inserted: Set<String> = []
                     var pending: Int64 = 0
@@ -333,14 +345,18 @@ extension PostgresStore {
         try await read { client, logger in
             var events: [StoredEvent] = []
             let rows = try await client.query(query, logger: logger).decode(
-                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?, String?).self)
-            for try await (seq, id, type, project, time, received, message, timestamp, body, subject, user) in rows {
+                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?, String?, Int64?)
+                    .self)
+            for try await (seq, id, type, project, time, received, message, timestamp, body, subject, user, erased)
+                in rows
+            {
                 var event = StoredEvent(
                     sequence: seq, id: EventID(id), type: type, project: project, time: time,
                     receivedAt: Date(unixMilliseconds: received), messageID: message, webhookTimestamp: timestamp,
                     body: Array(body.readableBytesView))
                 event.subject = subject
                 event.user = user
+                event.erasedAt = erased.map { Date(unixMilliseconds: $0) }
                 events.append(event)
             }
             return events

@@ -5,7 +5,7 @@ import PostgresNIO
 /// ``StoreRows`` on PostgreSQL, for `store copy`.
 extension PostgresStore: StoreRows {
     private typealias EventColumns = (
-        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?, String?
+        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?, String?, Int64?
     )
     private typealias DeliveryColumns = (
         Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64
@@ -13,7 +13,7 @@ extension PostgresStore: StoreRows {
     private typealias AttemptColumns = (Int64, Int64, Int64, Int64, Int64, String, String?, String?)
 
     private static let eventColumns =
-        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id"
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id, erased_at"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
         lease_expirations, subject, order_at, out_of_order
@@ -21,11 +21,12 @@ extension PostgresStore: StoreRows {
     private static let attemptColumns = "id, delivery_id, number, started_at, duration_ms, outcome, error, output"
 
     private static func event(_ columns: EventColumns) -> EventRow {
-        let (sequence, id, type, project, time, received, message, timestamp, signature, body, subject, user) = columns
+        let (sequence, id, type, project, time, received, message, timestamp, signature, body, subject, user, erased) =
+            columns
         return EventRow(
             sequence: sequence, id: id, type: type, project: project, eventTime: time, receivedAt: received,
             messageID: message, webhookTimestamp: timestamp, signature: signature, body: Array(body.readableBytesView),
-            subject: subject, user: user)
+            subject: subject, user: user, erasedAt: erased)
     }
 
     private static func delivery(_ columns: DeliveryColumns) -> DeliveryRow {
@@ -124,7 +125,8 @@ extension PostgresStore: StoreRows {
                     VALUES (\(row.sequence), \(row.id.postgresText), \(row.type.postgresText), \(row.project?.postgresText),
                         \(row.eventTime?.postgresText), \(row.receivedAt), \(row.messageID.postgresText),
                         \(row.webhookTimestamp), \(row.signature.postgresText), \(ByteBuffer(bytes: row.body)),
-                        \(row.subject?.postgresText), \(row.user?.postgresText))
+                        \(row.subject?.postgresText), \(row.user?.postgresText),
+                        \(row.erasedAt))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }

@@ -180,6 +180,18 @@ public final class SQLiteConsole: StoreConsole, @unchecked Sendable {
         try await change { maintenance throws(StoreError) in try maintenance.reseal(table, after: cursor, mode: mode) }
     }
 
+    public func erase(_ selection: Erasure.Selection, reason: String, dryRun: Bool) async throws(StoreError)
+        -> Erasure.Result
+    {
+        try await change { maintenance throws(StoreError) in
+            try maintenance.erase(selection, reason: reason, dryRun: dryRun)
+        }
+    }
+
+    public func userDeletions(limit: Int) async throws(StoreError) -> [Erasure.Deletion] {
+        try await change { maintenance throws(StoreError) in try maintenance.userDeletions(limit: limit) }
+    }
+
     public func unlistKeys(keeping: String) async throws(StoreError) -> Int {
         try await change { maintenance throws(StoreError) in try maintenance.unlistKeys(keeping: keeping) }
     }

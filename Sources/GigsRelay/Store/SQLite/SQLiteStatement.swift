@@ -32,6 +32,11 @@ final class SQLiteStatement {
         try check(sqlite3_bind_int64(statement, index, value))
     }
 
+    /// Binds an integer, or NULL for nil.
+    func bind(_ value: Int64?, at index: Int32) throws(SQLiteError) {
+        if let value { try bind(value, at: index) } else { try check(sqlite3_bind_null(statement, index)) }
+    }
+
     func bind(bytes: [UInt8], at index: Int32) throws(SQLiteError) {
         let result = bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }

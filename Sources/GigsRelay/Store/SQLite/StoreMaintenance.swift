@@ -26,6 +26,8 @@ public final class StoreMaintenance {
             }
             connection = try SQLiteConnection(path: path, mode: .create)
             try connection.execute("PRAGMA synchronous = FULL")
+            // What an erasure or a reseal replaces is overwritten with zeros, not left in free pages.
+            try connection.execute("PRAGMA secure_delete = ON")
         } catch {
             throw StoreError.openFailed(path: path, error)
         }
@@ -239,6 +241,14 @@ public final class StoreMaintenance {
                 let insertDelivery = try connection.prepare(SQLiteStatement.insertDeliverySQL)
                 var stored: [Bool] = []
                 for (event, deliveries) in batch {
+                    // Never a stand-in of a user whose events were erased.
+                    if let user = event.user {
+                        let erased = try connection.rows(ErasureSQL.userErased, [.text(user)]) { _ in true }
+                        guard erased.isEmpty else {
+                            stored.append(false)
+                            continue
+                        }
+                    }
                     // The genuine event stored since the run looked (under the write lock, so the writer's
                     // append of it either came before this or sees the stand-in and dispatches nothing).
                     if let subject = event.subject, let resource = event.resource {
@@ -367,6 +377,74 @@ public final class StoreMaintenance {
             return ResealRow(
                 id: id, owner: .delivery(DeliveryID(row.int64(at: 1))),
                 values: .attempt(error: row.text(at: 2), output: row.text(at: 3)))
+        }
+    }
+
+    /// Erases the events `selection` takes (``Erasure``), a batch per transaction; then checkpoints the WAL
+    /// so the replaced pages leave it too (best effort: a reader holding an old snapshot keeps them until
+    /// the next checkpoint).
+    public func erase(_ selection: Erasure.Selection, reason: String, dryRun: Bool) throws(StoreError)
+        -> Erasure.Result
+    {
+        var result = Erasure.Result()
+        var cursor: Int64 = 0
+        while true {
+            let now = clock.now
+            let page = try transaction { () throws(SQLiteError) -> (Int64, Erasure.Result)? in
+                let (sql, texts, numbers) = ErasureSQL.candidates(selection, after: cursor)
+                let candidates = try connection.rows(
+                    sql, texts.map(SQLiteValue.text) + numbers.map(SQLiteValue.integer)
+                ) {
+                    Erasure.Candidate(
+                        sequence: $0.int64(at: 0), id: $0.text(at: 1) ?? "", type: $0.text(at: 2) ?? "",
+                        subject: $0.text(at: 3), time: $0.text(at: 4))
+                }
+                guard let last = candidates.last else { return nil }
+                let sequences = candidates.map(\.sequence)
+                var changed = Erasure.Result(events: candidates.count)
+                if dryRun {
+                    let counts =
+                        try connection.rows(ErasureSQL.counts(sequences, .sqlite)) {
+                            (Int($0.int64(at: 0)), Int($0.int64(at: 1)))
+                        }.first ?? (0, 0)
+                    changed.attempts = counts.0
+                    changed.skippedDeliveries = counts.1
+                    return (last.sequence, changed)
+                }
+                let tombstone = try connection.prepare(ErasureSQL.tombstone)
+                for candidate in candidates {
+                    defer { tombstone.reset() }
+                    try tombstone.bind(bytes: Erasure.tombstone(candidate, at: now, reason: reason), at: 1)
+                    try tombstone.bind(now, at: 2)
+                    try tombstone.bind(candidate.sequence, at: 3)
+                    try tombstone.step()
+                }
+                let statements = ErasureSQL.changes(sequences, now: now, reason: reason, .sqlite)
+                changed.attempts = try connection.rows(statements[0]) { _ in () }.count
+                _ = try connection.rows(statements[1]) { _ in () }
+                changed.skippedDeliveries = try connection.rows(statements[2]) { _ in () }.count
+                return (last.sequence, changed)
+            }
+            guard let (last, changed) = page else { break }
+            cursor = last
+            result = result + changed
+        }
+        if !dryRun, result.events > 0 {
+            _ = try? connection.scalarText("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        return result
+    }
+
+    /// Stored `com.gigs.user.deleted` events not erased yet, oldest first.
+    public func userDeletions(limit: Int) throws(StoreError) -> [Erasure.Deletion] {
+        do {
+            return try connection.rows(ErasureSQL.deletions, [.integer(Int64(limit))]) {
+                Erasure.Deletion(
+                    sequence: $0.int64(at: 0), id: EventID($0.text(at: 1) ?? ""), user: $0.text(at: 2) ?? "",
+                    isDelivered: $0.int64(at: 3) == 1)
+            }
+        } catch {
+            throw StoreError.readFailed(error)
         }
     }
 

@@ -143,9 +143,10 @@ enum StoreSchema {
                 """
         ),
         Migration(
-            name: "0012_event_users",
+            name: "0012_event_users_and_erasure",
             sql: """
                 ALTER TABLE events ADD COLUMN user_id TEXT;
+                ALTER TABLE events ADD COLUMN erased_at INTEGER;
                 CREATE INDEX events_by_user ON events (user_id, seq) WHERE user_id IS NOT NULL;
                 """
         ),
