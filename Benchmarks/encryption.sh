@@ -25,8 +25,8 @@ e2e_ratios=()
 for round in $(seq 1 "$rounds"); do
     plain_ingest="$(BENCH_STORE_TOML="" Benchmarks/ingest.sh "$duration" 64 | awk '/^ingest / { print $2 }')"
     sealed_ingest="$(BENCH_STORE_TOML="$sealed" Benchmarks/ingest.sh "$duration" 64 | awk '/^ingest / { print $2 }')"
-    plain_e2e="$(BENCH_STORE_TOML="" Benchmarks/end-to-end.sh "$duration" | awk '/^delivered:/ { print $(NF-3) }')"
-    sealed_e2e="$(BENCH_STORE_TOML="$sealed" Benchmarks/end-to-end.sh "$duration" | awk '/^delivered:/ { print $(NF-3) }')"
+    plain_e2e="$(BENCH_STORE_TOML="" Benchmarks/end-to-end.sh "$duration" | awk '/^delivered:/ { print $(NF-4) }')"
+    sealed_e2e="$(BENCH_STORE_TOML="$sealed" Benchmarks/end-to-end.sh "$duration" | awk '/^delivered:/ { print $(NF-4) }')"
     ingest_ratio="$(awk -v a="$sealed_ingest" -v b="$plain_ingest" 'BEGIN { printf "%.3f", a / b }')"
     e2e_ratio="$(awk -v a="$sealed_e2e" -v b="$plain_e2e" 'BEGIN { printf "%.3f", a / b }')"
     echo "round $round: ingest $plain_ingest → $sealed_ingest events/s sealed ($ingest_ratio); end to end $plain_e2e → $sealed_e2e delivered/s sealed ($e2e_ratio)"

@@ -168,3 +168,70 @@ extension StoreConformance {
         }
     }
 }
+
+/// `store encrypt` and `store rekey` at the store (``Reseal``).
+extension StoreConformance {
+    /// A plaintext store sealed by a console with a key (which lists the key before it seals), then moved
+    /// to a second key, which then is the only one the store needs.
+    static func resealing(_ backend: Backend) async throws {
+        try await StoreUnderTest.with(backend) { store in
+            for index in 0..<3 {
+                _ = try await store.log.append(try signer.verifiedEvent(id: "evt_reseal_\(index)"), actions: ["a"])
+            }
+            let now = Self.now()
+            for job in try await Self.claim(store.log, actions: ["a"], now: now).jobs {
+                _ = try await store.log.finish(
+                    AttemptRecord(
+                        delivery: job.id, attempt: job.attempt, startedAt: now, durationMilliseconds: 1,
+                        outcome: .dead(error: "HTTP 400"), output: "out"))
+            }
+            let first = StoreKey.random()
+            let second = StoreKey.random()
+            func pass(_ sealer: PayloadSealer, _ mode: Reseal.Mode) async throws -> Int {
+                let console = try await store.console(sealer: sealer)
+                var changed = 0
+                for table in Reseal.Table.allCases {
+                    var cursor: Int64 = 0
+                    while let next = try await console.reseal(table, after: cursor, mode: mode).cursor {
+                        cursor = next
+                        changed += 1
+                    }
+                }
+                await console.close()
+                return changed
+            }
+            func rows() async throws -> (keys: [String], bodies: [String?], texts: [String?]) {
+                let rows = try await store.location.openRows(
+                    environment: store.environment, logger: StoreUnderTest.logger, create: false)
+                let keys = try await rows.listedKeys()
+                let bodies = try await rows.events(after: 0, limit: 10).map { PayloadSealer.keyID(of: $0.body) }
+                let texts =
+                    try await rows.deliveries(after: 0, limit: 10).map {
+                        $0.lastError.flatMap(PayloadSealer.keyID(ofText:))
+                    }
+                    + (try await rows.attempts(after: 0, limit: 10)).flatMap {
+                        [$0.error, $0.output].map { $0.flatMap(PayloadSealer.keyID(ofText:)) }
+                    }
+                await rows.close()
+                return (keys, bodies, texts)
+            }
+            _ = try await pass(PayloadSealer(current: first, previous: []), .encrypt)
+            var found = try await rows()
+            #expect(found.keys == [first.id] && found.bodies == Array(repeating: first.id, count: 3))
+            #expect(found.texts.count == 9 && found.texts.allSatisfy { $0 == first.id })
+            let rotated = PayloadSealer(current: second, previous: [first])
+            // encrypt leaves rows of a previous key; rekey moves them.
+            _ = try await pass(rotated, .encrypt)
+            #expect(try await rows().bodies == Array(repeating: first.id, count: 3))
+            _ = try await pass(rotated, .rekey)
+            found = try await rows()
+            #expect(found.bodies == Array(repeating: second.id, count: 3) && found.texts.allSatisfy { $0 == second.id })
+            let console = try await store.console(sealer: rotated)
+            #expect(try await console.unlistKeys(keeping: second.id) == 1)
+            #expect(try await console.event(id: EventID("evt_reseal_1"))?.body.first == UInt8(ascii: "{"))
+            #expect(try await console.attempts(of: DeliveryID(1)).first?.output == "out")
+            await console.close()
+            #expect(try await rows().keys == [second.id])
+        }
+    }
+}

@@ -89,6 +89,8 @@ public enum StoreConformance {
             "A store holding rows sealed with a key is refused without it, by the log and the console alike",
             missingKey),
         StoreCheck(
+            "store encrypt seals plaintext rows, listing the key first; rekey moves them to the next key", resealing),
+        StoreCheck(
             "Erasure replaces payloads with tombstones, clears attempt texts, skips pending deliveries, only the user's",
             erasure),
         StoreCheck("A closed log refuses appends with store_closed", closed),

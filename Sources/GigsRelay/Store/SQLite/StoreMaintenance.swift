@@ -326,6 +326,10 @@ public final class StoreMaintenance {
         let sealer = sealer
         var failure: StoreError?
         let batch = try transaction { () throws(SQLiteError) -> Reseal.Batch in
+            // The key is listed before the first row sealed with it (the daemon lists its own at start).
+            if let current = sealer.current {
+                _ = try connection.rows(StoreKeySQL.list, [.text(current.id), .integer(clock.now)]) { _ in () }
+            }
             let rows = try connection.rows(
                 ResealSQL.page(table), [.integer(cursor), .integer(Int64(Reseal.batchSize))]
             ) { Self.resealRow(table, $0) }
