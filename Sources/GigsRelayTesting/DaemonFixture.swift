@@ -113,14 +113,19 @@ public struct DaemonFixture: Sendable {
         }
     }
 
-    /// Opens the store as the CLI does (beside a running daemon); close it after use.
-    public func console() async throws -> any StoreConsole {
-        try await location.openConsole(environment: environment, logger: StoreUnderTest.logger, sealer: sealer)
+    /// Opens the store as the CLI does (beside a running daemon), with ``sealer`` unless another is given;
+    /// close it after use.
+    public func console(sealer: PayloadSealer? = nil) async throws -> any StoreConsole {
+        try await location.openConsole(
+            environment: environment, logger: StoreUnderTest.logger, sealer: sealer ?? self.sealer)
     }
 
-    /// Runs `body` with the store opened as the CLI does, and closes it.
-    public func reading<Value: Sendable>(_ body: (any StoreConsole) async throws -> Value) async throws -> Value {
-        let console = try await console()
+    /// Runs `body` with the store opened as the CLI does (with ``sealer`` unless another is given), and
+    /// closes it.
+    public func reading<Value: Sendable>(
+        sealer: PayloadSealer? = nil, _ body: (any StoreConsole) async throws -> Value
+    ) async throws -> Value {
+        let console = try await console(sealer: sealer)
         do {
             let value = try await body(console)
             await console.close()

@@ -183,7 +183,7 @@ struct ResealProcessTests {
             let live = await posted.value
             #expect(live > 0)
             try await eventuallyAsync(timeout: .seconds(60), "every delivery succeeded") {
-                let deliveries = try await Self.reading(fixture, sealer) {
+                let deliveries = try await fixture.reading(sealer: sealer) {
                     try await $0.deliveries(DeliveryFilter(limit: 100_000))
                 }
                 return deliveries.count == 20 + (try await Self.livePosted(fixture, sealer))
@@ -209,24 +209,8 @@ struct ResealProcessTests {
 
     /// How many `evt_live_…` events the store holds.
     static func livePosted(_ fixture: DaemonFixture, _ sealer: PayloadSealer) async throws -> Int {
-        try await reading(fixture, sealer) { console in
+        try await fixture.reading(sealer: sealer) { console in
             try await console.events(EventFilter(idPrefix: "evt_live_", limit: 100_000)).count
-        }
-    }
-
-    /// Runs `body` with the store opened as the CLI does with `sealer`'s keys, and closes it.
-    static func reading<Value: Sendable>(
-        _ fixture: DaemonFixture, _ sealer: PayloadSealer, _ body: (any StoreConsole) async throws -> Value
-    ) async throws -> Value {
-        let console = try await fixture.location.openConsole(
-            environment: fixture.environment, logger: StoreUnderTest.logger, sealer: sealer)
-        do {
-            let value = try await body(console)
-            await console.close()
-            return value
-        } catch {
-            await console.close()
-            throw error
         }
     }
 }
