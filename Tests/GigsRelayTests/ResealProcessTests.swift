@@ -110,7 +110,8 @@ struct ResealProcessTests {
                 events = ["com.gigs.subscription.activated"]
                 actions = ["backend"]
                 """,
-            storeKey: first)
+            // The seeded events are a year old: retention would prune them while the test runs.
+            storeTOML: "retention_days = 0", storeKey: first)
         defer { fixture.directory.remove() }
         let keyed = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
         let key = #"encryption_key = "env:GIGS_STORE_KEY""#
