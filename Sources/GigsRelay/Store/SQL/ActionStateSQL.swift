@@ -1,10 +1,12 @@
 /// The statements on `action_state` that both backends share (SQLite and PostgreSQL read them alike).
 enum ActionStateSQL {
-    /// Upserts an action's circuit state: $1 action, $2 state, $3 since (Unix ms), $4 error.
+    /// Upserts an action's circuit state: $1 action, $2 state, $3 since (Unix ms), $4 error. Changes are
+    /// recorded off the attempt's path, so they may arrive out of order: an older one never replaces a newer.
     static let recordCircuit = """
         INSERT INTO action_state (action, circuit, circuit_since, circuit_error) VALUES ($1, $2, $3, $4)
         ON CONFLICT (action) DO UPDATE SET circuit = excluded.circuit, circuit_since = excluded.circuit_since,
             circuit_error = excluded.circuit_error
+        WHERE action_state.circuit_since IS NULL OR excluded.circuit_since >= action_state.circuit_since
         """
 
     /// Pauses an action unless it is paused: $1 action, $2 now (Unix ms). Changes a row only when it was
