@@ -3,6 +3,7 @@
 #
 # `BENCH_BINARY=PATH` runs that binary instead of building the working tree's release.
 # `BENCH_STORE_TOML=TEXT` adds keys to `[store]` (Benchmarks/encryption.sh: `encryption_key = "env:…"`).
+# `BENCH_EXTRA_TOML=TEXT` adds tables at the end (Benchmarks/tracing.sh: a `[tracing]` table).
 # After `bench_setup PACKAGES…`: $binary, $work, $key_hex, $port. After `bench_start_daemon "TOML"`:
 # $daemon, listening on 127.0.0.1:$port. Everything is stopped and removed on exit.
 
@@ -41,6 +42,7 @@ secrets = ["env:BENCH_SECRET"]
 [log]
 level = "warning"
 $1
+${BENCH_EXTRA_TOML:-}
 TOML
     BENCH_SECRET="whsec_$key_base64" "$binary" serve --config "$work/bench.toml" 2>"$work/daemon.log" &
     daemon=$!

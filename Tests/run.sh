@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 deploy/setup-system.sh libssl-dev libsqlite3-dev libsystemd-dev openssl curl python3 python3-pip prometheus nginx systemd \
     postgresql chromium chromium-driver
 # The end-to-end tests' receivers: an HTTP one checking outgoing signatures with an independent
-# Standard Webhooks implementation, and a real SMTP server; Selenium drives chromium for the console.
-python3 -c 'import standardwebhooks, aiosmtpd, selenium' 2>/dev/null || {
-    packages=(standardwebhooks==1.1.0 aiosmtpd==1.4.6 selenium==4.51.0)
+# Standard Webhooks implementation, a real SMTP server and an OTLP/HTTP collector decoding with
+# opentelemetry-proto; Selenium drives chromium for the console.
+python3 -c 'import standardwebhooks, aiosmtpd, selenium, opentelemetry.proto' 2>/dev/null || {
+    packages=(standardwebhooks==1.1.0 aiosmtpd==1.4.6 selenium==4.51.0 opentelemetry-proto==1.45.2)
     python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" \
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${packages[@]}"
 }

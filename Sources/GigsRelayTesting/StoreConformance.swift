@@ -37,6 +37,7 @@ public enum StoreConformance {
         "0005_lease_expirations_and_due_by_action", "0006_create_action_state", "0007_ordered_deliveries",
         "0008_event_subjects", "0009_event_id_prefix", "0010_drop_deliveries_due",
         "0011_create_reconcile_runs", "0012_event_users_and_erasure", "0013_sealed_payloads",
+        "0014_event_trace_context",
     ]
 
     /// Every check, in the order of the contract.

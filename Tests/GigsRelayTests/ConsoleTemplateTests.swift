@@ -13,7 +13,8 @@ struct ConsoleTemplateTests {
             {"sequence": 7, "id": "evt_1", "type": "com.gigs.subscription.activated",
              "receivedAt": "2026-12-02T10:00:00.000Z", "messageId": "msg_1", "project": "prj",
              "time": "2026-12-02T09:59:59Z", "subject": "sub_1",
-             "user": "usr_1", "erasedAt": "2026-12-02T11:00:00.000Z"}
+             "user": "usr_1", "erasedAt": "2026-12-02T11:00:00.000Z",
+             "traceId": "4bf92f3577b34da6a3ce929d0e0e4736"}
             """#
         let view = try JSONDecoder().decode(EventView.self, from: Data(json.utf8))
         let row = EventsContent.Row(event: view, path: "evt_1")

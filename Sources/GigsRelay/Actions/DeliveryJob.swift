@@ -16,6 +16,10 @@ public struct DeliveryJob: Sendable {
     /// Whether it is ordered by subject and a later event of its subject was already delivered: it arrived
     /// too late to be sorted in.
     public var isOutOfOrder = false
+    /// The trace context stored with the event (its ingest span), which the attempt's span continues.
+    public var traceContext: TraceContext?
+    /// The attempt's span, when tracing is on: set by the dispatcher for the action.
+    public internal(set) var trace: AttemptTrace?
 
     /// Whether the event is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API, not
     /// received as a webhook.

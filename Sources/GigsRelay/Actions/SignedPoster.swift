@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OTelSemanticConventions
 
 /// Sends one signed JSON POST for a delivery and maps the answer to an outcome.
 ///
@@ -38,12 +39,17 @@ struct SignedPoster: Sendable {
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: job.idempotencyKey)
         if job.isOutOfOrder { request.headers.replaceOrAdd(name: "Gigs-Relay-Out-Of-Order", value: "true") }
         if job.isReconciled { request.headers.replaceOrAdd(name: "Gigs-Relay-Reconciled", value: "true") }
+        // The attempt's span, so that the downstream's own spans join the event's trace.
+        for field in job.trace?.context?.headers ?? [] {
+            request.headers.replaceOrAdd(name: field.name, value: field.value)
+        }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let deadline = timeout.map { NIODeadline.now() + .nanoseconds(Int64($0.wholeMilliseconds) * 1_000_000) }
             let response = try await client.execute(request, deadline: deadline ?? .distantFuture)
             // Read (and drop) a bounded answer so the connection can be reused.
             _ = try? await response.body.collect(upTo: 64 * 1024)
+            job.trace?.set(OTelAttribute.http.response.statusCode, Int(response.status.code))
             return Self.outcome(status: Int(response.status.code), headers: response.headers)
         } catch let error as HTTPClientError where error == .deadlineExceeded {
             return .retryable(error: "timed out after \(timeout?.components.seconds ?? 0) s")

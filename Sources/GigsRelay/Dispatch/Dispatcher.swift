@@ -36,6 +36,8 @@ public final class Dispatcher: Service {
     private let clock: any RelayClock
     /// Opens the bodies of claimed deliveries (the store's keys).
     private let sealer: PayloadSealer
+    /// One span per attempt, in its event's trace, when `[tracing]` is on.
+    private let tracing: RelayTracing
     private let flow = FlowControl()
     /// The actions the last claim found paused by an operator.
     private let paused = NIOLockedValueBox<Set<String>>([])
@@ -54,6 +56,7 @@ public final class Dispatcher: Service {
     ///   - clock: what claims, retries, leases and flow control read the time from.
     ///   - sealer: the store's keys, which open the bodies of claimed deliveries (on the attempt's task,
     ///     beside the others, never on the store's writer).
+    ///   - tracing: spans for attempts, continuing the trace context stored with each event.
     public init(
         store: any EventLog,
         live: LiveSettings,
@@ -61,12 +64,14 @@ public final class Dispatcher: Service {
         handOff: DeliveryHandOff,
         heartbeat: Heartbeat = Heartbeat(),
         metrics: RelayMetrics = RelayMetrics(),
+        tracing: RelayTracing = .off,
         clock: any RelayClock = SystemClock(),
         sealer: PayloadSealer = .plaintext,
         logger: Logger
     ) {
         self.store = store
         self.sealer = sealer
+        self.tracing = tracing
         self.live = live
         self.dispatch = configuration.dispatch
         self.handOff = handOff
@@ -362,6 +367,7 @@ public final class Dispatcher: Service {
             // Erased since it was claimed (or retried by an operator since): nothing of it is sent.
             outcome = .skipped(reason: "the event was erased")
         } else if let action = current.actions[job.action], let configuration = current.settings[job.action] {
+            job.trace = tracing.attempt(job, kind: configuration.kindName)
             outcome = await Self.perform(action, job: job, timeout: .seconds(configuration.timeoutSeconds))
         } else {
             // Removed by a reload since the claim: back to pending, not dead (it may come back).
@@ -391,6 +397,7 @@ public final class Dispatcher: Service {
                 record = .retry(error: error.bounded(), nextAttemptAt: next)
             }
         }
+        job.trace?.end(record)
         let duration = (clock.instant - startedInstant).wholeMilliseconds
         let attemptRecord = AttemptRecord(
             delivery: job.id,
@@ -445,6 +452,7 @@ public final class Dispatcher: Service {
             LogKey.deliveryID: "\(job.id)", LogKey.action: "\(job.action)", LogKey.attempt: "\(job.attempt)",
             LogKey.eventID: "\(job.eventID)",
         ]
+        if let trace = job.traceContext { metadata[LogKey.traceID] = "\(trace.traceID)" }
         if let outcome { metadata[LogKey.outcome] = "\(outcome.label)" }
         if let error { metadata[LogKey.error] = "\(error)" }
         return metadata

@@ -30,6 +30,10 @@ public struct VerifiedEvent: Sendable {
     public let receivedAt: Int64
     /// Index in `webhook.secrets` of the secret that verified it.
     public let secretIndex: Int
+    /// Its ingest span's trace context, stored with it for its attempts to continue; nil untraced.
+    public var traceContext: TraceContext?
+    /// Told the size of the group commit that stores it, for the store span (nil untraced).
+    package var groupCommit: GroupCommitProbe?
 
     /// Where it sorts among its subject's events (Unix ms): its `time`, or its arrival when it has none.
     /// Arrival order breaks ties.

@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import OTelSemanticConventions
+import Tracing
 
 /// The webhook endpoint: checks the request's shape, verifies the signature, stores the event and
 /// answers only once it is durable.
@@ -25,6 +27,10 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     let limiter: FailedVerificationLimiter
     /// Body bytes all requests may hold at once.
     let bodyBudget: BodyBudget
+    /// A server span per request when `[tracing]` is on, with the store append beneath it.
+    let tracing: RelayTracing
+    /// `webhook.path`, the span's route.
+    let path: String
 
     /// Registers POST on `path`, and 405 for the other common methods there.
     func addRoutes(to router: Router<Context>, path: String) {
@@ -47,16 +53,38 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
     /// and only a request that fails verification counts against its client. A client over its budget
     /// gets 429 instead of 401 for such requests until its window ends.
     func receive(_ request: Request, context: Context) async -> Response {
+        guard tracing.isOn else { return await answer(request, context: context, span: nil) }
+        let span = tracing.startSpan(
+            "POST \(path)", kind: .server, parent: tracing.context(of: request.headers))
+        span?.attributes[OTelAttribute.http.request.method] = "POST"
+        span?.attributes[OTelAttribute.http.route] = path
+        span?.attributes[OTelAttribute.url.path] = path
+        let response = await answer(request, context: context, span: span)
+        span?.attributes[OTelAttribute.http.response.statusCode] = Int(response.status.code)
+        if response.status.code >= 500 {
+            span?.attributes[OTelAttribute.error.type] = String(response.status.code)
+            span?.setStatus(SpanStatus(code: .error))
+        }
+        span?.end()
+        return response
+    }
+
+    /// The answer to one delivery, described on `span` when it is traced.
+    private func answer(_ request: Request, context: Context, span: (any Span)?) async -> Response {
         do throws(IngestError) {
-            let (event, result) = try await ingest(request)
+            let (event, result) = try await ingest(request, span: span)
             metrics.countSecretMatch(index: event.secretIndex)
             metrics.countEvent(type: event.type, duplicate: result == .duplicate)
-            context.logger.debug(
-                result == .accepted ? "Event stored" : "Duplicate event acknowledged",
-                metadata: [LogKey.eventID: "\(event.id)", LogKey.eventType: "\(event.type)"]
-            )
+            span?.attributes[TraceAttribute.duplicate] = result == .duplicate
+            if context.logger.logLevel <= .debug {
+                var metadata: Logger.Metadata = [LogKey.eventID: "\(event.id)", LogKey.eventType: "\(event.type)"]
+                if let trace = event.traceContext { metadata[LogKey.traceID] = "\(trace.traceID)" }
+                context.logger.debug(
+                    result == .accepted ? "Event stored" : "Duplicate event acknowledged", metadata: metadata)
+            }
             return JSONResponse.stored(event.id, result: result)
         } catch {
+            span?.attributes[TraceAttribute.verification] = error.label
             // Who the client is matters only to the limiter and to the log of a refusal.
             let client = clients.resolve(peer: context.remoteAddress, headers: request.headers)
             var refusal = error
@@ -73,7 +101,9 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
         }
     }
 
-    private func ingest(_ request: Request) async throws(IngestError) -> (VerifiedEvent, AppendResult) {
+    private func ingest(_ request: Request, span: (any Span)?) async throws(IngestError) -> (
+        VerifiedEvent, AppendResult
+    ) {
         guard Self.isJSON(request.headers[.contentType]) else { throw .unsupportedMediaType }
         let declared = request.headers[.contentLength].flatMap(Int.init)
         if let declared, declared > maxBodyBytes {
@@ -91,15 +121,34 @@ struct WebhookController<Context: RemoteAddressRequestContext>: Sendable {
         } catch {
             throw .incompleteBody
         }
+        span?.attributes[TraceAttribute.requestBodySize] = body.readableBytes
         let settings = live.snapshot
-        let event = try settings.verifier.verify(headers: headers, body: Array(body.readableBytesView))
+        var event = try settings.verifier.verify(headers: headers, body: Array(body.readableBytesView))
+        let deliveries = settings.routes.deliveries(for: event, settings: settings.settings)
+        guard let span else {
+            do {
+                return (event, try await store.append(event, deliveries: deliveries))
+            } catch {
+                throw .storeUnavailable
+            }
+        }
+        span.attributes[TraceAttribute.verification] = "verified"
+        span.attributes[TraceAttribute.eventID] = event.id.rawValue
+        span.attributes[TraceAttribute.eventType] = event.type
+        if let subject = event.subject { span.attributes[TraceAttribute.eventSubject] = subject }
+        // The event keeps the ingest span's context: its attempts continue this trace.
+        event.traceContext = tracing.traceContext(of: span)
+        let probe = GroupCommitProbe()
+        event.groupCommit = probe
+        let append = tracing.startSpan("store append", kind: .internal, parent: span.context)
+        defer {
+            append?.attributes[TraceAttribute.batchSize] = probe.batchSize
+            append?.end()
+        }
         do {
-            return (
-                event,
-                try await store.append(
-                    event, deliveries: settings.routes.deliveries(for: event, settings: settings.settings))
-            )
+            return (event, try await store.append(event, deliveries: deliveries))
         } catch {
+            append?.setStatus(SpanStatus(code: .error))
             throw .storeUnavailable
         }
     }

@@ -71,7 +71,9 @@ func buildRouter(
         limiter: FailedVerificationLimiter(
             limit: configuration.server.maxFailedVerifications,
             windowSeconds: configuration.server.failedVerificationWindowSeconds),
-        bodyBudget: BodyBudget(limit: configuration.server.maxBodyBytesInFlight)
+        bodyBudget: BodyBudget(limit: configuration.server.maxBodyBytesInFlight),
+        tracing: observability.tracing,
+        path: configuration.webhook.path
     )
     .addRoutes(to: router, path: configuration.webhook.path)
     return router
@@ -177,10 +179,13 @@ public func buildDaemon(
         stats in
         if let line = status.update(stats) { notifier.notify("STATUS=\(line)") }
     }
+    let tracingService: (any Service)?
     do {
         let token = try configuration.admin.token.map { reference throws(ConfigurationError) in
             try reference.resolve(key: "admin.token", environment: environment)
         }
+        (observability.tracing, tracingService) = try RelayTracing.make(
+            configuration.tracing, environment: environment, metrics: observability.metrics, logger: logger)
         observability.operatorAPI = OperatorAPI(
             console: opened.console, live: live, token: token, redact: configuration.admin.redact,
             trustedProxies: configuration.server.trustedProxies, clock: clock, logger: logger)
@@ -217,13 +222,15 @@ public func buildDaemon(
             onServerRunning: onServerRunning
         )
     }
-    var services: [any Service] = [
+    // First, so that it stops last: the final attempts' spans are still sent.
+    var services: [any Service] = tracingService.map { [$0] } ?? []
+    services += [
         StoreService(store: opened),
         HTTPClientService(client: client),
         Dispatcher(
             store: store, live: live, configuration: configuration, handOff: handOff,
-            heartbeat: observability.dispatcher, metrics: observability.metrics, clock: clock, sealer: sealer,
-            logger: logger),
+            heartbeat: observability.dispatcher, metrics: observability.metrics, tracing: observability.tracing,
+            clock: clock, sealer: sealer, logger: logger),
         observability.monitor,
         application,
     ]

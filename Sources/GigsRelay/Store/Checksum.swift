@@ -33,6 +33,7 @@ struct Checksum {
         add(row.subject)
         add(row.user)
         add(row.erasedAt ?? -1)
+        add(row.traceContext)
     }
 
     mutating func add(_ row: DeliveryRow) {

@@ -49,6 +49,8 @@ public struct EventRow: Sendable, Equatable {
     public var subject: String? = nil
     public var user: String? = nil
     public var erasedAt: Int64? = nil
+    /// ``TraceContext/stored``.
+    public var traceContext: String? = nil
 }
 
 /// A delivery row as stored.

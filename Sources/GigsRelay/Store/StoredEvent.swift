@@ -26,6 +26,8 @@ public struct StoredEvent: Sendable, Equatable {
     public var user: String? = nil
     /// When its payload was erased (``Erasure``): its body is then a tombstone. Nil while it is whole.
     public var erasedAt: Date? = nil
+    /// The trace its ingest span began or joined (``TraceContext``); nil when it was not traced.
+    public var traceContext: TraceContext? = nil
 
     /// This event with its body opened by `sealer` (``PayloadSealer``): a sealed body that does not open
     /// is a read error naming the event and the key id.

@@ -15,6 +15,8 @@ public enum LogKey {
     public static let errorCode = "relay.error.code"
     public static let eventID = "relay.event.id"
     public static let eventType = "relay.event.type"
+    /// The event's trace (``TraceContext/traceID``), as OpenTelemetry's log correlation names it.
+    public static let traceID = "trace_id"
     public static let listenAddress = "relay.listen.address"
     public static let adminAddress = "relay.admin.address"
     public static let messageID = "relay.message.id"

@@ -1,3 +1,5 @@
+import OTelSemanticConventions
+
 /// Builds and submits one message for a delivery and maps the result to an outcome.
 struct Mailer: Sendable {
     let client: SMTPClient
@@ -8,8 +10,11 @@ struct Mailer: Sendable {
     {
         let message = MailMessage(
             from: from, to: to, subject: subject, text: text, html: html, messageID: messageID(for: job))
-        do {
-            try await client.send(message)
+        do throws(SMTPError) {
+            // The SMTP session, beneath the attempt when it is traced (never the message or the login).
+            try await job.traced("SMTP session", attributes: [(OTelAttribute.network.`protocol`.name, "smtp")]) {
+                () async throws(SMTPError) in try await client.send(message)
+            }
             return .success()
         } catch {
             return error.isRetryable ? .retryable(error: error.description) : .permanent(error: error.description)

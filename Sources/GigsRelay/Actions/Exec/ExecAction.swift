@@ -14,7 +14,7 @@ import Subprocess
 ///
 /// The environment gains `GIGS_RELAY_EVENT_ID`, `GIGS_RELAY_EVENT_TYPE`, `GIGS_RELAY_DELIVERY_ID`,
 /// `GIGS_RELAY_ATTEMPT` (and `GIGS_RELAY_OUT_OF_ORDER=1` for a late ordered delivery,
-/// `GIGS_RELAY_RECONCILED=1` for a reconciled stand-in), beside only
+/// `GIGS_RELAY_RECONCILED=1` for a reconciled stand-in, `TRACEPARENT` when the attempt is traced), beside only
 /// `PATH`, `LANG`, `LC_ALL` and `TZ` from the daemon's environment: the daemon's other variables
 /// (which may hold secrets) are not passed on. Exit status 0 succeeds; anything else is retried. The
 /// command runs in its own process group, which is killed as a whole when the attempt times out or the
@@ -62,6 +62,11 @@ public struct ExecAction: DeliveryAction {
         variables["GIGS_RELAY_ATTEMPT"] = String(job.attempt)
         if job.isOutOfOrder { variables["GIGS_RELAY_OUT_OF_ORDER"] = "1" }
         if job.isReconciled { variables["GIGS_RELAY_RECONCILED"] = "1" }
+        // W3C trace context for a command that traces (OpenTelemetry's environment carrier).
+        if let trace = job.trace?.context {
+            variables["TRACEPARENT"] = trace.traceparent
+            if let state = trace.tracestate { variables["TRACESTATE"] = state }
+        }
 
         let input: EventInputFile
         let output: CommandOutput
@@ -110,10 +115,13 @@ public struct ExecAction: DeliveryAction {
             let reason = spawnError.map { String(describing: $0) } ?? ""
             return .retryable(error: "cannot run \(command[0]): \(reason.bounded(200))")
         case .exited(0)?:
+            job.trace?.set(TraceAttribute.exitStatus, 0)
             return .success(output: tail)
         case .exited(let code)?:
+            job.trace?.set(TraceAttribute.exitStatus, Int(code))
             return .retryable(error: "exited with status \(code)", output: tail)
         case .signaled(let signal)?:
+            job.trace?.set(TraceAttribute.exitStatus, -Int(signal))
             return .retryable(error: "killed by signal \(signal)", output: tail)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OTelSemanticConventions
 
 /// `kind = "esim-install-links"`: for a subscription event whose SIM is an eSIM, fetches the SIM's
 /// credentials from the Gigs API and delivers the install links to the subscription's user.
@@ -36,6 +37,9 @@ public struct InstallLinksAction: DeliveryAction {
         let data: Subscription?
     }
 
+    /// The attributes of a Gigs API call's span.
+    private static let apiCall = [(OTelAttribute.http.request.method, "GET")]
+
     public func perform(_ job: DeliveryJob) async -> ActionOutcome {
         guard let event = try? JSONDecoder().decode(Event.self, from: Data(job.body)), let subscription = event.data,
             subscription.object == "subscription"
@@ -46,7 +50,9 @@ public struct InstallLinksAction: DeliveryAction {
             var sim = subscription.sim
             var user = subscription.user
             if sim == nil || user == nil {
-                let current = try await api.subscription(subscription.id)
+                let current = try await job.traced(
+                    "GET /subscriptions/{subscription}", attributes: Self.apiCall
+                ) { () async throws(GigsAPIError) in try await api.subscription(subscription.id) }
                 sim = sim ?? current.sim
                 user = user ?? current.user
             }
@@ -55,10 +61,16 @@ public struct InstallLinksAction: DeliveryAction {
             let recipient: GigsAPIClient.User
             switch user {
             case .user(let embedded)?: recipient = embedded
-            case .id(let id)?: recipient = try await api.user(id)
+            case .id(let id)?:
+                recipient = try await job.traced("GET /users/{user}", attributes: Self.apiCall) {
+                    () async throws(GigsAPIError) in try await api.user(id)
+                }
             case nil: return .permanent(error: "the subscription has no user to send the links to")
             }
-            let credentials = try await api.simCredentials(sim: sim.id)
+            // The span says the call was made and how it ended, never what came back: credentials.
+            let credentials = try await job.traced("GET /sims/{sim}/credentials", attributes: Self.apiCall) {
+                () async throws(GigsAPIError) in try await api.simCredentials(sim: sim.id)
+            }
             let links = Links(credentials)
             guard !links.isEmpty else {
                 return .permanent(error: "Gigs returned no install credentials for the SIM")

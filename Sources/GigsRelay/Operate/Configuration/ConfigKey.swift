@@ -121,10 +121,11 @@ extension ConfigKey where Value == Int {
 
 extension ConfigKey where Value == Double {
     static func number(
-        _ name: String, in range: ClosedRange<Double>, note: String? = nil, reload: ReloadEffect, _ doc: String
+        _ name: String, in range: ClosedRange<Double>, default value: Double? = nil, note: String? = nil,
+        reload: ReloadEffect, _ doc: String
     ) -> Self {
         Self(
-            name: name, type: .number(range), defaultValue: nil, defaultNote: note, isRequired: false,
+            name: name, type: .number(range), defaultValue: value, defaultNote: note, isRequired: false,
             reload: reload, doc: doc, toml: { FilterValue.number($0).description })
     }
 }

@@ -14,7 +14,10 @@ public enum ConfigurationReference {
                     name: "actions.NAME",
                     summary: "The keys of an action with `kind = \"\(kind.kind)\"`, beside the ones above.",
                     keys: kind.keys)
-            } + [GigsAPIConfiguration.section, SMTPConfiguration.section, ReconcileConfiguration.section]
+            } + [
+                GigsAPIConfiguration.section, SMTPConfiguration.section, ReconcileConfiguration.section,
+                RelayConfiguration.Tracing.section,
+            ]
     }
 
     /// The whole of `docs/configuration.md`.

@@ -12,6 +12,7 @@ extension RelayConfiguration {
         if let gigs { sections.append((GigsAPIConfiguration.section.name, gigs.effectiveKeys)) }
         if let smtp { sections.append((SMTPConfiguration.section.name, smtp.effectiveKeys)) }
         if let reconcile { sections.append((ReconcileConfiguration.section.name, reconcile.effectiveKeys)) }
+        if let tracing { sections.append((Tracing.section.name, tracing.effectiveKeys)) }
         sections += routes.map { (RouteConfiguration.section.name, $0.effectiveKeys) }
         sections += actions.keys.sorted().compactMap { name in
             actions[name].map { ("actions.\(name)", $0.effectiveKeys) }

@@ -35,6 +35,8 @@ public struct RelayConfiguration: Sendable {
     public var privacy: Privacy
     /// `[reconcile]`: reconciliation on a schedule; nil when the section is absent.
     public var reconcile: ReconcileConfiguration?
+    /// `[tracing]`: OpenTelemetry traces; nil when the section is absent (tracing off).
+    public var tracing: Tracing?
 
     /// A configuration with every default and the given secrets, at least one (for tests and embedding).
     public init(secrets: [SecretReference]) {
@@ -97,9 +99,13 @@ public struct RelayConfiguration: Sendable {
             reconcile = try ReconcileConfiguration(section: section)
             try section.refuseUnknownKeys()
         }
+        if let section = try file.presentSection(Tracing.section.name) {
+            tracing = try Tracing(section: section)
+            try section.refuseUnknownKeys()
+        }
         try file.refuseUnknownSections(known: [
             "server", "store", "webhook", "log", "dispatch", "routes", "actions", "gigs", "smtp", "reconcile", "admin",
-            "ready", "privacy",
+            "ready", "privacy", "tracing",
         ])
     }
 

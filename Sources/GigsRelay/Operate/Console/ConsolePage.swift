@@ -171,6 +171,8 @@ struct EventContent {
     /// The (redacted) payload, pretty-printed.
     let payload: String
     let eventPath: String
+    /// Its trace in the viewer of `[tracing] ui_url`, when one is configured and it was traced.
+    let traceLink: String?
 }
 
 /// `/console/dead`: dead letters, optionally of one action.

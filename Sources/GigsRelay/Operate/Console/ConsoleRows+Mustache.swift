@@ -15,6 +15,7 @@ extension EventView: MustacheParent {
         case "subject": subject
         case "user": user
         case "erasedAt": erasedAt
+        case "traceId": traceId
         case "reconciled": reconciled
         default: nil
         }

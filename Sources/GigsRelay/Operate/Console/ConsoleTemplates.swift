@@ -155,6 +155,7 @@ enum ConsoleTemplates {
         <dt>Event time</dt><dd>{{event.time}}</dd>
         <dt>Received</dt><dd>{{event.receivedAt}}</dd>
         <dt>Sequence</dt><dd>{{event.sequence}}</dd>
+        {{#event.traceId}}<dt>Trace</dt><dd class="trace">{{#traceLink}}<a href="{{traceLink}}" id="trace-link" rel="noopener noreferrer">{{event.traceId}}</a>{{/traceLink}}{{^traceLink}}<code>{{event.traceId}}</code>{{/traceLink}}</dd>{{/event.traceId}}
         {{#event.reconciled}}<dt>Origin</dt><dd class="reconciled">reconciled: rebuilt from the Gigs API by reconciliation (<code>gigs-relay reconcile --emit</code> or <code>[reconcile]</code>), Gigs never delivered it</dd>{{/event.reconciled}}
         {{#supersededBy}}<dt>Superseded by</dt><dd class="superseded"><a href="{{supersededBy}}">its reconciled stand-in</a>, stored first: this webhook was kept, not dispatched again</dd>{{/supersededBy}}
         </dl>

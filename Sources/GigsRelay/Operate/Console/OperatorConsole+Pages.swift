@@ -65,7 +65,8 @@ extension OperatorConsole {
             event: detail.summary, webhookTimestamp: detail.webhookTimestamp,
             supersededBy: detail.supersededBy.map(Self.pathSegment), routes: detail.routes,
             routedActions: routed, deliveries: detail.deliveries.map { EventContent.DeliveryRow($0, eventPath: path) },
-            payload: payload, eventPath: path)
+            payload: payload, eventPath: path,
+            traceLink: detail.summary.traceId.flatMap(observability.tracing.link(traceID:)))
         return ("event", "Event \(id)", content)
     }
 

@@ -10,6 +10,8 @@ public struct Observability: Sendable {
     public let dispatcher: Heartbeat
     /// The operators' API, served beside health and metrics when the daemon has a store console.
     public var operatorAPI: OperatorAPI?
+    /// Traces of `[tracing]`; off without it.
+    public var tracing: RelayTracing = .off
 
     public init(metrics: RelayMetrics, monitor: RelayMonitor, dispatcher: Heartbeat) {
         self.metrics = metrics

@@ -37,6 +37,7 @@ public final class RelayMetrics: Sendable {
     private let reconcileMissing: Gauge
     private let reconcileEmitted: Counter
     private let reconcileAPIErrors: Counter
+    private let traceSpansDropped: Counter
     /// Per-action gauges, registered on first use: circuit state and paused.
     private let actionGauges = NIOLockedValueBox<[String: (circuit: Gauge, paused: Gauge)]>([:])
 
@@ -118,6 +119,10 @@ public final class RelayMetrics: Sendable {
             descriptor: Self.name(
                 "reconcile_api_errors", unit: "total",
                 "Gigs API calls of scheduled reconciliation runs that failed, the ones asked again included"))
+        traceSpansDropped = registry.makeCounter(
+            descriptor: Self.name(
+                "trace_spans_dropped", unit: "total",
+                "Trace spans never exported: dropped from a full queue or lost with a failed export"))
         eventsReceived = registry.makeGauge(
             descriptor: Self.name("events_received", unit: "", "Events the store has received since it was created"))
         registry.makeGauge(
@@ -191,6 +196,11 @@ public final class RelayMetrics: Sendable {
         reconcileMissing.set(to: Double(reconciliation.missing.count))
         reconcileEmitted.increment(by: Int64(reconciliation.emitted ?? 0))
         reconcileAPIErrors.increment(by: Int64(reconciliation.apiErrors))
+    }
+
+    /// Trace spans the exporter lost (``TraceExportDiagnostics``).
+    func countDroppedSpans(_ count: Int) {
+        traceSpansDropped.increment(by: Int64(count))
     }
 
     /// Ordered subjects held by a dead delivery.

@@ -15,6 +15,8 @@ public struct EventView: Codable, Sendable, Equatable {
     public var user: String?
     /// When its payload was erased (``Erasure``; its `event` is then a tombstone); null while it is whole.
     public var erasedAt: String?
+    /// The OpenTelemetry trace its ingest began or joined (32 hex digits); null when it was not traced.
+    public var traceId: String?
     /// Whether it is a reconciled stand-in (``StandIn``): reconstructed from the Gigs API by
     /// reconciliation (`gigs-relay reconcile --emit`, `[reconcile]`), not received. Its id says so.
     public var reconciled: Bool { StandIn.isStandIn(EventID(id)) }
@@ -30,6 +32,7 @@ public struct EventView: Codable, Sendable, Equatable {
         subject = event.subject
         user = event.user
         erasedAt = event.erasedAt.map(Timestamp.iso8601)
+        traceId = event.traceContext?.traceID
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -44,6 +47,7 @@ public struct EventView: Codable, Sendable, Equatable {
         try container.encode(subject, forKey: .subject)
         try container.encode(user, forKey: .user)
         try container.encode(erasedAt, forKey: .erasedAt)
+        try container.encode(traceId, forKey: .traceId)
         var derived = encoder.container(keyedBy: DerivedKeys.self)
         try derived.encode(reconciled, forKey: .reconciled)
     }

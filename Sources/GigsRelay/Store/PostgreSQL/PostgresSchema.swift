@@ -197,6 +197,20 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        Migration(
+            name: "0014_event_trace_context",
+            // The W3C trace context of the event's ingest span, which its attempts continue.
+            statements: [
+                "ALTER TABLE events ADD COLUMN trace_context TEXT",
+                "DROP TRIGGER events_are_append_only ON events",
+                """
+                CREATE TRIGGER events_are_append_only
+                BEFORE UPDATE OF seq, id, type, project, event_time, received_at, message_id, webhook_timestamp,
+                    signature, subject, user_id, trace_context ON events
+                FOR EACH ROW EXECUTE FUNCTION events_are_append_only()
+                """,
+            ]
+        ),
     ]
 
     /// Applies every migration the database lacks, all in one transaction under ``migrationLock``, and

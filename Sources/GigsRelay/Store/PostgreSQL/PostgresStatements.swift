@@ -12,17 +12,17 @@ struct InsertEvents: PostgresPreparedStatement {
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::int8[],
                 $8::text[], $9::int8[], $10::text[], $11::bytea[], $18::text[], $19::bool[], $21::text[], $22::text[],
-                $23::bool[]) WITH ORDINALITY
+                $23::bool[], $24::text[]) WITH ORDINALITY
                 AS t(id, type, project, has_project, event_time, has_time, received_at, message_id, webhook_timestamp,
-                    signature, body, subject, has_subject, stand_in, user_id, has_user, ord)
+                    signature, body, subject, has_subject, stand_in, user_id, has_user, trace_context, ord)
         ),
         firsts AS (SELECT DISTINCT ON (id) * FROM input ORDER BY id, ord),
         inserted AS (
             INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature,
-                body, subject, user_id)
+                body, subject, user_id, trace_context)
             SELECT id, type, CASE WHEN has_project THEN project END, CASE WHEN has_time THEN event_time END,
                 received_at, message_id, webhook_timestamp, signature, body, CASE WHEN has_subject THEN subject END,
-                CASE WHEN has_user THEN user_id END
+                CASE WHEN has_user THEN user_id END, NULLIF(trace_context, '')
             FROM firsts ORDER BY ord
             ON CONFLICT (id) DO NOTHING
             RETURNING id, seq
@@ -71,7 +71,7 @@ struct InsertEvents: PostgresPreparedStatement {
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 23)
+        var bindings = PostgresBindings(capacity: 24)
         bindings.append(events.map { $0.event.id.rawValue.postgresText })
         bindings.append(events.map { $0.event.type.postgresText })
         bindings.append(events.map { $0.event.project?.postgresText ?? "" })
@@ -115,6 +115,8 @@ struct InsertEvents: PostgresPreparedStatement {
         bindings.append(events.map { $0.event.standIn?.rawValue.postgresText ?? "" })
         bindings.append(events.map { $0.event.user?.postgresText ?? "" })
         bindings.append(events.map { $0.event.user != nil })
+        // A trace context is never empty.
+        bindings.append(events.map { $0.event.traceContext?.stored.postgresText ?? "" })
         return bindings
     }
 
@@ -256,11 +258,11 @@ struct ClaimDue: PostgresPreparedStatement {
         )
         SELECT \(Row.Kind.claimed.rawValue) AS kind, c.rank, c.ord, c.id, c.attempts, c.lease_expirations, c.replay,
             c.late, c.action, e.id,
-            e.type, e.body, e.received_at
+            e.type, e.body, e.received_at, e.trace_context
         FROM chosen c JOIN events e ON e.seq = c.event_seq
         UNION ALL
         SELECT \(Row.Kind.poisoned.rawValue), 0, 0, p.id, p.attempts, p.lease_expirations, p.replay, false, p.action,
-            e.id, '', ''::bytea, 0
+            e.id, '', ''::bytea, 0, NULL::text
         FROM picked p JOIN events e ON e.seq = p.event_seq
         WHERE p.poisoned
         UNION ALL
@@ -274,9 +276,9 @@ struct ClaimDue: PostgresPreparedStatement {
                     ORDER BY next_attempt_at LIMIT 1
                 ) FROM acts a WHERE NOT a.paused
             ) next
-        )
+        ), NULL::text
         UNION ALL
-        SELECT \(Row.Kind.paused.rawValue), 0, 0, 0, 0, 0, 0, false, a.action, '', '', ''::bytea, NULL
+        SELECT \(Row.Kind.paused.rawValue), 0, 0, 0, 0, 0, 0, false, a.action, '', '', ''::bytea, NULL, NULL::text
         FROM acts a WHERE a.paused
         ORDER BY kind, rank, ord
         """
@@ -307,6 +309,8 @@ struct ClaimDue: PostgresPreparedStatement {
         let body: ByteBuffer
         /// The event's arrival, or for the ``Kind/nextDue`` row the next due time.
         let receivedAt: Int64?
+        /// The event's stored trace context (``TraceContext/stored``).
+        let traceContext: String?
     }
 
     /// The actions in the order this claim takes from them, with their room (at most the claim's limit),
@@ -331,15 +335,17 @@ struct ClaimDue: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
         // The columns in the statement's order; rank and ord only sort.
-        let (kind, _, _, id, attempts, expirations, replay, late, action, eventID, type, body, received) =
+        let (kind, _, _, id, attempts, expirations, replay, late, action, eventID, type, body, received, trace) =
             try row.decode(
-                (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Bool, String, String, String, ByteBuffer, Int64?)
-                    .self)
+                (
+                    Int64, Int64, Int64, Int64, Int64, Int64, Int64, Bool, String, String, String, ByteBuffer, Int64?,
+                    String?
+                ).self)
         guard let kind = Row.Kind(rawValue: kind) else { throw UnknownRowKind(kind: kind) }
         return Row(
             kind: kind, id: DeliveryID(id), attempts: Int(clamping: attempts), leaseExpirations: expirations,
             isReplay: replay != 0, isLate: late, action: action, eventID: EventID(eventID), eventType: type,
-            body: body, receivedAt: received)
+            body: body, receivedAt: received, traceContext: trace)
     }
 }
 
@@ -383,6 +389,7 @@ struct PostgresClaim {
                 )
                 job.isReplay = row.isReplay
                 job.isOutOfOrder = row.isLate
+                job.traceContext = TraceContext(stored: row.traceContext)
                 jobs.append(job)
             case .poisoned:
                 let maxAttempts = request.actions[row.action]?.maxAttempts ?? row.attempts

@@ -345,9 +345,13 @@ extension PostgresStore {
         try await read { client, logger in
             var events: [StoredEvent] = []
             let rows = try await client.query(query, logger: logger).decode(
-                (Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?, String?, Int64?)
-                    .self)
-            for try await (seq, id, type, project, time, received, message, timestamp, body, subject, user, erased)
+                (
+                    Int64, String, String, String?, String?, Int64, String, Int64, ByteBuffer, String?, String?, Int64?,
+                    String?
+                ).self)
+            for try await (
+                seq, id, type, project, time, received, message, timestamp, body, subject, user, erased, trace
+            )
                 in rows
             {
                 var event = StoredEvent(
@@ -357,6 +361,7 @@ extension PostgresStore {
                 event.subject = subject
                 event.user = user
                 event.erasedAt = erased.map { Date(unixMilliseconds: $0) }
+                event.traceContext = TraceContext(stored: trace)
                 events.append(event)
             }
             return events

@@ -5,7 +5,8 @@ import PostgresNIO
 /// ``StoreRows`` on PostgreSQL, for `store copy`.
 extension PostgresStore: StoreRows {
     private typealias EventColumns = (
-        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?, String?, Int64?
+        Int64, String, String, String?, String?, Int64, String, Int64, String, ByteBuffer, String?, String?, Int64?,
+        String?
     )
     private typealias DeliveryColumns = (
         Int64, Int64, String, String, Int64, Int64, String?, Int64, Int64, Int64, Int64, String?, Int64, Int64
@@ -13,7 +14,8 @@ extension PostgresStore: StoreRows {
     private typealias AttemptColumns = (Int64, Int64, Int64, Int64, Int64, String, String?, String?)
 
     private static let eventColumns =
-        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id, erased_at"
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id, erased_at, "
+        + "trace_context"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
         lease_expirations, subject, order_at, out_of_order
@@ -22,11 +24,14 @@ extension PostgresStore: StoreRows {
 
     private static func event(_ columns: EventColumns) -> EventRow {
         let (sequence, id, type, project, time, received, message, timestamp, signature, body, subject, user, erased) =
-            columns
+            (
+                columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8,
+                columns.9, columns.10, columns.11, columns.12
+            )
         return EventRow(
             sequence: sequence, id: id, type: type, project: project, eventTime: time, receivedAt: received,
             messageID: message, webhookTimestamp: timestamp, signature: signature, body: Array(body.readableBytesView),
-            subject: subject, user: user, erasedAt: erased)
+            subject: subject, user: user, erasedAt: erased, traceContext: columns.13)
     }
 
     private static func delivery(_ columns: DeliveryColumns) -> DeliveryRow {
@@ -126,7 +131,7 @@ extension PostgresStore: StoreRows {
                         \(row.eventTime?.postgresText), \(row.receivedAt), \(row.messageID.postgresText),
                         \(row.webhookTimestamp), \(row.signature.postgresText), \(ByteBuffer(bytes: row.body)),
                         \(row.subject?.postgresText), \(row.user?.postgresText),
-                        \(row.erasedAt))
+                        \(row.erasedAt), \(row.traceContext?.postgresText))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }

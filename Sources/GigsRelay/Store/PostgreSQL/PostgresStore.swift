@@ -211,6 +211,7 @@ public final class PostgresStore: EventLog, StoreConsole {
                 if !deliveries.isEmpty { handed.append((id, deliveries, actions)) }
             }
             health.recordWrite()
+            for item in batch { item.event.groupCommit?.committed(with: batch.count) }
             var accepted: Set<String> = []
             var firstIndex: [String: Int] = [:]
             let results = batch.enumerated().map { index, item -> AppendResult in
@@ -225,10 +226,11 @@ public final class PostgresStore: EventLog, StoreConsole {
                 guard let index = firstIndex[id] else { continue }
                 let event = batch[index].event
                 for (delivery, action) in zip(deliveries, actions) {
-                    jobs.append(
-                        DeliveryJob(
-                            id: DeliveryID(delivery), eventID: event.id, eventType: event.type, action: action,
-                            attempt: 1, body: event.body, receivedAt: event.receivedAt))
+                    var job = DeliveryJob(
+                        id: DeliveryID(delivery), eventID: event.id, eventType: event.type, action: action,
+                        attempt: 1, body: event.body, receivedAt: event.receivedAt)
+                    job.traceContext = event.traceContext
+                    jobs.append(job)
                 }
             }
             // Leases whose delivery was not stored running (a duplicate event, an action paused meanwhile).

@@ -6,7 +6,7 @@ enum ListingSQL {
     /// The event columns a listing reads, in ``eventRow`` order; without bodies unless `body`.
     static func eventColumns(body: Bool, _ dialect: SQLDialect) -> String {
         "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, "
-            + (body ? "body" : dialect.emptyBlob) + ", subject, user_id, erased_at"
+            + (body ? "body" : dialect.emptyBlob) + ", subject, user_id, erased_at, trace_context"
     }
 
     /// Events matching `filter`, newest first, without bodies.

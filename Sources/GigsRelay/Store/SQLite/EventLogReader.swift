@@ -146,6 +146,7 @@ public final class EventLogReader {
         event.subject = row.text(at: 9)
         event.user = row.text(at: 10)
         event.erasedAt = row.optionalInt64(at: 11).map { Date(unixMilliseconds: $0) }
+        event.traceContext = TraceContext(stored: row.text(at: 12))
         return event
     }
 }

@@ -65,6 +65,7 @@ extension EventWriter {
                 )
                 job.isReplay = select.int64(at: 9) != 0
                 job.isOutOfOrder = select.int64(at: 10) != 0
+                job.traceContext = TraceContext(stored: select.text(at: 11))
                 queue.append(ClaimedRow(job: job, leaseExpired: leaseExpired))
             }
             if !queue.isEmpty { queues.append(queue) }

@@ -31,7 +31,7 @@ extension EventWriter {
             selectDue = try connection.prepare(
                 """
                 SELECT d.id, d.action, d.attempts, d.status, e.id, e.type, e.body, e.received_at, d.lease_expirations,
-                    d.replay, ?4 = 1 AND d.subject IS NOT NULL AND \(SQLiteStatement.laterDelivered)
+                    d.replay, ?4 = 1 AND d.subject IS NOT NULL AND \(SQLiteStatement.laterDelivered), e.trace_context
                 FROM deliveries d INDEXED BY deliveries_due_by_action JOIN events e ON e.seq = d.event_seq
                 WHERE d.action = ?1 AND d.status IN (\(DeliveryStatus.unfinished.sql)) AND d.next_attempt_at <= ?2
                     AND (?4 = 0 OR d.subject IS NULL OR NOT \(SQLiteStatement.subjectHeld))

@@ -53,6 +53,9 @@ final class EventWriter: @unchecked Sendable {
         pausedInBatch = nil
         // Events or the disk probe: what health reports as writes reaching the disk, and what waits for it.
         let wroteData = batch.contains { $0.storesData }
+        // Traced appends learn how many events their commit held.
+        var appends = 0
+        var probes: [GroupCommitProbe] = []
         do {
             let durability = durability(storingData: wroteData)
             if durability != synchronous {
@@ -67,6 +70,8 @@ final class EventWriter: @unchecked Sendable {
                     let result = try append(
                         event, deliveries: deliveries, handedOver: &handedOver, queued: &queuedDeliveries,
                         using: statements)
+                    appends += 1
+                    if let probe = event.groupCommit { probes.append(probe) }
                     replies.append { reply.resume(returning: .success(result)) }
                 case .claim(let request, let reply):
                     let claim = try claim(request, using: statements)
@@ -128,6 +133,7 @@ final class EventWriter: @unchecked Sendable {
             return
         }
         if wroteData { health.recordWrite() }
+        for probe in probes { probe.committed(with: appends) }
         logger.trace("Committed batch", metadata: [LogKey.storeBatch: "\(batch.count)"])
         for reply in replies { reply() }
         handOff.committed(handedOver: handedOver, queued: queuedDeliveries)
@@ -205,10 +211,11 @@ final class EventWriter: @unchecked Sendable {
                 queued = true
                 continue
             }
-            handedOver.append(
-                DeliveryJob(
-                    id: DeliveryID(statements.connection.lastInsertedRowID), eventID: event.id, eventType: event.type,
-                    action: delivery.action, attempt: 1, body: event.body, receivedAt: event.receivedAt))
+            var job = DeliveryJob(
+                id: DeliveryID(statements.connection.lastInsertedRowID), eventID: event.id, eventType: event.type,
+                action: delivery.action, attempt: 1, body: event.body, receivedAt: event.receivedAt)
+            job.traceContext = event.traceContext
+            handedOver.append(job)
         }
         return .accepted
     }

@@ -52,7 +52,8 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
     }
 
     private static let eventColumns =
-        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id, erased_at"
+        "seq, id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body, subject, user_id, erased_at, "
+        + "trace_context"
     private static let deliveryColumns = """
         id, event_seq, action, status, attempts, next_attempt_at, last_error, replay, created_at, updated_at,
         lease_expirations, subject, order_at, out_of_order
@@ -65,7 +66,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
             project: row.text(at: 3), eventTime: row.text(at: 4), receivedAt: row.int64(at: 5),
             messageID: row.text(at: 6) ?? "", webhookTimestamp: row.int64(at: 7), signature: row.text(at: 8) ?? "",
             body: row.bytes(at: 9), subject: row.text(at: 10), user: row.text(at: 11),
-            erasedAt: row.optionalInt64(at: 12))
+            erasedAt: row.optionalInt64(at: 12), traceContext: row.text(at: 13))
     }
 
     private static func delivery(_ row: SQLiteStatement) -> DeliveryRow {
@@ -146,7 +147,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
     public func insert(events: [EventRow]) throws(StoreError) {
         try transaction { connection throws(SQLiteError) in
             let insert = try connection.prepare(
-                "INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                "INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
             )
             for row in events {
                 defer { insert.reset() }
@@ -163,6 +164,7 @@ public final class SQLiteRows: StoreRows, @unchecked Sendable {
                 try insert.bind(row.subject, at: 11)
                 try insert.bind(row.user, at: 12)
                 try insert.bind(row.erasedAt, at: 13)
+                try insert.bind(row.traceContext, at: 14)
                 try insert.step()
             }
         }

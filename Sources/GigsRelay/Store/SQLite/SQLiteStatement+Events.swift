@@ -3,8 +3,8 @@ extension SQLiteStatement {
     /// ``insertEventSQL`` and bind with ``insertEvent(_:)``.
     static let insertEventSQL = """
         INSERT INTO events (id, type, project, event_time, received_at, message_id, webhook_timestamp, signature, body,
-            subject, user_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            subject, user_id, trace_context)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO NOTHING
         """
 
@@ -22,6 +22,7 @@ extension SQLiteStatement {
         try bind(bytes: event.storedBody, at: 9)
         try bind(event.subject, at: 10)
         try bind(event.user, at: 11)
+        try bind(event.traceContext?.stored, at: 12)
         try step()
     }
 

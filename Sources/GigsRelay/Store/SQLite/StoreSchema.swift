@@ -168,6 +168,20 @@ enum StoreSchema {
                 END;
                 """
         ),
+        Migration(
+            name: "0014_event_trace_context",
+            // The W3C trace context of the event's ingest span, which its attempts continue.
+            sql: """
+                ALTER TABLE events ADD COLUMN trace_context TEXT;
+                DROP TRIGGER events_are_append_only;
+                CREATE TRIGGER events_are_append_only
+                BEFORE UPDATE OF seq, id, type, project, event_time, received_at, message_id, webhook_timestamp,
+                    signature, subject, user_id, trace_context ON events
+                BEGIN
+                    SELECT RAISE(ABORT, 'events are append-only: only a body is sealed in place');
+                END;
+                """
+        ),
     ]
 
     /// Applies every migration the database lacks, each in its own transaction, and refuses a database
